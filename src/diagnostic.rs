@@ -1,0 +1,418 @@
+//! Diagnostics: errors and warnings about rules files, with codes, spans and
+//! help, rendered rustc-style.
+//!
+//! Codes (SPEC §7.11): `E01xx` syntax, `E02xx` names and types, `E03xx` values,
+//! `Wxxxx` warnings. Lines and columns are 1-based and counted in characters.
+//!
+//! ```
+//! use riskgate::RuleSet;
+//! let err = RuleSet::from_source("x.rules", "Rule 1\nTrigger: ip in nowhere\nAction: deny\nSeverity: HIGH\n")
+//!     .unwrap_err();
+//! let text = err.render(false);
+//! assert!(text.contains("error[E0201]: unknown list `nowhere`"));
+//! assert!(text.contains(" --> x.rules:2:16"));
+//! ```
+
+use std::fmt;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use crate::ast::Span;
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Level {
+    /// The rules file cannot be used.
+    Error,
+    /// The rules file works, but probably not as meant.
+    Warning,
+}
+
+/// One finding about a rules file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub level: Level,
+    /// Stable code, e.g. `E0201`.
+    pub code: &'static str,
+    /// Lowercase message naming the offending thing in backticks.
+    pub message: String,
+    /// The file it is about.
+    pub file: Arc<str>,
+    /// Where.
+    pub span: Span,
+    /// A suggestion, e.g. "did you mean `suspend_token`?".
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// An error.
+    pub fn error(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Error,
+            code,
+            message: message.into(),
+            file: Arc::from(""),
+            span,
+            help: None,
+        }
+    }
+    /// A warning.
+    pub fn warning(code: &'static str, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            level: Level::Warning,
+            ..Diagnostic::error(code, span, message)
+        }
+    }
+    /// Adds a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+    /// Adds a help line if there is one.
+    pub fn with_help_opt(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.level == Level::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let level = match self.level {
+            Level::Error => "error",
+            Level::Warning => "warning",
+        };
+        write!(
+            f,
+            "{}:{}:{}: {level}[{}]: {}",
+            self.file, self.span.line, self.span.col, self.code, self.message
+        )
+    }
+}
+
+/// A source file, kept so diagnostics can quote it.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The name shown in diagnostics.
+    pub name: Arc<str>,
+    /// The text.
+    pub text: Arc<str>,
+}
+
+/// Byte offsets of line starts, to turn offsets into 1-based (line, column in chars).
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `text`.
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![0];
+        for (i, b) in text.bytes().enumerate() {
+            if b == b'\n' {
+                starts.push(i + 1);
+            }
+        }
+        LineIndex { starts }
+    }
+
+    /// The span of bytes `start..end` of `text`, with line and column.
+    pub fn span(&self, text: &str, start: usize, end: usize) -> Span {
+        let line_idx = match self.starts.binary_search(&start) {
+            Ok(i) => i,
+            Err(i) => i.saturating_sub(1),
+        };
+        let line_start = self.starts.get(line_idx).copied().unwrap_or(0);
+        let col = text
+            .get(line_start..start)
+            .map(|s| s.chars().count())
+            .unwrap_or(0);
+        Span {
+            start,
+            end: end.max(start),
+            line: u32::try_from(line_idx + 1).unwrap_or(u32::MAX),
+            col: u32::try_from(col + 1).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// Every diagnostic of one rule set, with the sources they quote. Returned as
+/// the error of loading rules; also carries warnings.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    /// Errors and warnings, sorted by file, then offset.
+    pub items: Vec<Diagnostic>,
+    /// The files they refer to.
+    pub sources: Vec<Source>,
+}
+
+impl Diagnostics {
+    /// True when at least one is an error.
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(Diagnostic::is_error)
+    }
+    /// Number of errors.
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+    /// Number of warnings.
+    pub fn warning_count(&self) -> usize {
+        self.items.len() - self.error_count()
+    }
+    /// Sorts by file (in load order), then offset, then code; drops exact duplicates.
+    pub fn sort(&mut self) {
+        let order: Vec<Arc<str>> = self.sources.iter().map(|s| s.name.clone()).collect();
+        let pos = |f: &Arc<str>| order.iter().position(|n| n == f).unwrap_or(usize::MAX);
+        self.items.sort_by(|a, b| {
+            (pos(&a.file), a.span.start, a.span.end, a.code, &a.message).cmp(&(
+                pos(&b.file),
+                b.span.start,
+                b.span.end,
+                b.code,
+                &b.message,
+            ))
+        });
+        self.items.dedup_by(|a, b| {
+            a.file == b.file
+                && a.span.start == b.span.start
+                && a.code == b.code
+                && a.message == b.message
+        });
+    }
+
+    /// Renders every diagnostic rustc-style, then a summary line. With `color`,
+    /// ANSI colours (for terminals).
+    pub fn render(&self, color: bool) -> String {
+        let mut out = String::new();
+        for d in &self.items {
+            let text = self
+                .sources
+                .iter()
+                .find(|s| s.name == d.file)
+                .map(|s| &*s.text);
+            render_one(&mut out, d, text, color);
+        }
+        let (e, w) = (self.error_count(), self.warning_count());
+        if e > 0 {
+            let _ = writeln!(
+                out,
+                "{}: could not compile due to {e} error{}{}",
+                paint("error", RED, color),
+                plural(e),
+                if w > 0 {
+                    format!("; {w} warning{} emitted", plural(w))
+                } else {
+                    String::new()
+                }
+            );
+        } else if w > 0 {
+            let _ = writeln!(
+                out,
+                "{}: {w} warning{} emitted",
+                paint("warning", YELLOW, color),
+                plural(w)
+            );
+        }
+        out
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const BLUE: &str = "\x1b[1;34m";
+const BOLD: &str = "\x1b[1m";
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color {
+        format!("{code}{s}\x1b[0m")
+    } else {
+        s.to_string()
+    }
+}
+
+/// Renders one diagnostic:
+///
+/// ```text
+/// error[E0203]: unknown action `suspnd`
+///  --> x.rules:3:9
+///   |
+/// 3 | Action: suspnd
+///   |         ^^^^^^
+///   = help: did you mean `suspend_token`?
+/// ```
+fn render_one(out: &mut String, d: &Diagnostic, text: Option<&str>, color: bool) {
+    let (label, col) = match d.level {
+        Level::Error => ("error", RED),
+        Level::Warning => ("warning", YELLOW),
+    };
+    let _ = writeln!(
+        out,
+        "{}{}",
+        paint(&format!("{label}[{}]", d.code), col, color),
+        paint(&format!(": {}", d.message), BOLD, color)
+    );
+    let line_no = d.span.line.to_string();
+    let pad = " ".repeat(line_no.len());
+    let _ = writeln!(
+        out,
+        "{pad}{} {}:{}:{}",
+        paint("-->", BLUE, color),
+        d.file,
+        d.span.line,
+        d.span.col
+    );
+    if let Some(text) = text {
+        let line_start = text
+            .get(..d.span.start)
+            .and_then(|s| s.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let line_end = text
+            .get(d.span.start..)
+            .and_then(|s| s.find('\n'))
+            .map_or(text.len(), |i| d.span.start + i);
+        let line = text
+            .get(line_start..line_end)
+            .unwrap_or("")
+            .trim_end_matches('\r');
+        let bar = paint("|", BLUE, color);
+        let _ = writeln!(out, "{pad} {bar}");
+        let _ = writeln!(
+            out,
+            "{} {bar} {}",
+            paint(&line_no, BLUE, color),
+            line.replace('\t', " ")
+        );
+        // The caret runs from the start to the end of the span on this line
+        // (at least one character).
+        let before = text
+            .get(line_start..d.span.start)
+            .map_or(0, |s| s.chars().count());
+        let end = d.span.end.min(line_end).max(d.span.start);
+        let width = text
+            .get(d.span.start..end)
+            .map_or(0, |s| s.chars().count())
+            .max(1);
+        let _ = writeln!(
+            out,
+            "{pad} {bar} {}{}",
+            " ".repeat(before),
+            paint(&"^".repeat(width), col, color)
+        );
+    }
+    if let Some(help) = &d.help {
+        let _ = writeln!(out, "{pad} {} help: {help}", paint("=", BLUE, color));
+    }
+    out.push('\n');
+}
+
+/// The candidate closest to `word` by edit distance, if it is close enough to
+/// be a likely typo (case differences count as small).
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let lower = word.to_ascii_lowercase();
+    let max = (word.chars().count() / 3).max(1);
+    let mut best: Option<(usize, &str)> = None;
+    for c in candidates {
+        if c == word {
+            continue;
+        }
+        let d = if c.eq_ignore_ascii_case(word) {
+            0
+        } else {
+            edit_distance(&lower, &c.to_ascii_lowercase())
+        };
+        // A prefix (`suspend` of `suspend_token`) is a likely intent too.
+        let prefix =
+            c.len() > word.len() && c.to_ascii_lowercase().starts_with(&lower) && word.len() >= 3;
+        if (d <= max || prefix) && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, c));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Edit distance in characters, counting a swap of two adjacent characters
+/// as one edit (optimal string alignment), so `HIHG` is one edit from `HIGH`.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // Rows i-2, i-1 and i of the distance table.
+    let mut prev2: Vec<usize> = vec![0; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, &ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            let mut d = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+            if i > 0 && j > 0 && ca == b[j - 1] && a[i - 1] == cb {
+                d = d.min(prev2[j - 1] + 1);
+            }
+            cur[j + 1] = d;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_words_and_prefixes() {
+        let actions = ["deny", "suspend_token", "flag_for_review", "allow", "alert"];
+        assert_eq!(did_you_mean("suspend", actions), Some("suspend_token"));
+        assert_eq!(did_you_mean("deyn", actions), Some("deny"));
+        assert_eq!(did_you_mean("DENY", actions), Some("deny"));
+        assert_eq!(did_you_mean("quarantine", actions), None);
+        assert_eq!(
+            did_you_mean("HIHG", ["LOW", "MEDIUM", "HIGH", "CRITICAL"]),
+            Some("HIGH")
+        );
+    }
+
+    #[test]
+    fn a_swap_of_neighbours_is_one_edit() {
+        assert_eq!(edit_distance("hihg", "high"), 1);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("abc", ""), 3);
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let text = "Rule 1 — x\nab";
+        let idx = LineIndex::new(text);
+        let x = text.find('x').unwrap_or(0);
+        let s = idx.span(text, x, x + 1);
+        assert_eq!((s.line, s.col), (1, 10));
+        let b = text.find('b').unwrap_or(0);
+        assert_eq!(idx.span(text, b, b).line, 2);
+    }
+}
