@@ -1,0 +1,524 @@
+//! The engine: a compiled program, agent profiles, the per-agent state store
+//! and a clock; `evaluate(&self, &Event)` from any number of threads.
+//!
+//! ```
+//! use riskgate::{Engine, Event, RuleSet, Decision, ActorKind, Categories};
+//! let rules = RuleSet::from_source("seed.rules", include_str!("../examples/rules/seed.rules"))?;
+//! let engine = Engine::builder(rules.compile()).build()?;
+//! let event = Event::builder("svc-1", 1_700_000_000_000)
+//!     .actor(ActorKind::ServiceApp)
+//!     .categories(Categories::AUTHENTICATION)
+//!     .ip("203.0.113.9".parse()?)
+//!     .build();
+//! let verdict = engine.evaluate(&event);
+//! assert_eq!(verdict.decision, Decision::Suspend);
+//! assert_eq!(verdict.rule_ids().collect::<Vec<_>>(), ["1"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use ahash::AHashMap;
+use dashmap::DashMap;
+
+use crate::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile, V};
+use crate::event::Event;
+use crate::program::{Field, Program, Tri, Val};
+use crate::state::{self, StateStore};
+use crate::verdict::{Alert, Match, Verdict};
+
+/// Where "now" comes from, for what is not event time (forward-skew checks).
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the epoch, or `None` to trust event time.
+    fn now_ms(&self) -> Option<i64>;
+}
+
+/// Trusts event time (the default; what replay uses).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EventClock;
+
+impl Clock for EventClock {
+    fn now_ms(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// The machine's clock (for live traffic).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> Option<i64> {
+        Some(chrono::Utc::now().timestamp_millis())
+    }
+}
+
+/// A clock tests set by hand.
+#[derive(Debug, Default)]
+pub struct ManualClock(pub std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    /// A clock at `ms`.
+    pub fn new(ms: i64) -> Self {
+        ManualClock(std::sync::atomic::AtomicI64::new(ms))
+    }
+    /// Sets the time.
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, Ordering::Relaxed);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder {
+    program: Arc<Program>,
+    profiles: Vec<(String, ResolvedProfile)>,
+    config: state::StoreConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl EngineBuilder {
+    /// Agent profiles (read by `agent.<field>` and profile-bound lists).
+    pub fn profiles(mut self, profiles: &crate::profile::Profiles) -> Self {
+        self.profiles = profiles
+            .iter()
+            .map(|(id, p)| {
+                (
+                    id.to_string(),
+                    ResolvedProfile::resolve(&self.program, |path| p.get(path)),
+                )
+            })
+            .collect();
+        self
+    }
+    /// Most agents with state (default 1 000 000). Agents past it are still
+    /// evaluated, with fresh state, and counted in [`Stats::untracked`].
+    pub fn max_agents(mut self, n: usize) -> Self {
+        self.config.max_agents = n;
+        self
+    }
+    /// Drop an agent's state after this long without events (event time).
+    pub fn idle_ttl_ms(mut self, ms: u64) -> Self {
+        self.config.idle_ttl_ms = Some(ms);
+        self
+    }
+    /// Events more than this far ahead of the clock are evaluated but not
+    /// counted (off by default).
+    pub fn max_forward_skew_ms(mut self, ms: u64) -> Self {
+        self.config.max_forward_skew_ms = Some(ms);
+        self
+    }
+    /// The clock (default: event time).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// The engine. Fails only if the program asks for state the store cannot
+    /// keep (the checker rules such programs out).
+    pub fn build(self) -> Result<Engine, state::StateError> {
+        let layout = layout_of(&self.program);
+        let fired = (0..self.program.rules.len())
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Ok(Engine {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            store: StateStore::new(layout, self.config)?,
+            profiles: self
+                .profiles
+                .into_iter()
+                .map(|(k, v)| (Box::from(k.as_str()), v))
+                .collect(),
+            clock: self.clock,
+            events: AtomicU64::new(0),
+            fired,
+            cooldowns: DashMap::with_hasher(ahash::RandomState::new()),
+            program: self.program,
+        })
+    }
+}
+
+fn layout_of(p: &Program) -> state::Layout {
+    state::Layout {
+        counters: p
+            .counters
+            .iter()
+            .map(|c| state::CounterSpec {
+                width_ms: c.width_ms,
+                keyed: c.by.is_some(),
+                history_windows: c.history_windows,
+            })
+            .collect(),
+        distincts: p
+            .distincts
+            .iter()
+            .map(|d| state::DistinctSpec {
+                width_ms: d.width_ms,
+            })
+            .collect(),
+        first_seens: p
+            .first_seens
+            .iter()
+            .map(|f| state::FirstSeenSpec::with_retention(f.retention_ms))
+            .collect(),
+    }
+}
+
+/// Counters since the engine was built.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Events evaluated.
+    pub events: u64,
+    /// Times each rule fired, by rule id, in source order.
+    pub fired: Vec<(Arc<str>, u64)>,
+    /// Agents with state now.
+    pub tracked_agents: u64,
+    /// Evaluations of agents that could not be tracked (at `max_agents`).
+    pub untracked: u64,
+    /// Events too far in the future to count.
+    pub skewed: u64,
+    /// Late events too old for every window.
+    pub late_dropped: u64,
+}
+
+/// The rule engine. `Send + Sync`: share it (`Arc`) across threads.
+pub struct Engine {
+    id: u64,
+    program: Arc<Program>,
+    store: StateStore,
+    profiles: AHashMap<Box<str>, ResolvedProfile>,
+    clock: Arc<dyn Clock>,
+    events: AtomicU64,
+    fired: Box<[AtomicU64]>,
+    cooldowns: DashMap<(u32, Box<str>), i64, ahash::RandomState>,
+}
+
+/// Per-thread buffers, reused so that evaluating does not allocate.
+#[derive(Default)]
+struct Scratch {
+    /// The engine these buffers are sized for.
+    engine: u64,
+    hits: Vec<bool>,
+    keys: Vec<String>,
+    has_key: Vec<bool>,
+    hashes: Vec<u64>,
+    distinct_ranges: Vec<Option<(u32, u32)>>,
+    first_seen_ranges: Vec<Option<(u32, u32)>>,
+    metrics: state::Metrics,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Fixed seeds: value hashes are stable across runs (snapshots stay valid).
+fn value_hasher() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(0x7269_736b, 0x6761_7465, 0x5f76_616c, 0x7565_7321)
+}
+
+fn hash_value(v: &V<'_>) -> Option<u64> {
+    let mut h = value_hasher().build_hasher();
+    match v {
+        V::Absent => return None,
+        V::Str(s) => s.hash(&mut h),
+        V::Num(n) => n.to_f64().to_bits().hash(&mut h),
+        V::Ip(ip) => ip.hash(&mut h),
+        V::Bool(b) => b.hash(&mut h),
+        V::Time(t) => t.hash(&mut h),
+        V::Dur(d) => d.hash(&mut h),
+    }
+    Some(h.finish())
+}
+
+impl Engine {
+    /// Starts building an engine for `program`.
+    pub fn builder(program: Arc<Program>) -> EngineBuilder {
+        EngineBuilder {
+            program,
+            profiles: Vec::new(),
+            config: state::StoreConfig::default(),
+            clock: Arc::new(EventClock),
+        }
+    }
+
+    /// The program.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    /// Evaluates one event: counts it in the agent's windows, then evaluates
+    /// the rules that can fire for its actor kind and categories.
+    pub fn evaluate<'e>(&self, event: &'e Event<'e>) -> Verdict<'e> {
+        self.run(event, false)
+    }
+
+    /// [`Engine::evaluate`], with an explanation on every match.
+    pub fn evaluate_explained<'e>(&self, event: &'e Event<'e>) -> Verdict<'e> {
+        self.run(event, true)
+    }
+
+    fn run<'e>(&self, event: &'e Event<'e>, explain: bool) -> Verdict<'e> {
+        self.events.fetch_add(1, Ordering::Relaxed);
+        let program = &*self.program;
+        let profile = self.profiles.get(&*event.agent);
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let scratch = &mut *guard;
+            if scratch.engine != self.id {
+                scratch.metrics = self.store.metrics();
+                scratch.engine = self.id;
+            }
+            if program.has_state() {
+                self.observe(event, profile, scratch);
+            }
+            let metrics: &dyn MetricSource = if program.has_state() {
+                &scratch.metrics
+            } else {
+                &NoMetrics
+            };
+            let ctx = Ctx {
+                program,
+                event,
+                metrics,
+                profile,
+                elem: None,
+            };
+            let mut verdict = Verdict {
+                time_ms: event.time_ms,
+                agent: &event.agent,
+                decision: crate::program::Decision::Allow,
+                severity: None,
+                matches: Vec::new(),
+            };
+            for &i in program.candidates(event.actor, event.categories) {
+                let Some(rule) = program.rules.get(i as usize) else {
+                    continue;
+                };
+                if ctx.cond(&rule.trigger) != Tri::True {
+                    continue;
+                }
+                if rule
+                    .unless
+                    .as_ref()
+                    .is_some_and(|u| ctx.cond(u) == Tri::True)
+                {
+                    continue;
+                }
+                if let Some(f) = self.fired.get(i as usize) {
+                    f.fetch_add(1, Ordering::Relaxed);
+                }
+                let suppressed = self.cooldown(i, rule.cooldown_ms, &rule.alerts, event);
+                if !rule.shadow {
+                    if let Some(d) = rule.decision {
+                        verdict.decision = verdict.decision.max(d);
+                    }
+                    verdict.severity = verdict.severity.max(Some(rule.severity));
+                }
+                let explanation = explain.then(|| {
+                    let mut lines = Vec::new();
+                    ctx.explain(&rule.trigger, &mut lines);
+                    lines
+                });
+                verdict.matches.push(Match {
+                    rule: rule.id.clone(),
+                    title: rule.title.clone(),
+                    decision: rule.decision,
+                    severity: rule.severity,
+                    actions: rule.actions.clone(),
+                    shadow: rule.shadow,
+                    alerts: rule
+                        .alerts
+                        .iter()
+                        .map(|a| Alert {
+                            channel: a.channel.clone(),
+                            immediate: a.immediate,
+                            suppressed,
+                        })
+                        .collect(),
+                    explanation,
+                });
+            }
+            verdict
+        })
+    }
+
+    /// Cooldown (SPEC §7.16): an alert of (rule, agent) at `t` is suppressed
+    /// iff `t < last_alert + D`; the decision still applies.
+    fn cooldown(
+        &self,
+        rule: u32,
+        cooldown: Option<u64>,
+        alerts: &[crate::program::AlertDef],
+        event: &Event<'_>,
+    ) -> bool {
+        let Some(d) = cooldown else { return false };
+        if alerts.is_empty() {
+            return false;
+        }
+        let t = event.time_ms;
+        let d = i64::try_from(d).unwrap_or(i64::MAX);
+        let key = (rule, Box::from(&*event.agent));
+        let mut entry = self.cooldowns.entry(key).or_insert(i64::MIN);
+        if *entry != i64::MIN && t < entry.saturating_add(d) {
+            return true;
+        }
+        *entry = t;
+        false
+    }
+
+    /// Computes the per-metric inputs of this event and counts it.
+    fn observe(&self, event: &Event<'_>, profile: Option<&ResolvedProfile>, s: &mut Scratch) {
+        let program = &*self.program;
+        let ctx = Ctx {
+            program,
+            event,
+            metrics: &NoMetrics,
+            profile,
+            elem: None,
+        };
+        let n = program.counters.len();
+        s.hits.clear();
+        s.has_key.clear();
+        s.keys.resize_with(n, String::new);
+        for (i, c) in program.counters.iter().enumerate() {
+            s.hits.push(
+                c.cond
+                    .as_ref()
+                    .is_none_or(|cond| ctx.cond(cond) == Tri::True),
+            );
+            let key = s.keys.get_mut(i);
+            let has = match (&c.by, key) {
+                (Some(by), Some(buf)) => {
+                    buf.clear();
+                    match ctx.val(by) {
+                        V::Absent => false,
+                        V::Str(x) => {
+                            buf.push_str(x);
+                            true
+                        }
+                        other => {
+                            let _ = write!(buf, "{other}");
+                            true
+                        }
+                    }
+                }
+                _ => false,
+            };
+            s.has_key.push(has);
+        }
+        s.hashes.clear();
+        s.distinct_ranges.clear();
+        for d in &program.distincts {
+            let range = push_hashes(&mut s.hashes, &ctx, &d.field, event);
+            s.distinct_ranges.push(range);
+        }
+        s.first_seen_ranges.clear();
+        for f in &program.first_seens {
+            let range = push_hashes(&mut s.hashes, &ctx, &f.field, event);
+            s.first_seen_ranges.push(range);
+        }
+        let keys: smallvec::SmallVec<[Option<&str>; 8]> = s
+            .keys
+            .iter()
+            .zip(&s.has_key)
+            .map(|(k, has)| has.then_some(k.as_str()))
+            .collect();
+        let slices = |ranges: &[Option<(u32, u32)>]| -> smallvec::SmallVec<[Option<&[u64]>; 8]> {
+            ranges
+                .iter()
+                .map(|r| r.and_then(|(a, b)| s.hashes.get(a as usize..b as usize)))
+                .collect()
+        };
+        let distinct = slices(&s.distinct_ranges);
+        let first_seen = slices(&s.first_seen_ranges);
+        let obs = state::Observation {
+            time_ms: event.time_ms,
+            now_ms: self.clock.now_ms().unwrap_or(event.time_ms),
+            counter_hits: &s.hits,
+            counter_keys: &keys,
+            distinct_values: &distinct,
+            first_seen_values: &first_seen,
+        };
+        self.store.observe(&event.agent, &obs, &mut s.metrics);
+    }
+
+    /// Counters since the engine was built.
+    pub fn stats(&self) -> Stats {
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let st = self.store.stats();
+        Stats {
+            events: self.events.load(Ordering::Relaxed),
+            fired: self
+                .program
+                .rules
+                .iter()
+                .zip(self.fired.iter())
+                .map(|(r, n)| (r.id.clone(), n.load(Ordering::Relaxed)))
+                .collect(),
+            tracked_agents: as_u64(st.agents),
+            untracked: st.untracked_events,
+            skewed: st.skewed_events,
+            late_dropped: st.late_dropped_events,
+        }
+    }
+
+    /// Drops the state of agents idle since before `watermark_ms - idle_ttl`.
+    pub fn evict_idle(&self, watermark_ms: i64) -> usize {
+        self.store.evict_idle(watermark_ms)
+    }
+
+    /// The state store (for memory figures and tests).
+    pub fn store(&self) -> &StateStore {
+        &self.store
+    }
+}
+
+/// Hashes the value(s) of `field` into `out`; the range they occupy, or
+/// `None` when the field is absent (scopes: when none were requested).
+fn push_hashes(
+    out: &mut Vec<u64>,
+    ctx: &Ctx<'_>,
+    field: &Val,
+    event: &Event<'_>,
+) -> Option<(u32, u32)> {
+    let start = u32::try_from(out.len()).unwrap_or(u32::MAX);
+    match field {
+        Val::Field(f @ (Field::Scopes | Field::GrantedScopes)) => {
+            let list = if *f == Field::Scopes {
+                &event.scopes
+            } else {
+                &event.granted_scopes
+            };
+            if list.is_empty() {
+                return None;
+            }
+            out.extend(list.iter().filter_map(|sc| hash_value(&V::Str(sc))));
+        }
+        field => out.push(hash_value(&ctx.val(field))?),
+    }
+    Some((start, u32::try_from(out.len()).unwrap_or(u32::MAX)))
+}
+
+impl MetricSource for state::Metrics {
+    fn count(&self, i: u32) -> Option<u64> {
+        state::Metrics::count(self, i as usize)
+    }
+    fn baseline(&self, i: u32, windows: u32) -> Option<(u64, u64)> {
+        state::Metrics::baseline(self, i as usize, windows).map(|b| (b.sum, b.windows))
+    }
+    fn distinct(&self, i: u32) -> Option<u64> {
+        state::Metrics::distinct(self, i as usize)
+    }
+    fn first_seen(&self, i: u32) -> Option<bool> {
+        state::Metrics::first_seen(self, i as usize)
+    }
+}

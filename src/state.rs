@@ -1,0 +1,1203 @@
+//! The state store: per-agent sliding windows, baselines, distinct and
+//! first-seen sets in concurrent maps, updated then read once per event.
+//!
+//! The store knows nothing about the rule language. The engine compiles the
+//! metrics its rules use into a [`Layout`] (which counters, distinct windows
+//! and first-seen sets exist, and how much history each counter keeps), and
+//! for every event hands [`StateStore::observe`] an [`Observation`]: the
+//! event time, the injected clock, which `count(cond)` conditions held, the
+//! keys of keyed counters and the hashed values for `distinct`/`first_seen`.
+//! `observe` counts the event and then reads every metric of the agent into
+//! a caller-owned [`Metrics`] scratch (update-then-evaluate, SPEC §2.7): the
+//! current event is always included.
+//!
+//! ```
+//! use riskgate::state::{Layout, Metrics, Observation, StateStore, StoreConfig};
+//!
+//! let store = StateStore::new(Layout::seed(), StoreConfig::default()).unwrap();
+//! let mut metrics = store.metrics();
+//! let t = 1_795_910_400_000; // 2026-11-28T00:00:00Z
+//! for i in 0..3 {
+//!     let obs = Observation { counter_hits: &[true], ..Observation::at(t + i * 100) };
+//!     store.observe("datadog-remediation-prod", &obs, &mut metrics);
+//! }
+//! assert_eq!(metrics.count(0), Some(3)); // requests_per_minute
+//! assert_eq!(metrics.baseline(0, 60), None); // warming up: fewer than 10 minutes seen
+//! ```
+//!
+//! # Semantics (SPEC §2.7, §7.12–§7.17)
+//!
+//! * Time is event time. A counter of width `W` sums the 60 epoch-aligned
+//!   buckets of `W / 60` ms ending at the bucket of the agent's **newest**
+//!   event time ([`window`](crate::window) has the details).
+//! * `baseline(M, k)`: with `m = floor(newest / W)` and `f` the earliest
+//!   window the counter accepted an event of the agent in, the history is the
+//!   windows `max(f, m - k) ..= m - 1`, empty windows counting 0, and the
+//!   baseline is the exact pair ([`Baseline`]) of their summed totals and
+//!   their number; it is absent while `m - f < 10` ([`WARMUP_WINDOWS`]). A
+//!   counter keeps `history_windows` totals, and any `k` up to that is
+//!   readable, so `baseline(M)` and `baseline(M, 24h)` share one history.
+//! * A late event (older than the agent's newest) is counted in the ring if
+//!   its bucket is still held and in the history if its window is still held,
+//!   and moves `f` back only when the history took it; every metric is read as
+//!   it stands at the newest time. A newer event advances the rings; a gap
+//!   longer than a ring clears it in one pass.
+//! * Forward skew: with [`StoreConfig::max_forward_skew_ms`] = `Some(s)`, an
+//!   event later than `now + s` changes nothing (not counted, does not move
+//!   the window, not remembered as seen) but its metrics are still read, and
+//!   it is tallied in [`StoreStats::skewed_events`].
+//! * Keyed counters (`count(..) over W by F`, §7.13) live in their own map,
+//!   keyed by F's value alone, with their own newest time; an event without a
+//!   key is not counted and reads `None` (UNKNOWN).
+//! * `first_seen(F)` is TRUE iff none of the values the event carries was
+//!   seen by an earlier event of the agent less than the retention before the
+//!   agent's newest time; `None` in the observation reads `None` (UNKNOWN),
+//!   an empty list reads FALSE (no element is new).
+//!
+//! # Concurrency: why a lock per agent
+//!
+//! The agents live in a `DashMap<Box<str>, Mutex<AgentState>, ahash::RandomState>`.
+//! The hot path is `get()` (a shard *read* lock, shared with every other
+//! thread on that shard), then the agent's own `Mutex` for the update and the
+//! read together; `entry()` (a shard write lock) only runs when an agent is
+//! first seen. Plain atomic buckets would keep the final counts exact, but
+//! SPEC §7.17 also asks that every `observe` read a state that includes its
+//! own event and is consistent with *some serial order* of the agent's events
+//! (per-agent linearizable update-and-read): with atomics, a reader could see
+//! a ring half advanced by another thread, or a later event counted but an
+//! earlier one not, or a baseline from one minute and a count from the next.
+//! Holding the agent's lock from the update to the end of the read makes each
+//! `observe` one atomic step of that agent's history; the critical section is
+//! a few hundred nanoseconds and contends only between events of the *same*
+//! agent. Keyed counters use the same scheme in their own maps, after the
+//! agent's lock is released (locks are never nested).
+//!
+//! # Bounds
+//!
+//! * At most [`StoreConfig::max_agents`] agents and [`StoreConfig::max_keys`]
+//!   keys are tracked (an atomic reservation makes the bound exact under
+//!   concurrency). A new agent arriving at the cap first triggers an idle
+//!   sweep (at most one per [`StoreConfig::cap_sweep_interval_ms`] of event
+//!   time, if an idle TTL is set); if that frees nothing the event is
+//!   evaluated on fresh temporary state, not inserted, and tallied in
+//!   [`StoreStats::untracked_events`]. The sweep's watermark is that event's
+//!   time: with a forward-skew limit, a far-future time cannot reach it; in
+//!   replays (no limit) the data is trusted.
+//! * Agent ids and keys longer than [`StoreConfig::max_key_bytes`] are never
+//!   stored: such events are evaluated on fresh state like agents past the
+//!   cap, so long ids cannot multiply the memory per agent.
+//! * [`StateStore::evict_idle`] drops agents and keys whose newest time is
+//!   older than `watermark - idle_ttl` (event time, §7.16).
+//! * Every structure has a fixed size or a fixed bound: rings and histories
+//!   are allocated once per agent, distinct sets hold 16 values plus a
+//!   448-byte sketch, first-seen sets hold at most their capacity.
+//!
+//! # Memory per agent
+//!
+//! [`StateStore::agent_memory_bytes`] counts, for one tracked agent, the map
+//! entry inline (key box and locked state, [`AGENT_ENTRY_BYTES`] including
+//! the hash table's control byte), the key's bytes, and every heap block the
+//! state owns (requested sizes; the allocator adds its own header, 8–16 bytes
+//! a block with glibc). For the seed layout ([`Layout::seed`]: one counter of
+//! 60 s with a 60-window history, i.e. `requests_per_minute` and its
+//! baseline) and a 24-byte agent id such as `datadog-remediation-prod`:
+//!
+//! | part | bytes |
+//! |---|---|
+//! | map entry: `Box<str>` (16) + `Mutex<AgentState>` (64) + control byte | 81 |
+//! | key | 24 |
+//! | counter header (`f`, cells box) | 32 |
+//! | ring, 60 × `u16` | 120 |
+//! | history, 61 × `u16` | 122 |
+//! | **total** | **379** |
+//!
+//! Three heap blocks (key, counter header, cells); with glibc's headers about
+//! 403 bytes. The hash table also keeps between 1/8 and 9/16 of its slots
+//! empty (80 bytes a slot), so count on 400–480 bytes per tracked agent.
+//! Cells double (to 484 bytes of ring and history) only for an agent that
+//! once put more than 65,535 events in one bucket or window. Each further
+//! counter adds 32 + 120 bytes, plus `2 (H + 1)` with a history of `H`
+//! windows (a 24-hour baseline of a one-minute counter: 2,882 bytes); each
+//! distinct window 296 bytes (+ 472 with a sketch); each first-seen set 24
+//! bytes plus 16 a value held.
+//!
+//! The test `seed_layout_agent_fits_in_512_bytes` in `tests/state_model.rs`
+//! checks these figures.
+//!
+//! # Allocation
+//!
+//! `observe` on an existing agent allocates nothing, except three bounded,
+//! once-in-a-life events: a counter's cells promoted to `u32`, a distinct
+//! window's sketch started, and a first-seen set grown (by doubling, up to
+//! its capacity). A new agent allocates its key and state; an untracked one
+//! allocates temporary state.
+
+#![deny(clippy::indexing_slicing)]
+
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use ahash::RandomState;
+use dashmap::mapref::entry::Entry;
+use dashmap::DashMap;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::window::{
+    history_sum, CounterPlan, CounterWindow, DistinctWindow, FirstSeenSet, Grid, HistoryRead,
+};
+
+/// Windows a counter must have seen before its baseline exists (§2.7: absent
+/// while `m - f < 10`).
+pub const WARMUP_WINDOWS: u64 = 10;
+/// Windows `baseline(M)` reads when no period is given (`P = 60 W`, §7.12).
+pub const DEFAULT_BASELINE_WINDOWS: u32 = 60;
+/// Most window totals a counter keeps (§7.12).
+pub const MAX_HISTORY_WINDOWS: u32 = 1440;
+/// Default `first_seen` retention: 30 days (§7.14).
+pub const DEFAULT_FIRST_SEEN_RETENTION_MS: u64 = 30 * 86_400_000;
+/// Default number of values a first-seen set keeps per agent.
+pub const DEFAULT_FIRST_SEEN_CAPACITY: u16 = 64;
+/// Largest first-seen capacity a layout may ask for.
+pub const MAX_FIRST_SEEN_CAPACITY: u16 = 4096;
+
+/// Inline bytes of one agent in the map: the `(Box<str>, Mutex<AgentState>)`
+/// slot plus the hash table's control byte.
+pub const AGENT_ENTRY_BYTES: usize = std::mem::size_of::<(Box<str>, Mutex<AgentState>)>() + 1;
+/// Inline bytes of one key of a keyed counter in its map.
+pub const KEY_ENTRY_BYTES: usize = std::mem::size_of::<(Box<str>, Mutex<KeyState>)>() + 1;
+
+/// An invalid [`Layout`].
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateError {
+    /// A counter's width is not a positive multiple of 60 ms.
+    #[error("counter {index}: width of {width_ms} ms is not a positive multiple of 60 ms")]
+    CounterWidth {
+        /// Index of the counter in the layout.
+        index: usize,
+        /// The width given.
+        width_ms: u64,
+    },
+    /// A counter keeps more history than [`MAX_HISTORY_WINDOWS`].
+    #[error("counter {index}: a history of {windows} windows exceeds the maximum of {max}")]
+    HistoryTooLong {
+        /// Index of the counter in the layout.
+        index: usize,
+        /// The number of windows asked for.
+        windows: u32,
+        /// The maximum.
+        max: u32,
+    },
+    /// A distinct window's width is not a positive multiple of 60 ms.
+    #[error("distinct {index}: width of {width_ms} ms is not a positive multiple of 60 ms")]
+    DistinctWidth {
+        /// Index of the distinct metric in the layout.
+        index: usize,
+        /// The width given.
+        width_ms: u64,
+    },
+    /// A first-seen set's capacity is 0 or above [`MAX_FIRST_SEEN_CAPACITY`].
+    #[error("first_seen {index}: capacity {capacity} is not between 1 and {max}")]
+    FirstSeenCapacity {
+        /// Index of the first-seen metric in the layout.
+        index: usize,
+        /// The capacity given.
+        capacity: u16,
+        /// The maximum.
+        max: u16,
+    },
+}
+
+/// The metrics a program needs, by index: the engine refers to them by
+/// these indices in [`Observation`] and [`Metrics`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// `requests_per_minute` and `count(..) over W [by F]` metrics.
+    pub counters: Vec<CounterSpec>,
+    /// `distinct(F) over W` metrics.
+    pub distincts: Vec<DistinctSpec>,
+    /// `first_seen(F[, retention])` metrics.
+    pub first_seens: Vec<FirstSeenSpec>,
+}
+
+impl Layout {
+    /// The seed rules' layout: `requests_per_minute` with the 60-window
+    /// history its `baseline` reads.
+    pub fn seed() -> Self {
+        Self {
+            counters: vec![
+                CounterSpec::requests_per_minute().with_history(DEFAULT_BASELINE_WINDOWS)
+            ],
+            ..Self::default()
+        }
+    }
+
+    /// Checks widths, history lengths and capacities.
+    pub fn validate(&self) -> Result<(), StateError> {
+        for (index, c) in self.counters.iter().enumerate() {
+            if Grid::new(c.width_ms).is_none() {
+                return Err(StateError::CounterWidth {
+                    index,
+                    width_ms: c.width_ms,
+                });
+            }
+            if c.history_windows > MAX_HISTORY_WINDOWS {
+                return Err(StateError::HistoryTooLong {
+                    index,
+                    windows: c.history_windows,
+                    max: MAX_HISTORY_WINDOWS,
+                });
+            }
+        }
+        for (index, d) in self.distincts.iter().enumerate() {
+            if Grid::new(d.width_ms).is_none() {
+                return Err(StateError::DistinctWidth {
+                    index,
+                    width_ms: d.width_ms,
+                });
+            }
+        }
+        for (index, f) in self.first_seens.iter().enumerate() {
+            if f.capacity == 0 || f.capacity > MAX_FIRST_SEEN_CAPACITY {
+                return Err(StateError::FirstSeenCapacity {
+                    index,
+                    capacity: f.capacity,
+                    max: MAX_FIRST_SEEN_CAPACITY,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A counter: `count(cond) over W [by F]` (`requests_per_minute` is
+/// `count over 1m`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CounterSpec {
+    /// Window width `W` in ms, a multiple of 60 (buckets are `W / 60` ms).
+    pub width_ms: u64,
+    /// `by F`: state keyed by F's value alone, not by agent (§7.13).
+    pub keyed: bool,
+    /// Complete windows kept for baselines (`P / W`), 0 if no baseline reads
+    /// this counter, at most [`MAX_HISTORY_WINDOWS`].
+    pub history_windows: u32,
+}
+
+impl CounterSpec {
+    /// A counter over `width_ms`, per agent, without history.
+    pub const fn over(width_ms: u64) -> Self {
+        Self {
+            width_ms,
+            keyed: false,
+            history_windows: 0,
+        }
+    }
+
+    /// `requests_per_minute`: a counter over 60 s of every event.
+    pub const fn requests_per_minute() -> Self {
+        Self::over(60_000)
+    }
+
+    /// The same counter, keyed by a field's value (`by F`).
+    pub const fn keyed(self) -> Self {
+        Self {
+            keyed: true,
+            ..self
+        }
+    }
+
+    /// The same counter, keeping `windows` window totals for baselines.
+    pub const fn with_history(self, windows: u32) -> Self {
+        Self {
+            history_windows: windows,
+            ..self
+        }
+    }
+}
+
+/// A `distinct(F) over W` metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistinctSpec {
+    /// Window width `W` in ms, a multiple of 60.
+    pub width_ms: u64,
+}
+
+impl DistinctSpec {
+    /// Distinct values over `width_ms`.
+    pub const fn over(width_ms: u64) -> Self {
+        Self { width_ms }
+    }
+}
+
+/// A `first_seen(F[, retention])` metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstSeenSpec {
+    /// How long a value stays known after it was last seen (default 30 d).
+    pub retention_ms: u64,
+    /// Values kept per agent (default 64); past it the least recently seen
+    /// value is forgotten.
+    pub capacity: u16,
+}
+
+impl Default for FirstSeenSpec {
+    fn default() -> Self {
+        Self {
+            retention_ms: DEFAULT_FIRST_SEEN_RETENTION_MS,
+            capacity: DEFAULT_FIRST_SEEN_CAPACITY,
+        }
+    }
+}
+
+impl FirstSeenSpec {
+    /// A first-seen set with the given retention and the default capacity.
+    pub const fn with_retention(retention_ms: u64) -> Self {
+        Self {
+            retention_ms,
+            capacity: DEFAULT_FIRST_SEEN_CAPACITY,
+        }
+    }
+}
+
+/// Bounds and policies of a [`StateStore`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreConfig {
+    /// Most agents tracked at once (default 1,000,000).
+    pub max_agents: usize,
+    /// Most keys tracked at once over all keyed counters (default 1,000,000).
+    pub max_keys: usize,
+    /// Agents and keys idle longer than this (event time) may be evicted;
+    /// `None` (default) never evicts.
+    pub idle_ttl_ms: Option<u64>,
+    /// Events later than the injected clock plus this are evaluated but not
+    /// counted; `None` (default, right for replays) accepts any time.
+    pub max_forward_skew_ms: Option<u64>,
+    /// Least event time between two idle sweeps triggered by a new agent at
+    /// the cap (default 1 s), so a flood of new agents cannot make every
+    /// event scan the map.
+    pub cap_sweep_interval_ms: u64,
+    /// Longest agent id or key stored (default 1,024 bytes); longer ones are
+    /// evaluated on fresh state and tallied as untracked.
+    pub max_key_bytes: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            max_agents: 1_000_000,
+            max_keys: 1_000_000,
+            idle_ttl_ms: None,
+            max_forward_skew_ms: None,
+            cap_sweep_interval_ms: 1_000,
+            max_key_bytes: 1_024,
+        }
+    }
+}
+
+/// What the engine knows about one event, by metric index. Missing entries
+/// (slices shorter than the layout) read as "no hit", "no key", "no value".
+#[derive(Clone, Copy, Debug)]
+pub struct Observation<'a> {
+    /// Event time, ms since the Unix epoch (any `i64`).
+    pub time_ms: i64,
+    /// The injected clock, for the forward-skew check.
+    pub now_ms: i64,
+    /// Per counter: did its condition hold (`count over W`: always true).
+    pub counter_hits: &'a [bool],
+    /// Per counter: the key of a keyed counter (`None`: F absent).
+    /// Ignored for counters that are not keyed.
+    pub counter_keys: &'a [Option<&'a str>],
+    /// Per distinct metric: hashes of the event's value(s) of F (`None` or
+    /// empty: F absent, nothing counted).
+    pub distinct_values: &'a [Option<&'a [u64]>],
+    /// Per first-seen metric: hashes of the event's value(s) of F (`None`:
+    /// F absent, UNKNOWN; a list field gives one hash per element).
+    pub first_seen_values: &'a [Option<&'a [u64]>],
+}
+
+impl<'a> Observation<'a> {
+    /// An event at `time_ms` with the clock at the same time and nothing
+    /// else; fill the rest with struct update syntax.
+    pub const fn at(time_ms: i64) -> Self {
+        Self {
+            time_ms,
+            now_ms: time_ms,
+            counter_hits: &[],
+            counter_keys: &[],
+            distinct_values: &[],
+            first_seen_values: &[],
+        }
+    }
+}
+
+/// A baseline as exact integers: `sum / windows` is the mean window total.
+/// Compare `count * windows` with `sum * factor` to stay exact (§2.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// Sum of the totals of the history windows.
+    pub sum: u64,
+    /// Number of history windows (at least 1).
+    pub windows: u64,
+}
+
+impl Baseline {
+    /// The mean, for display only.
+    pub fn mean(&self) -> f64 {
+        if self.windows == 0 {
+            0.0
+        } else {
+            self.sum as f64 / self.windows as f64
+        }
+    }
+}
+
+/// The metric values of one event, written by [`StateStore::observe`].
+///
+/// Caller-owned scratch: make one per thread with [`StateStore::metrics`]
+/// and reuse it; `observe` then allocates nothing in it.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    counts: Vec<Option<u64>>,
+    /// Per counter: the windows it keeps (`H`).
+    kept: Vec<u32>,
+    /// Per counter: where its `H + 1` window totals start in `rings`.
+    offsets: Vec<usize>,
+    /// Per counter: `m - f` and the position of window `m`, if read.
+    reads: Vec<Option<HistoryRead>>,
+    /// The counters' history rings, copied under the agent's lock; baselines
+    /// are summed from them only when asked for.
+    rings: Vec<u32>,
+    distinct: Vec<u64>,
+    first_seen: Vec<Option<bool>>,
+}
+
+impl Metrics {
+    /// Scratch sized for `layout` (history lengths clamped to the maximum).
+    pub fn new(layout: &Layout) -> Self {
+        let kept: Vec<u32> = layout
+            .counters
+            .iter()
+            .map(|c| c.history_windows.min(MAX_HISTORY_WINDOWS))
+            .collect();
+        let mut offsets = Vec::with_capacity(kept.len());
+        let mut total = 0usize;
+        for &h in &kept {
+            offsets.push(total);
+            if h > 0 {
+                total = total.saturating_add(h as usize + 1);
+            }
+        }
+        Self {
+            counts: vec![None; layout.counters.len()],
+            reads: vec![None; layout.counters.len()],
+            kept,
+            offsets,
+            rings: vec![0; total],
+            distinct: vec![0; layout.distincts.len()],
+            first_seen: vec![None; layout.first_seens.len()],
+        }
+    }
+
+    fn fits(&self, plan: &Plan) -> bool {
+        self.counts.len() == plan.counters.len()
+            && self
+                .kept
+                .iter()
+                .copied()
+                .eq(plan.counters.iter().map(|c| c.plan.history))
+            && self.distinct.len() == plan.distincts.len()
+            && self.first_seen.len() == plan.first_seens.len()
+    }
+
+    /// Value of counter `counter`; `None` for a keyed counter whose key was
+    /// absent (UNKNOWN), or an index out of range.
+    pub fn count(&self, counter: usize) -> Option<u64> {
+        self.counts.get(counter).copied().flatten()
+    }
+
+    /// `m - f` of counter `counter`: complete windows since its first
+    /// accepted one (`None` without history).
+    pub fn history_age(&self, counter: usize) -> Option<u64> {
+        self.reads.get(counter).copied().flatten().map(|r| r.age)
+    }
+
+    /// `baseline(M, windows × W)` of counter `counter`: the mean of windows
+    /// `max(f, m - windows) ..= m - 1`, as exact integers. `None` (UNKNOWN)
+    /// during warm-up (`m - f < 10`), for a key that was absent, and when
+    /// `windows` is 0 or more than the counter keeps.
+    ///
+    /// Sums at most two runs of `windows` values (cheap, and only paid by
+    /// the rules that read a baseline).
+    pub fn baseline(&self, counter: usize, windows: u32) -> Option<Baseline> {
+        let kept = *self.kept.get(counter)?;
+        if windows == 0 || windows > kept {
+            return None;
+        }
+        let read = self.reads.get(counter).copied().flatten()?;
+        if read.age < WARMUP_WINDOWS {
+            return None;
+        }
+        let start = *self.offsets.get(counter)?;
+        let ring = self
+            .rings
+            .get(start..start.checked_add(kept as usize + 1)?)?;
+        // Windows before f hold 0, so the sum over m - windows ..= m - 1 is
+        // the sum over max(f, m - windows) ..= m - 1.
+        Some(Baseline {
+            sum: history_sum(ring, read.newest, windows as usize),
+            windows: read.age.min(u64::from(windows)),
+        })
+    }
+
+    /// Value of distinct metric `i` (0 when F was never present).
+    pub fn distinct(&self, i: usize) -> Option<u64> {
+        self.distinct.get(i).copied()
+    }
+
+    /// Value of first-seen metric `i`; `None` when F was absent (UNKNOWN).
+    pub fn first_seen(&self, i: usize) -> Option<bool> {
+        self.first_seen.get(i).copied().flatten()
+    }
+
+    fn write_counter(&mut self, c: usize, plan: CounterPlan, window: &CounterWindow, newest: i64) {
+        if let Some(slot) = self.counts.get_mut(c) {
+            *slot = Some(window.count());
+        }
+        let kept = self.kept.get(c).copied().unwrap_or(0) as usize;
+        let read = if kept == 0 {
+            None
+        } else {
+            let start = self.offsets.get(c).copied().unwrap_or(0);
+            match self.rings.get_mut(start..start.saturating_add(kept + 1)) {
+                Some(ring) => window.history(plan, newest, ring),
+                None => None,
+            }
+        };
+        if let Some(slot) = self.reads.get_mut(c) {
+            *slot = read;
+        }
+    }
+
+    fn write_unknown_counter(&mut self, c: usize) {
+        if let Some(slot) = self.counts.get_mut(c) {
+            *slot = None;
+        }
+        if let Some(slot) = self.reads.get_mut(c) {
+            *slot = None;
+        }
+    }
+}
+
+/// How the store held the agent an event belongs to.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Tracking {
+    /// The agent was already tracked.
+    #[default]
+    Existing,
+    /// The agent was new and is now tracked.
+    Inserted,
+    /// The agent is not tracked: at the cap (counted in
+    /// [`StoreStats::untracked_events`]), or new with a skewed event. Its
+    /// metrics come from fresh temporary state.
+    Untracked,
+}
+
+/// What [`StateStore::observe`] did with an event.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObserveOutcome {
+    /// How the agent was held.
+    pub tracking: Tracking,
+    /// Beyond the allowed forward skew: evaluated, not counted.
+    pub skewed: bool,
+    /// Older than the agent's newest event.
+    pub late: bool,
+    /// Late enough to miss at least one window (ring) it should have been
+    /// counted in; metrics that still hold its bucket counted it.
+    pub late_dropped: bool,
+    /// A keyed counter's key was not tracked (key cap).
+    pub untracked_key: bool,
+}
+
+/// Counters of what the store did since it was created.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreStats {
+    /// Agents tracked now.
+    pub agents: usize,
+    /// Keys of keyed counters tracked now.
+    pub keys: usize,
+    /// Events of agents not tracked because of the cap.
+    pub untracked_events: u64,
+    /// Keyed-counter updates on keys not tracked because of the cap.
+    pub untracked_key_events: u64,
+    /// Events beyond the forward skew (evaluated, not counted).
+    pub skewed_events: u64,
+    /// Events late enough to miss at least one window.
+    pub late_dropped_events: u64,
+    /// Agents removed by idle eviction.
+    pub evicted_agents: u64,
+    /// Keys removed by idle eviction.
+    pub evicted_keys: u64,
+}
+
+/// One counter of the compiled layout.
+#[derive(Clone, Copy, Debug)]
+struct CounterInfo {
+    plan: CounterPlan,
+    /// Index of its map among the keyed maps, for a keyed counter.
+    keyed_map: Option<usize>,
+}
+
+/// First-seen parameters.
+#[derive(Clone, Copy, Debug)]
+struct FirstSeenInfo {
+    retention_ms: u64,
+    capacity: usize,
+}
+
+/// The validated layout, in the form the hot path uses.
+#[derive(Clone, Debug)]
+struct Plan {
+    counters: Vec<CounterInfo>,
+    distincts: Vec<Grid>,
+    first_seens: Vec<FirstSeenInfo>,
+    keyed_maps: usize,
+}
+
+impl Plan {
+    fn new(layout: &Layout) -> Result<Self, StateError> {
+        layout.validate()?;
+        let mut keyed_maps = 0;
+        let mut counters = Vec::with_capacity(layout.counters.len());
+        for (index, c) in layout.counters.iter().enumerate() {
+            let grid = Grid::new(c.width_ms).ok_or(StateError::CounterWidth {
+                index,
+                width_ms: c.width_ms,
+            })?;
+            let keyed_map = if c.keyed {
+                keyed_maps += 1;
+                Some(keyed_maps - 1)
+            } else {
+                None
+            };
+            counters.push(CounterInfo {
+                plan: CounterPlan {
+                    grid,
+                    history: c.history_windows,
+                },
+                keyed_map,
+            });
+        }
+        let mut distincts = Vec::with_capacity(layout.distincts.len());
+        for (index, d) in layout.distincts.iter().enumerate() {
+            distincts.push(Grid::new(d.width_ms).ok_or(StateError::DistinctWidth {
+                index,
+                width_ms: d.width_ms,
+            })?);
+        }
+        let first_seens = layout
+            .first_seens
+            .iter()
+            .map(|f| FirstSeenInfo {
+                retention_ms: f.retention_ms,
+                capacity: usize::from(f.capacity),
+            })
+            .collect();
+        Ok(Self {
+            counters,
+            distincts,
+            first_seens,
+            keyed_maps,
+        })
+    }
+}
+
+/// Everything the store keeps about one agent.
+///
+/// Serializable so that state can be snapshotted and restored (§6); the
+/// layout it was built for is not part of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentState {
+    newest_ms: i64,
+    counters: Box<[CounterWindow]>,
+    distincts: Box<[DistinctWindow]>,
+    first_seens: Box<[FirstSeenSet]>,
+}
+
+impl AgentState {
+    fn new(plan: &Plan, time_ms: i64) -> Self {
+        Self {
+            newest_ms: time_ms,
+            counters: plan
+                .counters
+                .iter()
+                .map(|c| {
+                    if c.keyed_map.is_some() {
+                        CounterWindow::placeholder()
+                    } else {
+                        CounterWindow::new(c.plan)
+                    }
+                })
+                .collect(),
+            distincts: plan
+                .distincts
+                .iter()
+                .map(|_| DistinctWindow::new())
+                .collect(),
+            first_seens: plan
+                .first_seens
+                .iter()
+                .map(|_| FirstSeenSet::new())
+                .collect(),
+        }
+    }
+
+    /// The agent's newest counted event time.
+    pub fn newest_ms(&self) -> i64 {
+        self.newest_ms
+    }
+
+    /// Heap bytes this state owns (requested sizes, without allocator
+    /// headers).
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val::<[CounterWindow]>(&self.counters)
+            + self
+                .counters
+                .iter()
+                .map(CounterWindow::heap_bytes)
+                .sum::<usize>()
+            + std::mem::size_of_val::<[DistinctWindow]>(&self.distincts)
+            + self
+                .distincts
+                .iter()
+                .map(DistinctWindow::heap_bytes)
+                .sum::<usize>()
+            + std::mem::size_of_val::<[FirstSeenSet]>(&self.first_seens)
+            + self
+                .first_seens
+                .iter()
+                .map(FirstSeenSet::heap_bytes)
+                .sum::<usize>()
+    }
+
+    fn observe(
+        &mut self,
+        plan: &Plan,
+        obs: &Observation<'_>,
+        skewed: bool,
+        out: &mut Metrics,
+        outcome: &mut ObserveOutcome,
+    ) {
+        let t = obs.time_ms;
+        if !skewed {
+            if t > self.newest_ms {
+                let old = self.newest_ms;
+                for (w, c) in self.counters.iter_mut().zip(&plan.counters) {
+                    w.advance(c.plan, old, t);
+                }
+                for (d, &g) in self.distincts.iter_mut().zip(&plan.distincts) {
+                    d.advance(g, old, t);
+                }
+                self.newest_ms = t;
+            } else if t < self.newest_ms {
+                outcome.late = true;
+            }
+        }
+        let newest = self.newest_ms;
+        for (i, (w, c)) in self.counters.iter_mut().zip(&plan.counters).enumerate() {
+            if c.keyed_map.is_some() {
+                continue;
+            }
+            if !skewed {
+                let hit = obs.counter_hits.get(i).copied().unwrap_or(false);
+                outcome.late_dropped |= !w.record(c.plan, newest, t, hit).in_ring;
+            }
+            out.write_counter(i, c.plan, w, newest);
+        }
+        for (i, (d, &g)) in self.distincts.iter_mut().zip(&plan.distincts).enumerate() {
+            if !skewed {
+                if let Some(values) = obs.distinct_values.get(i).copied().flatten() {
+                    if !values.is_empty() {
+                        outcome.late_dropped |= !d.record(g, newest, t, values);
+                    }
+                }
+            }
+            if let Some(slot) = out.distinct.get_mut(i) {
+                *slot = d.count(g, newest);
+            }
+        }
+        for (i, (set, f)) in self
+            .first_seens
+            .iter_mut()
+            .zip(&plan.first_seens)
+            .enumerate()
+        {
+            let value = obs
+                .first_seen_values
+                .get(i)
+                .copied()
+                .flatten()
+                .map(|values| {
+                    let new = values
+                        .iter()
+                        .any(|&h| !set.knows(h, newest, f.retention_ms));
+                    if !skewed {
+                        for &h in values {
+                            set.remember(h, t, newest, f.retention_ms, f.capacity);
+                        }
+                    }
+                    new
+                });
+            if let Some(slot) = out.first_seen.get_mut(i) {
+                *slot = value;
+            }
+        }
+    }
+}
+
+/// The state of one key of a keyed counter (`count(..) over W by F`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyState {
+    newest_ms: i64,
+    window: CounterWindow,
+}
+
+impl KeyState {
+    fn new(plan: CounterPlan, time_ms: i64) -> Self {
+        Self {
+            newest_ms: time_ms,
+            window: CounterWindow::new(plan),
+        }
+    }
+
+    /// The key's newest counted event time.
+    pub fn newest_ms(&self) -> i64 {
+        self.newest_ms
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn observe(
+        &mut self,
+        plan: CounterPlan,
+        counter: usize,
+        t: i64,
+        hit: bool,
+        skewed: bool,
+        out: &mut Metrics,
+        outcome: &mut ObserveOutcome,
+    ) {
+        if !skewed {
+            if t > self.newest_ms {
+                self.window.advance(plan, self.newest_ms, t);
+                self.newest_ms = t;
+            }
+            outcome.late_dropped |= !self.window.record(plan, self.newest_ms, t, hit).in_ring;
+        }
+        out.write_counter(counter, plan, &self.window, self.newest_ms);
+    }
+}
+
+type SlotMap<S> = DashMap<Box<str>, Mutex<S>, RandomState>;
+
+fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
+    // Nothing in this module panics while holding the lock; should a caller's
+    // panic ever poison it, the state is still whole.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn reserve(counter: &AtomicUsize, cap: usize) -> bool {
+    counter
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < cap).then_some(n + 1)
+        })
+        .is_ok()
+}
+
+fn release(counter: &AtomicUsize, n: usize) {
+    let _ = counter.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+        Some(c.saturating_sub(n))
+    });
+}
+
+/// Per-agent (and per-key) window state in concurrent maps. `Send + Sync`:
+/// share it by reference or `Arc` and call [`observe`](Self::observe) from
+/// any number of threads.
+#[derive(Debug)]
+pub struct StateStore {
+    layout: Layout,
+    plan: Plan,
+    config: StoreConfig,
+    agents: SlotMap<AgentState>,
+    keyed: Vec<SlotMap<KeyState>>,
+    reserved_agents: AtomicUsize,
+    reserved_keys: AtomicUsize,
+    last_cap_sweep_ms: AtomicI64,
+    untracked_events: AtomicU64,
+    untracked_key_events: AtomicU64,
+    skewed_events: AtomicU64,
+    late_dropped_events: AtomicU64,
+    evicted_agents: AtomicU64,
+    evicted_keys: AtomicU64,
+}
+
+impl StateStore {
+    /// A store for `layout`; fails if the layout is invalid.
+    pub fn new(layout: Layout, config: StoreConfig) -> Result<Self, StateError> {
+        let plan = Plan::new(&layout)?;
+        let keyed = (0..plan.keyed_maps)
+            .map(|_| DashMap::with_hasher(RandomState::new()))
+            .collect();
+        Ok(Self {
+            layout,
+            plan,
+            config,
+            agents: DashMap::with_hasher(RandomState::new()),
+            keyed,
+            reserved_agents: AtomicUsize::new(0),
+            reserved_keys: AtomicUsize::new(0),
+            last_cap_sweep_ms: AtomicI64::new(i64::MIN),
+            untracked_events: AtomicU64::new(0),
+            untracked_key_events: AtomicU64::new(0),
+            skewed_events: AtomicU64::new(0),
+            late_dropped_events: AtomicU64::new(0),
+            evicted_agents: AtomicU64::new(0),
+            evicted_keys: AtomicU64::new(0),
+        })
+    }
+
+    /// The layout this store was built for.
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &StoreConfig {
+        &self.config
+    }
+
+    /// Scratch [`Metrics`] sized for this store's layout.
+    pub fn metrics(&self) -> Metrics {
+        Metrics::new(&self.layout)
+    }
+
+    /// Counts the event of `agent` described by `obs`, then writes every
+    /// metric of the layout, as it stands after the event, into `out`
+    /// (update-then-read, per-agent linearizable; see the module docs).
+    ///
+    /// `out` should come from [`metrics`](Self::metrics); scratch of another
+    /// shape is replaced (one allocation) before use.
+    pub fn observe(&self, agent: &str, obs: &Observation<'_>, out: &mut Metrics) -> ObserveOutcome {
+        if !out.fits(&self.plan) {
+            *out = self.metrics();
+        }
+        let skewed = match self.config.max_forward_skew_ms {
+            Some(s) => i128::from(obs.time_ms) > i128::from(obs.now_ms) + i128::from(s),
+            None => false,
+        };
+        let mut outcome = ObserveOutcome {
+            skewed,
+            ..ObserveOutcome::default()
+        };
+        let plan = &self.plan;
+        outcome.tracking = self.with_slot(
+            &self.agents,
+            &self.reserved_agents,
+            self.config.max_agents,
+            agent,
+            obs.time_ms,
+            skewed,
+            || AgentState::new(plan, obs.time_ms),
+            |state| state.observe(plan, obs, skewed, out, &mut outcome),
+        );
+        if outcome.tracking == Tracking::Untracked && !skewed {
+            self.untracked_events.fetch_add(1, Ordering::Relaxed);
+        }
+        for (c, info) in plan.counters.iter().enumerate() {
+            let Some(map) = info.keyed_map.and_then(|k| self.keyed.get(k)) else {
+                continue;
+            };
+            let Some(key) = obs.counter_keys.get(c).copied().flatten() else {
+                out.write_unknown_counter(c);
+                continue;
+            };
+            let hit = obs.counter_hits.get(c).copied().unwrap_or(false);
+            let tracking = self.with_slot(
+                map,
+                &self.reserved_keys,
+                self.config.max_keys,
+                key,
+                obs.time_ms,
+                skewed,
+                || KeyState::new(info.plan, obs.time_ms),
+                |state| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, &mut outcome),
+            );
+            if tracking == Tracking::Untracked && !skewed {
+                outcome.untracked_key = true;
+                self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        if skewed {
+            self.skewed_events.fetch_add(1, Ordering::Relaxed);
+        }
+        if outcome.late_dropped {
+            self.late_dropped_events.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// Runs `f` on the state of `key` in `map` under its lock: the existing
+    /// state, a newly inserted one, or (at the cap, for a key that is too
+    /// long, or for a skewed event of an unknown key) fresh temporary state.
+    #[allow(clippy::too_many_arguments)]
+    fn with_slot<S>(
+        &self,
+        map: &SlotMap<S>,
+        reserved: &AtomicUsize,
+        cap: usize,
+        key: &str,
+        time_ms: i64,
+        skewed: bool,
+        create: impl Fn() -> S,
+        f: impl FnOnce(&mut S),
+    ) -> Tracking {
+        // Hot path: shard read lock, then the slot's own lock.
+        if let Some(slot) = map.get(key) {
+            f(&mut lock(slot.value()));
+            return Tracking::Existing;
+        }
+        if !skewed && key.len() <= self.config.max_key_bytes {
+            for attempt in 0..2 {
+                if reserve(reserved, cap) {
+                    return match map.entry(Box::from(key)) {
+                        Entry::Occupied(e) => {
+                            // Another thread inserted it meanwhile.
+                            release(reserved, 1);
+                            f(&mut lock(e.get()));
+                            Tracking::Existing
+                        }
+                        Entry::Vacant(v) => {
+                            let mut slot = v.insert(Mutex::new(create()));
+                            f(slot
+                                .value_mut()
+                                .get_mut()
+                                .unwrap_or_else(PoisonError::into_inner));
+                            Tracking::Inserted
+                        }
+                    };
+                }
+                if attempt > 0 || !self.cap_sweep(time_ms) {
+                    break;
+                }
+            }
+        }
+        f(&mut create());
+        Tracking::Untracked
+    }
+
+    /// An idle sweep on behalf of a new agent or key at the cap, at most one
+    /// per `cap_sweep_interval_ms` of event time. `true` if it freed a slot.
+    fn cap_sweep(&self, time_ms: i64) -> bool {
+        if self.config.idle_ttl_ms.is_none() {
+            return false;
+        }
+        let last = self.last_cap_sweep_ms.load(Ordering::Acquire);
+        let due =
+            i128::from(time_ms) >= i128::from(last) + i128::from(self.config.cap_sweep_interval_ms);
+        if !due
+            || self
+                .last_cap_sweep_ms
+                .compare_exchange(last, time_ms, Ordering::AcqRel, Ordering::Acquire)
+                .is_err()
+        {
+            return false;
+        }
+        self.evict_idle(time_ms) > 0
+    }
+
+    /// Removes the agents and keys whose newest event time is older than
+    /// `watermark_ms - idle_ttl_ms` (event time); returns the number of
+    /// agents removed (keys are tallied in [`StoreStats::evicted_keys`]).
+    /// Does nothing without an idle TTL.
+    pub fn evict_idle(&self, watermark_ms: i64) -> usize {
+        let Some(ttl) = self.config.idle_ttl_ms else {
+            return 0;
+        };
+        let threshold = i128::from(watermark_ms) - i128::from(ttl);
+        let mut agents = 0usize;
+        self.agents.retain(|_, slot| {
+            let state = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+            let keep = i128::from(state.newest_ms) >= threshold;
+            agents += usize::from(!keep);
+            keep
+        });
+        release(&self.reserved_agents, agents);
+        let mut keys = 0usize;
+        for map in &self.keyed {
+            map.retain(|_, slot| {
+                let state = slot.get_mut().unwrap_or_else(PoisonError::into_inner);
+                let keep = i128::from(state.newest_ms) >= threshold;
+                keys += usize::from(!keep);
+                keep
+            });
+        }
+        release(&self.reserved_keys, keys);
+        self.evicted_agents
+            .fetch_add(agents as u64, Ordering::Relaxed);
+        self.evicted_keys.fetch_add(keys as u64, Ordering::Relaxed);
+        agents
+    }
+
+    /// Agents tracked now.
+    pub fn len(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// `true` when no agent is tracked.
+    pub fn is_empty(&self) -> bool {
+        self.agents.is_empty()
+    }
+
+    /// Keys of keyed counters tracked now.
+    pub fn keys_len(&self) -> usize {
+        self.keyed.iter().map(DashMap::len).sum()
+    }
+
+    /// `true` when `agent` is tracked.
+    pub fn contains(&self, agent: &str) -> bool {
+        self.agents.contains_key(agent)
+    }
+
+    /// Counters of what the store did, and its current size.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            agents: self.len(),
+            keys: self.keys_len(),
+            untracked_events: self.untracked_events.load(Ordering::Relaxed),
+            untracked_key_events: self.untracked_key_events.load(Ordering::Relaxed),
+            skewed_events: self.skewed_events.load(Ordering::Relaxed),
+            late_dropped_events: self.late_dropped_events.load(Ordering::Relaxed),
+            evicted_agents: self.evicted_agents.load(Ordering::Relaxed),
+            evicted_keys: self.evicted_keys.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Bytes `agent` takes now: its map entry inline ([`AGENT_ENTRY_BYTES`]),
+    /// its key, and the heap its state owns. `None` if it is not tracked.
+    pub fn agent_memory_bytes(&self, agent: &str) -> Option<usize> {
+        let slot = self.agents.get(agent)?;
+        let heap = lock(slot.value()).heap_bytes();
+        Some(AGENT_ENTRY_BYTES + slot.key().len() + heap)
+    }
+
+    /// Bytes a newly tracked agent with a key of `key_len` bytes takes under
+    /// this layout (before any set grows or cells widen).
+    pub fn new_agent_memory_bytes(&self, key_len: usize) -> usize {
+        AGENT_ENTRY_BYTES + key_len + AgentState::new(&self.plan, 0).heap_bytes()
+    }
+
+    /// A copy of `agent`'s state (for snapshots and tests).
+    pub fn agent_state(&self, agent: &str) -> Option<AgentState> {
+        let slot = self.agents.get(agent)?;
+        let state = lock(slot.value()).clone();
+        Some(state)
+    }
+}
