@@ -1,0 +1,306 @@
+//! `riskgate replay RULES EVENTS`: evaluate a JSONL stream, print notable
+//! verdicts, then a summary.
+
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use riskgate::engine::Engine;
+use riskgate::okta::{parse_event, Format};
+use riskgate::verdict::{format_time, Verdict};
+use riskgate::Decision;
+
+/// Arguments of `riskgate replay`.
+#[derive(clap::Args)]
+pub struct ReplayArgs {
+    /// Rules file.
+    pub rules: PathBuf,
+    /// JSONL events file, or `-` for standard input.
+    pub events: PathBuf,
+    /// Agent profiles (a JSON object, an array of them, or JSONL).
+    #[arg(long)]
+    pub profiles: Option<PathBuf>,
+    /// Event format: `auto` (Okta if a line has `eventType`, else native), `okta`, `native`.
+    #[arg(long, default_value = "auto")]
+    pub format: Format,
+    /// Explain each match: the sub-conditions and values that made it true.
+    #[arg(long)]
+    pub explain: bool,
+    /// `text` (one line per verdict) or `json` (one verdict object per line).
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Maximum agents with state.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_agents: usize,
+}
+
+/// Output formats.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    /// Readable lines.
+    Text,
+    /// JSON lines.
+    Json,
+}
+
+/// Loads rules and profiles into an engine, printing errors.
+pub fn build_engine(
+    rules: &std::path::Path,
+    profiles: Option<&std::path::Path>,
+    max_agents: usize,
+    color: bool,
+) -> Option<Engine> {
+    let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
+    let mut builder = Engine::builder(set.compile()).max_agents(max_agents);
+    if let Some(p) = profiles {
+        match riskgate::profile::Profiles::from_path(p) {
+            Ok(profiles) => builder = builder.profiles(&profiles),
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                return None;
+            }
+        }
+    }
+    match builder.build() {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            eprintln!("error: {e}");
+            None
+        }
+    }
+}
+
+/// Runs the replay.
+pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
+    let Some(engine) = build_engine(
+        &args.rules,
+        args.profiles.as_deref(),
+        args.max_agents,
+        color,
+    ) else {
+        return ExitCode::FAILURE;
+    };
+    let (input, total_bytes): (Box<dyn Read>, Option<u64>) = if args.events.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        match std::fs::File::open(&args.events) {
+            Ok(f) => {
+                let len = f.metadata().ok().map(|m| m.len());
+                (Box::new(f), len)
+            }
+            Err(e) => {
+                eprintln!("error: cannot open `{}`: {e}", args.events.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let progress = (std::io::stderr().is_terminal() && total_bytes.is_some_and(|b| b > 8 << 20))
+        .then(|| {
+            let bar = indicatif::ProgressBar::new(total_bytes.unwrap_or(0));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        });
+    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut line = String::new();
+    let mut summary = Summary::default();
+    let started = Instant::now();
+    let mut line_no = 0u64;
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) => break,
+            Ok(n) => {
+                if let Some(bar) = &progress {
+                    bar.inc(n as u64);
+                }
+            }
+            Err(e) => {
+                eprintln!("error: reading line {}: {e}", line_no + 1);
+                summary.bad += 1;
+                break;
+            }
+        }
+        line_no += 1;
+        let text = line.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let event = match parse_event(text, args.format) {
+            Ok(e) => e,
+            Err(e) => {
+                summary.bad += 1;
+                if let Some(bar) = &progress {
+                    bar.suspend(|| eprintln!("line {line_no}: {e}"));
+                } else {
+                    eprintln!("line {line_no}: {e}");
+                }
+                continue;
+            }
+        };
+        summary.events += 1;
+        let verdict = if args.explain {
+            engine.evaluate_explained(&event)
+        } else {
+            engine.evaluate(&event)
+        };
+        summary.count(&verdict);
+        if verdict.is_notable() {
+            if let Err(e) = print_verdict(&mut out, line_no, &verdict, args.output) {
+                eprintln!("error: writing output: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let _ = out.flush();
+    summary.print(&engine, started.elapsed().as_secs_f64());
+    if summary.bad > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// JSON form of a verdict with the event's line number.
+#[derive(serde::Serialize)]
+struct Record<'a, 'e> {
+    line: u64,
+    #[serde(flatten)]
+    verdict: &'a Verdict<'e>,
+}
+
+fn print_verdict(
+    out: &mut impl Write,
+    line: u64,
+    v: &Verdict<'_>,
+    output: Output,
+) -> std::io::Result<()> {
+    match output {
+        Output::Json => {
+            serde_json::to_writer(&mut *out, &Record { line, verdict: v })?;
+            writeln!(out)
+        }
+        Output::Text => {
+            let sev = v.severity.map_or("-", |s| s.as_str());
+            let rules: Vec<String> = v
+                .matches
+                .iter()
+                .map(|m| {
+                    let mut s = format!("{}", m.rule);
+                    if m.shadow {
+                        s.push_str("(shadow)");
+                    }
+                    s
+                })
+                .collect();
+            writeln!(
+                out,
+                "line {line} {} {} {} {sev} rules={}",
+                format_time(v.time_ms),
+                v.agent,
+                v.decision.as_str().to_uppercase(),
+                rules.join(",")
+            )?;
+            for m in &v.matches {
+                let title = m.title.as_deref().unwrap_or("");
+                let alerts: Vec<String> = m
+                    .alerts
+                    .iter()
+                    .map(|a| {
+                        let ch = a.channel.as_deref().unwrap_or("default");
+                        let imm = if a.immediate { "immediate " } else { "" };
+                        let sup = if a.suppressed {
+                            " (suppressed by cooldown)"
+                        } else {
+                            ""
+                        };
+                        format!("{imm}alert {ch}{sup}")
+                    })
+                    .collect();
+                let alerts = if alerts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" [{}]", alerts.join("; "))
+                };
+                writeln!(
+                    out,
+                    "  rule {} — {title}: {}{alerts}",
+                    m.rule,
+                    m.actions.join(" + ")
+                )?;
+                if let Some(ex) = &m.explanation {
+                    for e in ex {
+                        writeln!(out, "    because {e}")?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+#[derive(Default)]
+struct Summary {
+    events: u64,
+    bad: u64,
+    decisions: [u64; 4],
+    alerts_only: u64,
+}
+
+impl Summary {
+    fn count(&mut self, v: &Verdict<'_>) {
+        let i = match v.decision {
+            Decision::Allow => 0,
+            Decision::Flag => 1,
+            Decision::Suspend => 2,
+            Decision::Deny => 3,
+        };
+        if let Some(n) = self.decisions.get_mut(i) {
+            *n += 1;
+        }
+        if v.decision == Decision::Allow && v.is_notable() {
+            self.alerts_only += 1;
+        }
+    }
+
+    fn print(&self, engine: &Engine, secs: f64) {
+        let rate = if secs > 0.0 {
+            self.events as f64 / secs
+        } else {
+            0.0
+        };
+        let [allow, flag, suspend, deny] = self.decisions;
+        eprintln!("--- summary");
+        eprintln!(
+            "events: {}  bad lines: {}  time: {secs:.3}s  rate: {rate:.0} events/s",
+            self.events, self.bad
+        );
+        eprintln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
+        let stats = engine.stats();
+        eprintln!(
+            "agents tracked: {}  untracked evaluations: {}  late dropped: {}",
+            stats.tracked_agents, stats.untracked, stats.late_dropped
+        );
+        eprintln!("rules fired:");
+        for (id, n) in &stats.fired {
+            let title = engine
+                .program()
+                .rules
+                .iter()
+                .find(|r| r.id == *id)
+                .and_then(|r| r.title.as_deref())
+                .unwrap_or("");
+            eprintln!("  {n:>8}  {id} — {title}");
+        }
+    }
+}

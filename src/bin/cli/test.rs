@@ -1,0 +1,280 @@
+//! `riskgate test RULES CASES`: check expected verdicts (SPEC §5, §7.20).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use riskgate::engine::Engine;
+use riskgate::okta::{parse_event, Format};
+use riskgate::profile::Profiles;
+use riskgate::{Decision, Severity};
+
+/// Arguments of `riskgate test`.
+#[derive(clap::Args)]
+pub struct TestArgs {
+    /// Rules file.
+    pub rules: PathBuf,
+    /// JSONL test cases: `{"name": ..., "events": [...], "expect": {...} | [...], "profiles"?: [...]}`.
+    pub cases: PathBuf,
+    /// Agent profiles for every case (a case's own `profiles` key wins).
+    #[arg(long)]
+    pub profiles: Option<PathBuf>,
+}
+
+/// One expectation on one event's verdict.
+#[derive(Debug, Default)]
+struct Expect {
+    decision: Option<Decision>,
+    rules: Option<BTreeSet<String>>,
+    severity: Option<Option<Severity>>,
+    alerts: Option<Vec<Value>>,
+}
+
+fn parse_expect(v: &Value) -> Result<Expect, String> {
+    let obj = v
+        .as_object()
+        .ok_or("`expect` must be an object or an array of objects")?;
+    let mut e = Expect::default();
+    for (k, val) in obj {
+        match k.as_str() {
+            "decision" => {
+                let s = val.as_str().ok_or("`decision` must be a string")?;
+                e.decision = Some(s.parse::<Decision>()?);
+            }
+            "rules" => {
+                let arr = val.as_array().ok_or("`rules` must be an array")?;
+                let mut set = BTreeSet::new();
+                for r in arr {
+                    set.insert(match r {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    });
+                }
+                e.rules = Some(set);
+            }
+            "severity" => {
+                e.severity = Some(match val {
+                    Value::Null => None,
+                    Value::String(s) => Some(s.parse::<Severity>()?),
+                    _ => return Err("`severity` must be a string or null".into()),
+                });
+            }
+            "alerts" => e.alerts = Some(val.as_array().ok_or("`alerts` must be an array")?.clone()),
+            other => return Err(format!("unknown key `{other}` in `expect`")),
+        }
+    }
+    Ok(e)
+}
+
+/// Runs the cases.
+pub fn run(args: &TestArgs, color: bool) -> ExitCode {
+    let Some(set) = super::load_rules(std::slice::from_ref(&args.rules), color) else {
+        return ExitCode::FAILURE;
+    };
+    let shared_profiles = match &args.profiles {
+        Some(p) => match Profiles::from_path(p) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("error: {}: {e}", p.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
+    let text = match std::fs::read_to_string(&args.cases) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", args.cases.display());
+            return ExitCode::FAILURE;
+        }
+    };
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        if line.trim().is_empty() || line.trim_start().starts_with("//") {
+            continue;
+        }
+        let outcome = run_case(line, &set, shared_profiles.as_ref());
+        let name = outcome
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("line {line_no}"));
+        if outcome.failures.is_empty() {
+            passed += 1;
+            println!("PASS  {name}");
+        } else {
+            failed += 1;
+            println!("FAIL  {name}  ({}:{line_no})", args.cases.display());
+            for f in &outcome.failures {
+                for l in f.lines() {
+                    println!("      {l}");
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+struct Outcome {
+    name: Option<String>,
+    failures: Vec<String>,
+}
+
+fn run_case(line: &str, set: &riskgate::RuleSet, shared: Option<&Profiles>) -> Outcome {
+    let mut out = Outcome {
+        name: None,
+        failures: Vec::new(),
+    };
+    let case: Value = match serde_json::from_str(line) {
+        Ok(v) => v,
+        Err(e) => {
+            out.failures.push(format!("invalid JSON: {e}"));
+            return out;
+        }
+    };
+    out.name = case.get("name").and_then(Value::as_str).map(str::to_string);
+    let Some(events) = case.get("events").and_then(Value::as_array) else {
+        out.failures.push("missing `events` array".into());
+        return out;
+    };
+    let expects: Vec<(usize, Expect)> = match case.get("expect") {
+        Some(Value::Array(items)) => {
+            if items.len() != events.len() {
+                out.failures.push(format!(
+                    "`expect` has {} entries but there are {} events",
+                    items.len(),
+                    events.len()
+                ));
+                return out;
+            }
+            let mut v = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                if item.is_null() {
+                    continue;
+                }
+                match parse_expect(item) {
+                    Ok(e) => v.push((i, e)),
+                    Err(e) => {
+                        out.failures.push(format!("expect[{i}]: {e}"));
+                        return out;
+                    }
+                }
+            }
+            v
+        }
+        Some(obj) => match parse_expect(obj) {
+            Ok(e) => vec![(events.len().saturating_sub(1), e)],
+            Err(e) => {
+                out.failures.push(format!("expect: {e}"));
+                return out;
+            }
+        },
+        None => {
+            out.failures.push("missing `expect`".into());
+            return out;
+        }
+    };
+    let mut builder = Engine::builder(set.compile());
+    let inline;
+    if let Some(p) = case.get("profiles") {
+        inline = match Profiles::from_json_str(&p.to_string()) {
+            Ok(p) => p,
+            Err(e) => {
+                out.failures.push(format!("profiles: {e}"));
+                return out;
+            }
+        };
+        builder = builder.profiles(&inline);
+    } else if let Some(p) = shared {
+        builder = builder.profiles(p);
+    }
+    let engine = match builder.build() {
+        Ok(e) => e,
+        Err(e) => {
+            out.failures.push(format!("engine: {e}"));
+            return out;
+        }
+    };
+    for (i, ev) in events.iter().enumerate() {
+        let text = ev.to_string();
+        let event = match parse_event(&text, Format::Auto) {
+            Ok(e) => e,
+            Err(e) => {
+                out.failures.push(format!("event {i}: {e}"));
+                return out;
+            }
+        };
+        let verdict = engine.evaluate(&event);
+        for (_, exp) in expects.iter().filter(|(j, _)| *j == i) {
+            let mut diffs = Vec::new();
+            if let Some(d) = exp.decision {
+                if d != verdict.decision {
+                    diffs.push(format!(
+                        "- decision: {}\n+ decision: {}",
+                        d.as_str(),
+                        verdict.decision.as_str()
+                    ));
+                }
+            }
+            if let Some(rules) = &exp.rules {
+                let got: BTreeSet<String> = verdict.rule_ids().map(str::to_string).collect();
+                if *rules != got {
+                    let missing: Vec<&String> = rules.difference(&got).collect();
+                    let extra: Vec<&String> = got.difference(rules).collect();
+                    diffs.push(format!(
+                        "- rules: {:?}\n+ rules: {:?}   (missing {:?}, unexpected {:?})",
+                        rules.iter().collect::<Vec<_>>(),
+                        got.iter().collect::<Vec<_>>(),
+                        missing,
+                        extra
+                    ));
+                }
+            }
+            if let Some(sev) = exp.severity {
+                if sev != verdict.severity {
+                    let show = |s: Option<Severity>| s.map_or("null", |s| s.as_str());
+                    diffs.push(format!(
+                        "- severity: {}\n+ severity: {}",
+                        show(sev),
+                        show(verdict.severity)
+                    ));
+                }
+            }
+            if let Some(alerts) = &exp.alerts {
+                let got: Vec<Value> = verdict
+                    .matches
+                    .iter()
+                    .flat_map(|m| m.alerts.iter())
+                    .map(|a| serde_json::to_value(a).unwrap_or(Value::Null))
+                    .collect();
+                let same = alerts.len() == got.len()
+                    && alerts.iter().zip(&got).all(|(want, have)| {
+                        want.as_object()
+                            .is_some_and(|w| w.iter().all(|(k, v)| have.get(k) == Some(v)))
+                    });
+                if !same {
+                    diffs.push(format!(
+                        "- alerts: {}\n+ alerts: {}",
+                        Value::Array(alerts.clone()),
+                        Value::Array(got)
+                    ));
+                }
+            }
+            if !diffs.is_empty() {
+                out.failures.push(format!(
+                    "event {i} ({}):\n{}",
+                    riskgate::verdict::format_time(event.time_ms),
+                    diffs.join("\n")
+                ));
+            }
+        }
+    }
+    out
+}
