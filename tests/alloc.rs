@@ -1,0 +1,133 @@
+//! Heap allocations per `evaluate`, counted by a global allocator: none on a
+//! warmed agent when no rule fires; a fixed, small number when rules fire.
+//!
+//! The counter is per thread, so the test harness's other threads do not
+//! disturb the count.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use riskgate::engine::Engine;
+use riskgate::profile::Profiles;
+use riskgate::{ActorKind, Categories, Event, RuleSet};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = ALLOCS.with(Cell::get);
+    let out = f();
+    (out, ALLOCS.with(Cell::get) - before)
+}
+
+const T0: i64 = 1_795_305_600_000; // 2026-11-22T00:00:00Z
+
+fn engine(source: &str) -> Engine {
+    let rules = RuleSet::from_source("alloc.rules", source).unwrap_or_else(|d| panic!("{d}"));
+    let profiles = Profiles::from_json_str(
+        r#"{"agent_id": "svc", "scopes": ["read", "write"], "token_lifetime_minutes": 15}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    Engine::builder(rules.compile())
+        .profiles(&profiles)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn event(t: i64, ip: &str, scopes: &[&'static str]) -> Event<'static> {
+    Event::builder("svc", t)
+        .actor(ActorKind::ServiceApp)
+        .categories(Categories::AUTHENTICATION | Categories::TOKEN_REQUEST)
+        .ip(ip.parse().unwrap_or_else(|e| panic!("{e}")))
+        .scopes(scopes.iter().copied())
+        .build()
+}
+
+#[test]
+fn seed_rules_allocate_nothing_when_no_rule_fires_on_a_warmed_agent() {
+    let engine = engine(include_str!("../examples/rules/seed.rules"));
+    // Warm the agent (and this thread's scratch) for 20 minutes.
+    for k in 0..40 {
+        let e = event(T0 + 12 * 3_600_000 + k * 30_000, "10.0.0.1", &["read"]);
+        assert!(engine.evaluate(&e).matches.is_empty());
+    }
+    let quiet: Vec<Event<'static>> = (0..100)
+        .map(|k| {
+            event(
+                T0 + 13 * 3_600_000 + k * 1_000,
+                "10.0.0.1",
+                &["read", "write"],
+            )
+        })
+        .collect();
+    for e in &quiet {
+        let (v, n) = allocations(|| engine.evaluate(e));
+        assert!(v.matches.is_empty());
+        assert_eq!(n, 0, "a quiet evaluation allocated {n} times");
+    }
+}
+
+#[test]
+fn a_firing_rule_allocates_its_match_and_alert_lists_only() {
+    let engine = engine(include_str!("../examples/rules/seed.rules"));
+    for k in 0..40 {
+        let e = event(T0 + 12 * 3_600_000 + k * 30_000, "10.0.0.1", &["read"]);
+        assert!(engine.evaluate(&e).matches.is_empty());
+    }
+    // Rule 1 fires (new network): the `matches` vector and the rule's `alerts` vector.
+    let e = event(T0 + 13 * 3_600_000, "203.0.113.9", &["read"]);
+    let (v, n) = allocations(|| engine.evaluate(&e));
+    assert_eq!(v.rule_ids().collect::<Vec<_>>(), ["1"]);
+    drop(v);
+    assert_eq!(n, 2);
+    // Rules 1 and 3 fire: one `matches` vector (its first growth holds 4) and two `alerts` vectors.
+    let e = event(T0 + 13 * 3_600_000 + 1, "203.0.113.9", &["read", "admin"]);
+    let (v, n) = allocations(|| engine.evaluate(&e));
+    assert_eq!(v.rule_ids().collect::<Vec<_>>(), ["1", "3"]);
+    drop(v);
+    assert_eq!(n, 3);
+}
+
+#[test]
+fn windowed_metrics_allocate_nothing_when_quiet() {
+    let engine = engine(
+        r#"
+Rule 1 — Failures from one address
+Trigger: count(outcome == "FAILURE") over 10m by ip > 5 and distinct(country) over 1h > 3 and first_seen(ip)
+Action: flag
+Severity: LOW
+"#,
+    );
+    for k in 0..40 {
+        let e = event(T0 + k * 30_000, "10.0.0.1", &["read"]);
+        let _ = engine.evaluate(&e);
+    }
+    let e = event(T0 + 40 * 30_000, "10.0.0.1", &["read"]);
+    let (v, n) = allocations(|| engine.evaluate(&e));
+    assert!(v.matches.is_empty());
+    assert_eq!(n, 0);
+}

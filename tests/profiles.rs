@@ -1,0 +1,287 @@
+//! Agent profiles (SPEC §2.6, §7.19): the three file shapes, nested fields and
+//! the errors with their locations.
+
+use std::sync::Arc;
+
+use riskgate::profile::{Location, Profile, ProfileError, ProfileErrorKind, Profiles};
+use serde_json::json;
+
+const SEED: &str = r#"{"agent_id": "datadog-remediation-prod",
+ "scopes": ["servicenow:incidents:create", "servicenow:incidents:update",
+            "datadog:monitors:read", "datadog:events:create"],
+ "excluded_scopes": ["servicenow:users:admin", "datadog:api_keys:write", "okta:users:manage"],
+ "token_lifetime_minutes": 15}"#;
+
+fn kind_at(err: &ProfileError) -> (Option<Location>, Option<&ProfileErrorKind>) {
+    (err.location(), err.kind())
+}
+
+fn parse_err(text: &str) -> ProfileError {
+    match Profiles::from_json_str(text) {
+        Ok(p) => panic!("accepted {} profiles", p.len()),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn one_object_is_one_profile() {
+    let ps = Profiles::from_json_str(SEED).expect("parses");
+    assert_eq!(ps.len(), 1);
+    let p = ps.get("datadog-remediation-prod").expect("profile");
+    assert_eq!(p.agent_id, "datadog-remediation-prod");
+    assert_eq!(p.get(&["token_lifetime_minutes"]), Some(&json!(15)));
+    assert_eq!(
+        p.get(&["excluded_scopes"]),
+        Some(&json!([
+            "servicenow:users:admin",
+            "datadog:api_keys:write",
+            "okta:users:manage"
+        ]))
+    );
+    assert_eq!(
+        p.get(&["scopes"]).and_then(|v| v.as_array()).map(Vec::len),
+        Some(4)
+    );
+    // `agent_id` is the key, not a field.
+    assert_eq!(p.get(&["agent_id"]), None);
+    assert_eq!(p.fields.len(), 3);
+    assert!(ps.get("someone-else").is_none());
+}
+
+#[test]
+fn array_of_objects() {
+    let ps = Profiles::from_json_str(
+        r#"  [ {"agent_id": "a", "scopes": ["x"]},
+             {"agent_id": "b", "token_lifetime_minutes": 5} ]"#,
+    )
+    .expect("parses");
+    assert_eq!(ps.len(), 2);
+    assert_eq!(
+        ps.get("a").and_then(|p| p.get(&["scopes"])),
+        Some(&json!(["x"]))
+    );
+    assert_eq!(
+        ps.get("b").and_then(|p| p.get(&["token_lifetime_minutes"])),
+        Some(&json!(5))
+    );
+    let mut ids: Vec<&str> = ps.iter().map(|(id, _)| id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, ["a", "b"]);
+}
+
+#[test]
+fn jsonl_with_blank_lines() {
+    let text = "{\"agent_id\": \"a\", \"n\": 1}\n\n{\"agent_id\": \"b\", \"n\": 2}\r\n{\"agent_id\": \"c\", \"n\": 3}\n";
+    let ps = Profiles::from_json_str(text).expect("parses");
+    assert_eq!(ps.len(), 3);
+    for (id, n) in [("a", 1), ("b", 2), ("c", 3)] {
+        assert_eq!(
+            ps.get(id).and_then(|p| p.get(&["n"])),
+            Some(&json!(n)),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn multi_line_object_followed_by_jsonl_lines() {
+    let text = format!("{SEED}\n{{\"agent_id\": \"second\"}}\n");
+    let ps = Profiles::from_json_str(&text).expect("parses");
+    assert_eq!(ps.len(), 2);
+    assert!(ps.get("second").is_some_and(|p| p.fields.is_empty()));
+    // Locations count the lines of multi-line objects.
+    let err = parse_err(&format!("{SEED}\n{SEED}\n"));
+    assert_eq!(
+        err.to_string(),
+        "line 6: duplicate `agent_id` `datadog-remediation-prod`, first defined at line 1"
+    );
+}
+
+#[test]
+fn empty_document_has_no_profiles() {
+    assert!(Profiles::from_json_str("").expect("parses").is_empty());
+    assert!(Profiles::from_json_str(" \n\n ")
+        .expect("parses")
+        .is_empty());
+    assert!(Profiles::from_json_str("[]").expect("parses").is_empty());
+}
+
+#[test]
+fn nested_fields_read_as_dotted_paths() {
+    let ps = Profiles::from_json_str(
+        r##"{"agent_id": "a", "owner": {"team": "sre", "oncall": {"channel": "#sec"}}, "n": 3}"##,
+    )
+    .expect("parses");
+    let p = ps.get("a").expect("profile");
+    assert_eq!(p.get(&["owner", "team"]), Some(&json!("sre")));
+    assert_eq!(p.get(&["owner", "oncall", "channel"]), Some(&json!("#sec")));
+    assert_eq!(p.get_dotted("owner.oncall.channel"), Some(&json!("#sec")));
+    assert_eq!(
+        p.get(&["owner"]),
+        Some(&json!({"team": "sre", "oncall": {"channel": "#sec"}}))
+    );
+    // Absent keys, steps that are not objects, and other cases are absent.
+    assert_eq!(p.get(&["owner", "name"]), None);
+    assert_eq!(p.get(&["n", "x"]), None);
+    assert_eq!(p.get(&["Owner", "team"]), None);
+    assert_eq!(p.get(&[]), None);
+}
+
+#[test]
+fn missing_agent_id_is_an_error_with_its_line() {
+    let err = parse_err("{\"agent_id\": \"a\"}\n{\"scopes\": []}\n");
+    assert_eq!(
+        kind_at(&err),
+        (
+            Some(Location::Line(2)),
+            Some(&ProfileErrorKind::MissingAgentId)
+        )
+    );
+    assert_eq!(err.to_string(), "line 2: missing `agent_id`");
+}
+
+#[test]
+fn missing_agent_id_in_an_array_is_an_error_with_its_index() {
+    let err = parse_err(r#"[{"agent_id": "a"}, {"agent_id": "b"}, {"agent_id": null}]"#);
+    assert_eq!(
+        kind_at(&err),
+        (
+            Some(Location::Index(2)),
+            Some(&ProfileErrorKind::MissingAgentId)
+        )
+    );
+    assert_eq!(err.to_string(), "element [2]: missing `agent_id`");
+}
+
+#[test]
+fn duplicate_agent_id_is_an_error_naming_both_places() {
+    let err = parse_err("{\"agent_id\": \"a\"}\n{\"agent_id\": \"b\"}\n\n{\"agent_id\": \"a\"}");
+    assert_eq!(
+        kind_at(&err),
+        (
+            Some(Location::Line(4)),
+            Some(&ProfileErrorKind::DuplicateAgentId {
+                agent_id: "a".into(),
+                first: Location::Line(1)
+            })
+        )
+    );
+    assert_eq!(
+        err.to_string(),
+        "line 4: duplicate `agent_id` `a`, first defined at line 1"
+    );
+
+    let err = parse_err(r#"[{"agent_id": "x"}, {"agent_id": "x"}]"#);
+    assert_eq!(
+        err.to_string(),
+        "element [1]: duplicate `agent_id` `x`, first defined at element [0]"
+    );
+}
+
+#[test]
+fn agent_id_of_the_wrong_type_or_empty_is_an_error() {
+    let err = parse_err(r#"{"agent_id": 42}"#);
+    assert_eq!(
+        err.kind(),
+        Some(&ProfileErrorKind::AgentIdNotString { found: "a number" })
+    );
+    assert_eq!(
+        err.to_string(),
+        "line 1: `agent_id` must be a string, found a number"
+    );
+    assert_eq!(
+        parse_err(r#"{"agent_id": ""}"#).kind(),
+        Some(&ProfileErrorKind::EmptyAgentId)
+    );
+}
+
+#[test]
+fn non_object_profile_is_an_error() {
+    let err = parse_err(r#"[{"agent_id": "a"}, "b"]"#);
+    assert_eq!(
+        kind_at(&err),
+        (
+            Some(Location::Index(1)),
+            Some(&ProfileErrorKind::NotAnObject { found: "a string" })
+        )
+    );
+    let err = parse_err("{\"agent_id\": \"a\"}\n7\n");
+    assert_eq!(
+        kind_at(&err),
+        (
+            Some(Location::Line(2)),
+            Some(&ProfileErrorKind::NotAnObject { found: "a number" })
+        )
+    );
+}
+
+#[test]
+fn invalid_json_is_an_error_with_its_line() {
+    let err = parse_err("{\"agent_id\": \"a\"}\n{\"agent_id\": \"b\",}\n");
+    assert_eq!(err.location(), Some(Location::Line(2)));
+    assert!(matches!(
+        err.kind(),
+        Some(ProfileErrorKind::InvalidJson { .. })
+    ));
+    assert!(
+        err.to_string().starts_with("line 2: invalid JSON: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn from_path_reads_a_file_and_names_it_in_errors() {
+    let dir = std::env::temp_dir().join(format!("riskgate-profiles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let good = dir.join("good.jsonl");
+    std::fs::write(&good, "{\"agent_id\": \"a\"}\n{\"agent_id\": \"b\"}\n").expect("write");
+    assert_eq!(Profiles::from_path(&good).expect("reads").len(), 2);
+
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, "[{\"agent_id\": \"a\"}, {}]").expect("write");
+    let err = Profiles::from_path(&bad).expect_err("missing agent_id");
+    assert_eq!(
+        kind_at(&err),
+        (
+            Some(Location::Index(1)),
+            Some(&ProfileErrorKind::MissingAgentId)
+        )
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("`{}`: element [1]: missing `agent_id`", bad.display())
+    );
+
+    let missing = dir.join("missing.json");
+    let err = Profiles::from_path(&missing).expect_err("no file");
+    assert!(matches!(err, ProfileError::Io { ref path, .. } if *path == missing));
+    assert!(err.to_string().starts_with(&format!(
+        "cannot read profiles file `{}`: ",
+        missing.display()
+    )));
+    std::fs::remove_dir_all(&dir).expect("cleanup");
+}
+
+#[test]
+fn insert_adds_or_replaces_and_profiles_are_shared() {
+    let mut ps = Profiles::from_json_str(SEED).expect("parses");
+    let fields = json!({"agent_id": "ignored", "scopes": ["y"]});
+    let p = Profile::new("new-agent", fields.as_object().cloned().unwrap_or_default());
+    assert_eq!(p.get(&["agent_id"]), None);
+    assert!(ps.insert(p).is_none());
+    assert_eq!(ps.len(), 2);
+    let old = ps
+        .insert(Profile::new("new-agent", serde_json::Map::new()))
+        .expect("replaced");
+    assert_eq!(old.get(&["scopes"]), Some(&json!(["y"])));
+    assert_eq!(ps.len(), 2);
+    let shared: Arc<Profile> = Arc::clone(ps.get("datadog-remediation-prod").expect("profile"));
+    assert_eq!(Arc::strong_count(&shared), 2);
+    let collected: Profiles = [
+        Profile::new("a", serde_json::Map::new()),
+        Profile::new("a", serde_json::Map::new()),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(collected.len(), 1);
+}
