@@ -1,0 +1,228 @@
+//! riskgate's benchmarks (see BENCHMARKS.md for the figures and how to read
+//! them):
+//!
+//! * `compile`: parse + check + compile of `examples/rules/agents.rules` and
+//!   of a generated 1,000-rule file;
+//! * `seed`: one `evaluate` (and `evaluate_explained`) of the seed rules on a
+//!   warmed agent when no rule, one rule and all three fire, next to the
+//!   hand-written reference (`benches/support/reference.rs`) in the same
+//!   group, so the ratios come out of one run;
+//! * `rules`: 10, 100 and 1,000 generated rules, selective by actor and
+//!   category (1 in 20 is a candidate for the event) or all candidates, none
+//!   firing;
+//! * `agents`: 1, 10 k and 1 M pre-warmed agents evaluated round-robin, engine
+//!   and reference;
+//! * `threads`: 1 and 2 threads (`iter_custom`), distinct agents per thread
+//!   or one hot agent shared.
+//!
+//! `cargo bench --bench engine -- seed` runs one group.
+
+#[path = "support/common.rs"]
+mod common;
+#[path = "support/reference.rs"]
+mod reference;
+
+use std::borrow::Cow;
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use riskgate::RuleSet;
+
+use common::{Case, Mix};
+
+fn compile(c: &mut Criterion) {
+    let mut g = c.benchmark_group("compile");
+    let generated = common::generated_rules(1_000, Mix::Selective);
+    for (name, text) in [
+        ("agents.rules", common::AGENTS_RULES),
+        ("generated_1000", generated.as_str()),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let rules =
+                    RuleSet::from_source(name, black_box(text)).unwrap_or_else(|d| panic!("{d}"));
+                black_box(rules.compile())
+            })
+        });
+    }
+    g.finish();
+}
+
+fn seed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("seed");
+    g.throughput(Throughput::Elements(1));
+    for case in Case::ALL {
+        // Set up lazily: criterion calls a closure only if its id is selected.
+        let mut state = None;
+        g.bench_function(BenchmarkId::new("evaluate", case.name()), |b| {
+            let (engine, e) = state.get_or_insert_with(|| common::warmed_engine(case));
+            b.iter(|| black_box(engine.evaluate(black_box(&*e)).decision))
+        });
+        let mut state = None;
+        g.bench_function(BenchmarkId::new("evaluate_explained", case.name()), |b| {
+            let (engine, e) = state.get_or_insert_with(|| common::warmed_engine(case));
+            b.iter(|| black_box(engine.evaluate_explained(black_box(&*e)).decision))
+        });
+        let mut state = None;
+        g.bench_function(BenchmarkId::new("reference", case.name()), |b| {
+            let (reference, e) = state.get_or_insert_with(|| common::warmed_reference(case));
+            b.iter(|| black_box(reference.evaluate(black_box(&*e))))
+        });
+    }
+    g.finish();
+}
+
+fn rules(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rules");
+    g.throughput(Throughput::Elements(1));
+    for (mix, label) in [
+        (Mix::Selective, "selective"),
+        (Mix::AllCandidates, "all_candidates"),
+    ] {
+        for n in [10usize, 100, 1_000] {
+            let mut state = None;
+            g.bench_function(BenchmarkId::new(label, n), |b| {
+                let (engine, e) = state.get_or_insert_with(|| {
+                    let program =
+                        common::compile("generated.rules", &common::generated_rules(n, mix));
+                    let engine = riskgate::Engine::builder(program)
+                        .build()
+                        .unwrap_or_else(|e| panic!("{e}"));
+                    let mut e = common::scaling_event(common::NOON);
+                    for _ in 0..10 {
+                        e.time_ms += 1_000;
+                        assert_eq!(engine.evaluate(&e).matches.len(), 0);
+                    }
+                    (engine, e)
+                });
+                b.iter(|| {
+                    e.time_ms += 1_000;
+                    black_box(engine.evaluate(black_box(&*e)).decision)
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+/// Round-robin over `ids`, one event a second per agent (each round
+/// advances the time by 1 s), so the window work per event is the same
+/// whatever the number of agents. Returns the event to send and advances `i`.
+fn next<'a>(e: &mut riskgate::Event<'a>, ids: &'a [String], i: &mut usize) {
+    let n = ids.len();
+    e.agent = Cow::Borrowed(ids[*i % n].as_str());
+    e.time_ms = common::NOON + (*i / n) as i64 * 1_000;
+    *i += 1;
+}
+
+fn agents(c: &mut Criterion) {
+    let mut g = c.benchmark_group("agents");
+    g.throughput(Throughput::Elements(1));
+    for n in [1usize, 10_000, 1_000_000] {
+        let ids = common::agent_ids(n);
+        let mut state = None;
+        g.bench_function(BenchmarkId::new("evaluate", n), |b| {
+            let (engine, e, i) = state.get_or_insert_with(|| {
+                // Two rounds: every agent tracked and warmed.
+                let engine = common::seed_engine(n.max(1_000_000));
+                let (mut e, mut i) = (common::quiet_event(&ids[0], 0), 0);
+                while i < 2 * n {
+                    next(&mut e, &ids, &mut i);
+                    assert!(engine.evaluate(&e).matches.is_empty());
+                }
+                assert_eq!(engine.store().len(), n);
+                (engine, e, i)
+            });
+            b.iter(|| {
+                next(e, &ids, i);
+                black_box(engine.evaluate(black_box(&*e)).decision)
+            })
+        });
+        drop(state);
+        let mut state = None;
+        g.bench_function(BenchmarkId::new("reference", n), |b| {
+            let (reference, e, i) = state.get_or_insert_with(|| {
+                let mut reference = reference::Reference::new();
+                let (mut e, mut i) = (common::quiet_event(&ids[0], 0), 0);
+                while i < 2 * n {
+                    next(&mut e, &ids, &mut i);
+                    assert_eq!(reference.evaluate(&e), 0);
+                }
+                (reference, e, i)
+            });
+            b.iter(|| {
+                next(e, &ids, i);
+                black_box(reference.evaluate(black_box(&*e)))
+            })
+        });
+    }
+    g.finish();
+}
+
+/// `threads` threads evaluate `iters` events in all (each its share), on
+/// their own `per_thread` agents each or, with `hot`, all on one agent.
+fn run_threads(
+    engine: &riskgate::Engine,
+    ids: &[String],
+    threads: usize,
+    per_thread: usize,
+    hot: bool,
+    iters: u64,
+) -> Duration {
+    let barrier = Barrier::new(threads + 1);
+    let each = iters.div_ceil(threads as u64);
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let barrier = &barrier;
+            let mine = if hot {
+                &ids[..1]
+            } else {
+                &ids[t * per_thread..(t + 1) * per_thread]
+            };
+            s.spawn(move || {
+                let mut e = common::quiet_event(&mine[0], common::NOON);
+                barrier.wait();
+                for i in 0..each as usize {
+                    if !hot {
+                        e.agent = Cow::Borrowed(mine[i % mine.len()].as_str());
+                        e.time_ms += i64::from(i % mine.len() == 0) * 1_000;
+                    }
+                    black_box(engine.evaluate(black_box(&e)).decision);
+                }
+            });
+        }
+        barrier.wait();
+        Instant::now()
+    })
+    // `scope` returns once every thread has joined: this is the time from the
+    // common start to the last thread's end.
+    .elapsed()
+}
+
+fn threads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("threads");
+    g.throughput(Throughput::Elements(1));
+    const PER_THREAD: usize = 1_000;
+    let ids = common::agent_ids(2 * PER_THREAD);
+    for (hot, label) in [(false, "distinct_agents"), (true, "one_hot_agent")] {
+        for threads in [1usize, 2] {
+            g.bench_function(BenchmarkId::new(label, threads), |b| {
+                b.iter_custom(|iters| {
+                    // A fresh engine each sample: the hot agent's bucket does not
+                    // grow without bound, and every sample starts warmed alike.
+                    let engine = common::seed_engine(1_000_000);
+                    for id in &ids {
+                        let _ = engine.evaluate(&common::quiet_event(id, common::NOON - 1_000));
+                    }
+                    run_threads(&engine, &ids, threads, PER_THREAD, hot, iters)
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, compile, seed, rules, agents, threads);
+criterion_main!(benches);
