@@ -240,3 +240,38 @@ fn test_command_fails_with_a_readable_diff_on_a_wrong_case() {
     assert!(s.contains("(missing [], unexpected [\"1\"])"), "{s}");
     assert!(s.contains("1 passed, 1 failed"), "{s}");
 }
+
+/// Every rule of every bundled rule file fires in at least one bundled case.
+#[test]
+fn bundled_cases_cover_every_example_rule() {
+    for (rules, cases) in [
+        ("examples/rules/agents.rules", "examples/tests/agents.jsonl"),
+        ("examples/rules/seed.rules", "examples/tests/seed.jsonl"),
+    ] {
+        let set = riskgate::RuleSet::from_files(&[root().join(rules)])
+            .unwrap_or_else(|d| panic!("{rules}: {d:?}"));
+        let program = set.compile();
+        let src = std::fs::read_to_string(root().join(cases)).unwrap_or_else(|e| panic!("{e}"));
+        let mut expected = std::collections::BTreeSet::new();
+        for line in src.lines() {
+            let case: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}"));
+            let expects = match &case["expect"] {
+                Value::Array(a) => a.clone(),
+                other => vec![other.clone()],
+            };
+            for e in expects {
+                for r in e["rules"].as_array().into_iter().flatten() {
+                    expected.insert(r.as_str().unwrap_or_default().to_string());
+                }
+            }
+        }
+        let missing: Vec<_> = program
+            .rules
+            .iter()
+            .map(|r| &*r.id)
+            .filter(|id| !expected.contains(*id))
+            .collect();
+        assert!(missing.is_empty(), "{cases}: no case fires {missing:?}");
+        assert!(expected.len() >= 3, "{cases}: {expected:?}");
+    }
+}
