@@ -132,7 +132,7 @@ impl EngineBuilder {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Ok(Engine {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            store: StateStore::new(layout, self.config)?,
+            store: StateStore::new(layout, self.config.clone())?,
             profiles: self
                 .profiles
                 .into_iter()
@@ -142,6 +142,7 @@ impl EngineBuilder {
             events: AtomicU64::new(0),
             fired,
             cooldowns: DashMap::with_hasher(ahash::RandomState::new()),
+            cooldown_cap: self.config.max_agents.max(1_024),
             program: self.program,
         })
     }
@@ -200,6 +201,8 @@ pub struct Engine {
     events: AtomicU64,
     fired: Box<[AtomicU64]>,
     cooldowns: DashMap<(u32, Box<str>), i64, ahash::RandomState>,
+    /// Most (rule, agent) cooldown entries kept: `max_agents`, at least 1,024.
+    cooldown_cap: usize,
 }
 
 /// Per-thread buffers, reused so that evaluating does not allocate.
@@ -367,12 +370,40 @@ impl Engine {
         let t = event.time_ms;
         let d = i64::try_from(d).unwrap_or(i64::MAX);
         let key = (rule, Box::from(&*event.agent));
-        let mut entry = self.cooldowns.entry(key).or_insert(i64::MIN);
-        if *entry != i64::MIN && t < entry.saturating_add(d) {
-            return true;
+        {
+            let mut entry = self.cooldowns.entry(key).or_insert(i64::MIN);
+            if *entry != i64::MIN && t < entry.saturating_add(d) {
+                return true;
+            }
+            *entry = t;
         }
-        *entry = t;
+        if self.cooldowns.len() > self.cooldown_cap {
+            self.prune_cooldowns(t);
+        }
         false
+    }
+
+    /// Bounds the cooldown map (a flood of new agents must not grow it
+    /// without end): forgets every entry that no longer suppresses at `now_ms`
+    /// and, if that is not enough, all of them. Forgetting an entry can only
+    /// let an alert through again, never hide one.
+    fn prune_cooldowns(&self, now_ms: i64) {
+        let rules = &self.program.rules;
+        self.cooldowns.retain(|(rule, _), last| {
+            let d = rules
+                .get(*rule as usize)
+                .and_then(|r| r.cooldown_ms)
+                .map_or(0, |d| i64::try_from(d).unwrap_or(i64::MAX));
+            now_ms < last.saturating_add(d)
+        });
+        if self.cooldowns.len() > self.cooldown_cap {
+            self.cooldowns.clear();
+        }
+    }
+
+    /// (rule, agent) pairs with a cooldown entry (for memory figures and tests).
+    pub fn cooldown_entries(&self) -> usize {
+        self.cooldowns.len()
     }
 
     /// Computes the per-metric inputs of this event and counts it.
@@ -426,13 +457,21 @@ impl Engine {
             let range = push_hashes(&mut s.hashes, &ctx, &f.field, event);
             s.first_seen_ranges.push(range);
         }
-        let keys: smallvec::SmallVec<[Option<&str>; 8]> = s
-            .keys
-            .iter()
-            .zip(&s.has_key)
-            .map(|(k, has)| has.then_some(k.as_str()))
-            .collect();
-        let slices = |ranges: &[Option<(u32, u32)>]| -> smallvec::SmallVec<[Option<&[u64]>; 8]> {
+        // Only the kinds of metric the program has are handed over: an empty
+        // slice reads as "no key" / "no value", and building the per-metric
+        // views costs more than the rest of a quiet evaluation.
+        type Keys<'k> = smallvec::SmallVec<[Option<&'k str>; 8]>;
+        type Hashes<'k> = smallvec::SmallVec<[Option<&'k [u64]>; 8]>;
+        let keys: Keys<'_> = if program.counters.iter().any(|c| c.by.is_some()) {
+            s.keys
+                .iter()
+                .zip(&s.has_key)
+                .map(|(k, has)| has.then_some(k.as_str()))
+                .collect()
+        } else {
+            Keys::new()
+        };
+        let slices = |ranges: &[Option<(u32, u32)>]| -> Hashes<'_> {
             ranges
                 .iter()
                 .map(|r| r.and_then(|(a, b)| s.hashes.get(a as usize..b as usize)))
@@ -440,9 +479,15 @@ impl Engine {
         };
         let distinct = slices(&s.distinct_ranges);
         let first_seen = slices(&s.first_seen_ranges);
+        // The clock is read only when a forward-skew limit needs it.
+        let now_ms = if self.store.config().max_forward_skew_ms.is_some() {
+            self.clock.now_ms().unwrap_or(event.time_ms)
+        } else {
+            event.time_ms
+        };
         let obs = state::Observation {
             time_ms: event.time_ms,
-            now_ms: self.clock.now_ms().unwrap_or(event.time_ms),
+            now_ms,
             counter_hits: &s.hits,
             counter_keys: &keys,
             distinct_values: &distinct,
@@ -472,7 +517,9 @@ impl Engine {
     }
 
     /// Drops the state of agents idle since before `watermark_ms - idle_ttl`.
+    /// Cooldown entries that no longer suppress at `watermark_ms` go too.
     pub fn evict_idle(&self, watermark_ms: i64) -> usize {
+        self.prune_cooldowns(watermark_ms);
         self.store.evict_idle(watermark_ms)
     }
 
