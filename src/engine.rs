@@ -139,7 +139,7 @@ impl EngineBuilder {
                 .map(|(k, v)| (Box::from(k.as_str()), v))
                 .collect(),
             clock: self.clock,
-            events: AtomicU64::new(0),
+            events: EventCount::default(),
             fired,
             cooldowns: DashMap::with_hasher(ahash::RandomState::new()),
             cooldown_cap: self.config.max_agents.max(1_024),
@@ -198,11 +198,57 @@ pub struct Engine {
     store: StateStore,
     profiles: AHashMap<Box<str>, ResolvedProfile>,
     clock: Arc<dyn Clock>,
-    events: AtomicU64,
+    events: EventCount,
     fired: Box<[AtomicU64]>,
     cooldowns: DashMap<(u32, Box<str>), i64, ahash::RandomState>,
     /// Most (rule, agent) cooldown entries kept: `max_agents`, at least 1,024.
     cooldown_cap: usize,
+}
+
+/// The number of events evaluated, striped over cache lines so that threads
+/// evaluating at once do not all write one line (a single shared counter
+/// costs a cache-line transfer per event between cores).
+struct EventCount {
+    stripes: [Stripe; EVENT_STRIPES],
+}
+
+const EVENT_STRIPES: usize = 16;
+
+/// One counter on a cache line of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Stripe(AtomicU64);
+
+impl Default for EventCount {
+    fn default() -> Self {
+        Self {
+            stripes: std::array::from_fn(|_| Stripe::default()),
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's stripe of every [`EventCount`].
+    static STRIPE: usize = {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        (NEXT.fetch_add(1, Ordering::Relaxed) % EVENT_STRIPES as u64) as usize
+    };
+}
+
+impl EventCount {
+    fn add_one(&self) {
+        let i = STRIPE.with(|s| *s);
+        if let Some(s) = self.stripes.get(i) {
+            s.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| s.0.load(Ordering::Relaxed))
+            .fold(0u64, u64::wrapping_add)
+    }
 }
 
 /// Per-thread buffers, reused so that evaluating does not allocate.
@@ -221,6 +267,12 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Cooldown (SPEC §7.16): an alert at `t` is suppressed iff `t < last + d`,
+/// computed exactly (no saturation at `i64::MAX`).
+fn suppresses(t: i64, last: i64, d: u64) -> bool {
+    i128::from(t) < i128::from(last) + i128::from(d)
 }
 
 /// Fixed seeds: value hashes are stable across runs (snapshots stay valid).
@@ -270,9 +322,13 @@ impl Engine {
     }
 
     fn run<'e>(&self, event: &'e Event<'e>, explain: bool) -> Verdict<'e> {
-        self.events.fetch_add(1, Ordering::Relaxed);
+        self.events.add_one();
         let program = &*self.program;
-        let profile = self.profiles.get(&*event.agent);
+        let profile = if self.profiles.is_empty() {
+            None
+        } else {
+            self.profiles.get(&*event.agent)
+        };
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let scratch = &mut *guard;
@@ -368,14 +424,19 @@ impl Engine {
             return false;
         }
         let t = event.time_ms;
-        let d = i64::try_from(d).unwrap_or(i64::MAX);
         let key = (rule, Box::from(&*event.agent));
-        {
-            let mut entry = self.cooldowns.entry(key).or_insert(i64::MIN);
-            if *entry != i64::MIN && t < entry.saturating_add(d) {
-                return true;
+        // Any `i64` is a time an alert may have been raised at (`i64::MIN`
+        // too, so no sentinel), and `last + D` may pass `i64::MAX`.
+        match self.cooldowns.entry(key) {
+            dashmap::mapref::entry::Entry::Occupied(mut e) => {
+                if suppresses(t, *e.get(), d) {
+                    return true;
+                }
+                e.insert(t);
             }
-            *entry = t;
+            dashmap::mapref::entry::Entry::Vacant(e) => {
+                e.insert(t);
+            }
         }
         if self.cooldowns.len() > self.cooldown_cap {
             self.prune_cooldowns(t);
@@ -393,8 +454,8 @@ impl Engine {
             let d = rules
                 .get(*rule as usize)
                 .and_then(|r| r.cooldown_ms)
-                .map_or(0, |d| i64::try_from(d).unwrap_or(i64::MAX));
-            now_ms < last.saturating_add(d)
+                .unwrap_or(0);
+            suppresses(now_ms, *last, d)
         });
         if self.cooldowns.len() > self.cooldown_cap {
             self.cooldowns.clear();
@@ -472,6 +533,9 @@ impl Engine {
             Keys::new()
         };
         let slices = |ranges: &[Option<(u32, u32)>]| -> Hashes<'_> {
+            if ranges.is_empty() {
+                return Hashes::new();
+            }
             ranges
                 .iter()
                 .map(|r| r.and_then(|(a, b)| s.hashes.get(a as usize..b as usize)))
@@ -501,7 +565,7 @@ impl Engine {
         let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let st = self.store.stats();
         Stats {
-            events: self.events.load(Ordering::Relaxed),
+            events: self.events.total(),
             fired: self
                 .program
                 .rules

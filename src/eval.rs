@@ -173,6 +173,9 @@ impl ResolvedProfile {
     }
 }
 
+/// Profile string lists up to this long are searched by a scan, not a hash.
+const SCAN_MAX: usize = 8;
+
 /// Everything a condition can read while one event is evaluated.
 pub struct Ctx<'a> {
     /// The program.
@@ -257,6 +260,18 @@ fn or(parts: &[Cond], mut f: impl FnMut(&Cond) -> Tri) -> Tri {
     out
 }
 
+/// Minute of the day of `time_ms` in `zone` ([`local_clock`] without the
+/// day of the week).
+pub fn local_minute(time_ms: i64, zone: Zone) -> u16 {
+    match zone {
+        Zone::Fixed(s) => {
+            let local = time_ms.div_euclid(1000).saturating_add(i64::from(s));
+            u16::try_from(local.rem_euclid(86_400) / 60).unwrap_or(0)
+        }
+        Zone::Named(_) => local_clock(time_ms, zone).0,
+    }
+}
+
 /// Minute of the day and day of the week (Monday = 0) of `time_ms` in `zone`.
 pub fn local_clock(time_ms: i64, zone: Zone) -> (u16, u8) {
     let secs = time_ms.div_euclid(1000);
@@ -325,7 +340,7 @@ impl<'a> Ctx<'a> {
                 zone,
                 ..
             } => {
-                let (m, _) = local_clock(self.event.time_ms, *zone);
+                let m = local_minute(self.event.time_ms, *zone);
                 let inside = if start < end {
                     *start <= m && m < *end
                 } else {
@@ -434,8 +449,16 @@ impl<'a> Ctx<'a> {
             },
             ListRef::Profile(slot, _) => match self.slot(*slot) {
                 None => Tri::False,
-                Some(ProfileSlot { set: Some(set), .. }) => match item {
-                    V::Str(s) => Tri::from_bool(set.contains(*s)),
+                Some(ProfileSlot {
+                    set: Some(set),
+                    value,
+                }) => match (item, value) {
+                    // A short list (the usual scope list) is scanned: cheaper
+                    // than hashing the string.
+                    (V::Str(s), Some(Value::Array(items))) if items.len() <= SCAN_MAX => {
+                        Tri::from_bool(items.iter().any(|v| v.as_str() == Some(*s)))
+                    }
+                    (V::Str(s), _) => Tri::from_bool(set.contains(*s)),
                     _ => Tri::Unknown,
                 },
                 Some(ProfileSlot {

@@ -465,8 +465,12 @@ pub struct Metrics {
     /// Per counter: `m - f` and the position of window `m`, if read.
     reads: Vec<Option<HistoryRead>>,
     /// The counters' history rings, copied under the agent's lock; baselines
-    /// are summed from them only when asked for.
+    /// are summed from them only when asked for. Narrow (`u16`) cells are
+    /// copied as they are into `narrow`, wide ones into `rings`; `wide` says
+    /// which holds each counter's copy.
     rings: Vec<u32>,
+    narrow: Vec<u16>,
+    wide: Vec<bool>,
     distinct: Vec<u64>,
     first_seen: Vec<Option<bool>>,
 }
@@ -493,6 +497,8 @@ impl Metrics {
             kept,
             offsets,
             rings: vec![0; total],
+            narrow: vec![0; total],
+            wide: vec![false; layout.counters.len()],
             distinct: vec![0; layout.distincts.len()],
             first_seen: vec![None; layout.first_seens.len()],
         }
@@ -538,13 +544,16 @@ impl Metrics {
             return None;
         }
         let start = *self.offsets.get(counter)?;
-        let ring = self
-            .rings
-            .get(start..start.checked_add(kept as usize + 1)?)?;
+        let range = start..start.checked_add(kept as usize + 1)?;
         // Windows before f hold 0, so the sum over m - windows ..= m - 1 is
         // the sum over max(f, m - windows) ..= m - 1.
+        let sum = if self.wide.get(counter).copied().unwrap_or(false) {
+            history_sum(self.rings.get(range)?, read.newest, windows as usize)
+        } else {
+            history_sum(self.narrow.get(range)?, read.newest, windows as usize)
+        };
         Some(Baseline {
-            sum: history_sum(ring, read.newest, windows as usize),
+            sum,
             windows: read.age.min(u64::from(windows)),
         })
     }
@@ -564,15 +573,27 @@ impl Metrics {
             *slot = Some(window.count());
         }
         let kept = self.kept.get(c).copied().unwrap_or(0) as usize;
-        let read = if kept == 0 {
-            None
-        } else {
-            let start = self.offsets.get(c).copied().unwrap_or(0);
-            match self.rings.get_mut(start..start.saturating_add(kept + 1)) {
-                Some(ring) => window.history(plan, newest, ring),
-                None => None,
-            }
-        };
+        let read =
+            if kept == 0 {
+                None
+            } else {
+                let start = self.offsets.get(c).copied().unwrap_or(0);
+                let range = start..start.saturating_add(kept + 1);
+                match (
+                    self.narrow.get_mut(range.clone()),
+                    self.rings.get_mut(range),
+                ) {
+                    (Some(narrow), Some(wide)) => window
+                        .history_into(plan, newest, narrow, wide)
+                        .map(|(read, is_wide)| {
+                            if let Some(w) = self.wide.get_mut(c) {
+                                *w = is_wide;
+                            }
+                            read
+                        }),
+                    _ => None,
+                }
+            };
         if let Some(slot) = self.reads.get_mut(c) {
             *slot = read;
         }
@@ -898,6 +919,10 @@ impl KeyState {
 
 type SlotMap<S> = DashMap<Box<str>, Mutex<S>, RandomState>;
 
+/// Shards of each map: more than dashmap's default (4 per core), so that
+/// threads working on different agents rarely share a shard's lock word.
+const SHARDS: usize = 64;
+
 fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
     // Nothing in this module panics while holding the lock; should a caller's
     // panic ever poison it, the state is still whole.
@@ -944,13 +969,13 @@ impl StateStore {
     pub fn new(layout: Layout, config: StoreConfig) -> Result<Self, StateError> {
         let plan = Plan::new(&layout)?;
         let keyed = (0..plan.keyed_maps)
-            .map(|_| DashMap::with_hasher(RandomState::new()))
+            .map(|_| DashMap::with_hasher_and_shard_amount(RandomState::new(), SHARDS))
             .collect();
         Ok(Self {
             layout,
             plan,
             config,
-            agents: DashMap::with_hasher(RandomState::new()),
+            agents: DashMap::with_hasher_and_shard_amount(RandomState::new(), SHARDS),
             keyed,
             reserved_agents: AtomicUsize::new(0),
             reserved_keys: AtomicUsize::new(0),

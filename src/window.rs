@@ -111,8 +111,15 @@ impl Grid {
     }
 
     /// The bucket holding time `t`: `floor(t / (W / 60))`.
+    #[inline]
     pub fn bucket(self, t: i64) -> i64 {
-        t.div_euclid(self.bucket_ms)
+        // The common widths get a division by a constant (a multiplication)
+        // instead of a 64-bit `idiv`, which is most of the cost of an event.
+        match self.bucket_ms {
+            1_000 => t.div_euclid(1_000),
+            60_000 => t.div_euclid(60_000),
+            d => t.div_euclid(d),
+        }
     }
 
     /// The window holding time `t`: `floor(t / W)`.
@@ -133,9 +140,16 @@ fn steps(from: i64, to: i64) -> u64 {
 }
 
 /// Position of `x` in a ring of `len` slots (`len >= 1`).
+#[inline]
 fn ring_pos(x: i64, len: usize) -> usize {
-    let len = i64::try_from(len).unwrap_or(i64::MAX).max(1);
-    usize::try_from(x.rem_euclid(len)).unwrap_or(0)
+    // Rings of 60 buckets and histories of 60 windows (61 slots) are the
+    // common lengths: constant divisors, no `idiv`.
+    let r = match len {
+        60 => x.rem_euclid(60),
+        61 => x.rem_euclid(61),
+        _ => x.rem_euclid(i64::try_from(len).unwrap_or(i64::MAX).max(1)),
+    };
+    usize::try_from(r).unwrap_or(0)
 }
 
 /// The cells of a counter: `u16` until one would overflow, then `u32`.
@@ -249,9 +263,15 @@ impl Cells {
     /// Sum of the cells of `range` (the part in range).
     fn sum(&self, range: Range<usize>) -> u64 {
         match self {
-            Cells::Narrow(c) => c
-                .get(range)
-                .map_or(0, |s| s.iter().map(|&v| u64::from(v)).sum()),
+            // Up to 65,537 narrow cells sum without overflowing a `u32`
+            // (which vectorises better than widening to `u64`).
+            Cells::Narrow(c) => c.get(range).map_or(0, |s| {
+                if s.len() <= 65_537 {
+                    u64::from(s.iter().map(|&v| u32::from(v)).sum::<u32>())
+                } else {
+                    s.iter().map(|&v| u64::from(v)).sum()
+                }
+            }),
             Cells::Wide(c) => c
                 .get(range)
                 .map_or(0, |s| s.iter().map(|&v| u64::from(v)).sum()),
@@ -269,8 +289,11 @@ impl Cells {
 
 /// Widening copy of a ring of window totals.
 fn copy_widened<T: Copy + Into<u32>>(src: &[T], out: &mut [u32]) {
-    for (o, &v) in out.iter_mut().zip(src) {
-        *o = v.into();
+    let n = src.len().min(out.len());
+    if let (Some(src), Some(out)) = (src.get(..n), out.get_mut(..n)) {
+        for (o, &v) in out.iter_mut().zip(src) {
+            *o = v.into();
+        }
     }
 }
 
@@ -278,14 +301,14 @@ fn copy_widened<T: Copy + Into<u32>>(src: &[T], out: &mut [u32]) {
 /// [`CounterWindow::history`]: `ring` holds the `H + 1` window totals,
 /// `newest` the position of window `m`; the result is the total of windows
 /// `m - k ..= m - 1` (`k` is clamped to `H`).
-pub fn history_sum(ring: &[u32], newest: usize, k: usize) -> u64 {
+pub fn history_sum<T: Copy + Into<u64>>(ring: &[T], newest: usize, k: usize) -> u64 {
     let len = ring.len();
     if len == 0 {
         return 0;
     }
     let newest = newest.min(len - 1);
     let k = k.min(len - 1);
-    let sum = |s: &[u32]| s.iter().map(|&v| u64::from(v)).sum::<u64>();
+    let sum = |s: &[T]| s.iter().map(|&v| v.into()).sum::<u64>();
     if k <= newest {
         ring.get(newest - k..newest).map_or(0, sum)
     } else {
@@ -431,7 +454,12 @@ impl CounterWindow {
         if self.cells.is_empty() {
             return done;
         }
-        let (b, nb) = (plan.grid.bucket(t), plan.grid.bucket(newest));
+        let b = plan.grid.bucket(t);
+        let nb = if t == newest {
+            b
+        } else {
+            plan.grid.bucket(newest)
+        };
         done.in_ring = in_ring(b, nb);
         let (w, nm) = (b.div_euclid(BUCKETS_I64), nb.div_euclid(BUCKETS_I64));
         let slots = plan.history_slots();
@@ -456,6 +484,50 @@ impl CounterWindow {
     /// The window value: the sum of the 60 buckets.
     pub fn count(&self) -> u64 {
         self.cells.sum(0..BUCKETS)
+    }
+
+    /// Copies the `H + 1` window totals like [`history`](Self::history),
+    /// without widening: narrow cells into `narrow` (a plain copy), wide
+    /// ones into `wide`; also says which of the two it wrote (`true`: wide).
+    pub fn history_into(
+        &self,
+        plan: CounterPlan,
+        newest: i64,
+        narrow: &mut [u16],
+        wide: &mut [u32],
+    ) -> Option<(HistoryRead, bool)> {
+        let slots = plan.history_slots();
+        if slots == 0 || self.first_window == i64::MAX {
+            return None;
+        }
+        let nm = plan.grid.window(newest);
+        let age = u64::try_from(i128::from(nm) - i128::from(self.first_window)).ok()?;
+        let range = BUCKETS..BUCKETS.saturating_add(slots);
+        let is_wide = match &self.cells {
+            Cells::Narrow(c) => {
+                let src = c.get(range).unwrap_or(&[]);
+                let n = src.len().min(narrow.len());
+                if let (Some(src), Some(dst)) = (src.get(..n), narrow.get_mut(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                false
+            }
+            Cells::Wide(c) => {
+                let src = c.get(range).unwrap_or(&[]);
+                let n = src.len().min(wide.len());
+                if let (Some(src), Some(dst)) = (src.get(..n), wide.get_mut(..n)) {
+                    dst.copy_from_slice(src);
+                }
+                true
+            }
+        };
+        Some((
+            HistoryRead {
+                age,
+                newest: ring_pos(nm, slots),
+            },
+            is_wide,
+        ))
     }
 
     /// Copies the `H + 1` window totals (windows `m - H ..= m` in ring
