@@ -160,7 +160,7 @@ impl Peer for CedarPeer {
         }
         let mut fired = 0;
         for id in d.reason() {
-            match crate::RULE_IDS.iter().position(|r| *r == id.as_ref()) {
+            match crate::RULE_IDS.iter().position(|r| *r == AsRef::<str>::as_ref(id)) {
                 Some(i) => fired |= 1 << i,
                 None => panic!("cedar: unknown policy {id}"),
             }
