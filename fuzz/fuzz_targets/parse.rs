@@ -30,10 +30,7 @@ fuzz_target!(|data: &[u8]| {
             "span splits a character: {d:?}"
         );
         assert!(s.line >= 1 && s.col >= 1, "{d:?}");
-        assert!(
-            d.code.starts_with("E0") || d.code.starts_with('W'),
-            "{d:?}"
-        );
+        assert!(d.code.starts_with("E0") || d.code.starts_with('W'), "{d:?}");
     }
     if diags.iter().any(Diagnostic::is_error) {
         return;

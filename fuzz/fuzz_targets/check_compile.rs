@@ -1,0 +1,162 @@
+//! Any text through the whole front end: parse, check, `compile()`, and when
+//! it compiles, an engine built from the program and a few fixed events
+//! evaluated through it.
+//!
+//! Properties:
+//! - nothing panics, and rendering the diagnostics does not either;
+//! - a rejected text has at least one error, and every diagnostic points
+//!   inside the text, on character boundaries;
+//! - an accepted text has no errors among its warnings, its program builds an
+//!   engine (the checker rules out layouts the store cannot keep), and its
+//!   canonical form (`fmt`) is accepted too, with the same rules;
+//! - every verdict's decision is the strongest decision of the non-shadow
+//!   rules that fired, and its severity their highest severity.
+
+#![no_main]
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use libfuzzer_sys::fuzz_target;
+use riskgate::diagnostic::Diagnostics;
+use riskgate::format::format_file;
+use riskgate::verdict::Verdict;
+use riskgate::{ActorKind, Categories, Decision, Engine, Event, Limits, RuleSet};
+
+fn load(text: &str) -> Result<RuleSet, Diagnostics> {
+    RuleSet::from_sources(
+        vec![("fuzz.rules".to_string(), None, text.to_string())],
+        &Limits::default(),
+    )
+}
+
+fn check_diagnostics(text: &str, d: &Diagnostics) {
+    for item in &d.items {
+        let s = item.span;
+        // Diagnostics about a list file carry the list's span in this text;
+        // those about another file would name it.
+        if &*item.file != "fuzz.rules" {
+            continue;
+        }
+        assert!(
+            s.start <= s.end && s.end <= text.len(),
+            "span outside the text: {item:?}"
+        );
+        assert!(
+            text.is_char_boundary(s.start) && text.is_char_boundary(s.end),
+            "span splits a character: {item:?}"
+        );
+        assert!(s.line >= 1 && s.col >= 1, "{item:?}");
+    }
+    let _ = d.render(false);
+    let _ = d.render(true);
+}
+
+fn check_verdict(v: &Verdict<'_>) {
+    let decision = v
+        .matches
+        .iter()
+        .filter(|m| !m.shadow)
+        .filter_map(|m| m.decision)
+        .max()
+        .unwrap_or(Decision::Allow);
+    assert_eq!(v.decision, decision, "{v:?}");
+    let severity = v
+        .matches
+        .iter()
+        .filter(|m| !m.shadow)
+        .map(|m| m.severity)
+        .max();
+    assert_eq!(v.severity, severity, "{v:?}");
+    let _ = serde_json::to_string(v);
+}
+
+fn events() -> Vec<Event<'static>> {
+    let t = 1_795_996_770_000; // 2026-11-28T23:59:30Z, a Saturday
+    vec![
+        Event::builder("svc-1", t)
+            .actor(ActorKind::ServiceApp)
+            .categories(Categories::AUTHENTICATION | Categories::TOKEN_REQUEST)
+            .ip(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 9)))
+            .scopes(["okta:users:manage", "datadog:monitors:read"])
+            .outcome("SUCCESS")
+            .country("United States")
+            .asn(16509)
+            .user_agent("curl/8.0")
+            .grant_type("client_credentials")
+            .auth_method("client_secret_basic")
+            .cert_issuer("internal-ca")
+            .cert_age_days(120.0)
+            .token_lifetime_minutes(60.0)
+            .secret_age_days(f64::NAN)
+            .device_posture("compliant")
+            .attrs(serde_json::json!({
+                "target": [{"type": "User", "alternateId": "a@example.com"}],
+                "actor": {"alternateId": "svc@automation.example.com"},
+                "securityContext": {"isProxy": true}
+            }))
+            .build(),
+        Event::builder("svc-1", t + 1)
+            .actor(ActorKind::ServiceApp)
+            .build(),
+        Event::builder("user-1", t - 3_600_000)
+            .actor(ActorKind::User)
+            .categories(Categories::ADMIN_CHANGE | Categories::API_CALL)
+            .ip(IpAddr::V6(Ipv6Addr::LOCALHOST))
+            .outcome("FAILURE")
+            .build(),
+        Event::builder("", i64::MIN)
+            .actor(ActorKind::Agent)
+            .categories(Categories(0xff))
+            .scope("")
+            .build(),
+        Event::builder("svc-1", i64::MAX)
+            .actor(ActorKind::System)
+            .categories(Categories::AUTHENTICATION)
+            .ip(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+            .build(),
+    ]
+}
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    let set = match load(&text) {
+        Ok(set) => set,
+        Err(d) => {
+            assert!(d.has_errors(), "rejected without an error: {d:?}");
+            check_diagnostics(&text, &d);
+            return;
+        }
+    };
+    assert!(!set.warnings().has_errors(), "{:?}", set.warnings());
+    check_diagnostics(&text, set.warnings());
+    let program = set.compile();
+    let rules = program.rules.len();
+
+    // The canonical form means the same.
+    let formatted: String = set.files().map(|(_, f)| format_file(f)).collect();
+    match load(&formatted) {
+        Ok(again) => assert_eq!(
+            again.program().rules.len(),
+            rules,
+            "--- input\n{text}\n--- canonical\n{formatted}"
+        ),
+        Err(d) => panic!(
+            "the canonical form is rejected: {}\n--- input\n{text}\n--- canonical\n{formatted}",
+            d.render(false)
+        ),
+    }
+
+    let engine = match Engine::builder(program).build() {
+        Ok(engine) => engine,
+        Err(e) => panic!("a checked program builds no engine: {e}"),
+    };
+    for (i, event) in events().iter().enumerate() {
+        let v = if i % 2 == 0 {
+            engine.evaluate(event)
+        } else {
+            engine.evaluate_explained(event)
+        };
+        check_verdict(&v);
+    }
+    assert_eq!(engine.stats().events, 5);
+});
