@@ -336,21 +336,6 @@ impl Engine {
                 scratch.metrics = self.store.metrics();
                 scratch.engine = self.id;
             }
-            if program.has_state() {
-                self.observe(event, profile, scratch);
-            }
-            let metrics: &dyn MetricSource = if program.has_state() {
-                &scratch.metrics
-            } else {
-                &NoMetrics
-            };
-            let ctx = Ctx {
-                program,
-                event,
-                metrics,
-                profile,
-                elem: None,
-            };
             let mut verdict = Verdict {
                 time_ms: event.time_ms,
                 agent: &event.agent,
@@ -358,56 +343,85 @@ impl Engine {
                 severity: None,
                 matches: Vec::new(),
             };
-            for &i in program.candidates(event.actor, event.categories) {
-                let Some(rule) = program.rules.get(i as usize) else {
-                    continue;
-                };
-                if ctx.cond(&rule.trigger) != Tri::True {
-                    continue;
-                }
-                if rule
-                    .unless
-                    .as_ref()
-                    .is_some_and(|u| ctx.cond(u) == Tri::True)
-                {
-                    continue;
-                }
-                if let Some(f) = self.fired.get(i as usize) {
-                    f.fetch_add(1, Ordering::Relaxed);
-                }
-                let suppressed = self.cooldown(i, rule.cooldown_ms, &rule.alerts, event);
-                if !rule.shadow {
-                    if let Some(d) = rule.decision {
-                        verdict.decision = verdict.decision.max(d);
-                    }
-                    verdict.severity = verdict.severity.max(Some(rule.severity));
-                }
-                let explanation = explain.then(|| {
-                    let mut lines = Vec::new();
-                    ctx.explain(&rule.trigger, &mut lines);
-                    lines
+            if program.has_state() {
+                // The rules are evaluated under the agent's lock, reading its
+                // windows in place (nothing copied, a metric computed only if
+                // a rule reads it).
+                self.observe(event, profile, scratch, |metrics| {
+                    self.decide(event, profile, metrics, explain, &mut verdict);
                 });
-                verdict.matches.push(Match {
-                    rule: rule.id.clone(),
-                    title: rule.title.clone(),
-                    decision: rule.decision,
-                    severity: rule.severity,
-                    actions: rule.actions.clone(),
-                    shadow: rule.shadow,
-                    alerts: rule
-                        .alerts
-                        .iter()
-                        .map(|a| Alert {
-                            channel: a.channel.clone(),
-                            immediate: a.immediate,
-                            suppressed,
-                        })
-                        .collect(),
-                    explanation,
-                });
+            } else {
+                self.decide(event, profile, &NoMetrics, explain, &mut verdict);
             }
             verdict
         })
+    }
+
+    /// Evaluates the candidate rules of `event` and adds what fires to `verdict`.
+    fn decide<'e>(
+        &self,
+        event: &'e Event<'e>,
+        profile: Option<&ResolvedProfile>,
+        metrics: &dyn MetricSource,
+        explain: bool,
+        verdict: &mut Verdict<'e>,
+    ) {
+        let program = &*self.program;
+        let ctx = Ctx {
+            program,
+            event,
+            metrics,
+            profile,
+            elem: None,
+        };
+        for &i in program.candidates(event.actor, event.categories) {
+            let Some(rule) = program.rules.get(i as usize) else {
+                continue;
+            };
+            if ctx.cond(&rule.trigger) != Tri::True {
+                continue;
+            }
+            if rule
+                .unless
+                .as_ref()
+                .is_some_and(|u| ctx.cond(u) == Tri::True)
+            {
+                continue;
+            }
+            if let Some(f) = self.fired.get(i as usize) {
+                f.fetch_add(1, Ordering::Relaxed);
+            }
+            let suppressed = self.cooldown(i, rule.cooldown_ms, &rule.alerts, event);
+            if !rule.shadow {
+                if let Some(d) = rule.decision {
+                    verdict.decision = verdict.decision.max(d);
+                }
+                verdict.severity = verdict.severity.max(Some(rule.severity));
+            }
+            let explanation = explain.then(|| {
+                let mut lines = Vec::new();
+                ctx.explain(&rule.trigger, &mut lines);
+                lines
+            });
+            verdict.matches.push(Match {
+                rule: rule.id.clone(),
+                title: rule.title.clone(),
+                decision: rule.decision,
+                severity: rule.severity,
+                actions: rule.actions.clone(),
+                shadow: rule.shadow,
+                alerts: rule
+                    .alerts
+                    .iter()
+                    .map(|a| Alert {
+                        channel: a.channel.clone(),
+                        immediate: a.immediate,
+                        suppressed,
+                    })
+                    .collect(),
+                explanation,
+            });
+        }
     }
 
     /// Cooldown (SPEC §7.16): an alert of (rule, agent) at `t` is suppressed
@@ -467,8 +481,15 @@ impl Engine {
         self.cooldowns.len()
     }
 
-    /// Computes the per-metric inputs of this event and counts it.
-    fn observe(&self, event: &Event<'_>, profile: Option<&ResolvedProfile>, s: &mut Scratch) {
+    /// Computes the per-metric inputs of this event, counts it, and calls
+    /// `read` with its metrics while the agent's state is still locked.
+    fn observe(
+        &self,
+        event: &Event<'_>,
+        profile: Option<&ResolvedProfile>,
+        s: &mut Scratch,
+        read: impl FnOnce(&state::MetricsView<'_>),
+    ) {
         let program = &*self.program;
         let ctx = Ctx {
             program,
@@ -557,7 +578,8 @@ impl Engine {
             distinct_values: &distinct,
             first_seen_values: &first_seen,
         };
-        self.store.observe(&event.agent, &obs, &mut s.metrics);
+        self.store
+            .observe_then(&event.agent, &obs, &mut s.metrics, read);
     }
 
     /// Counters since the engine was built.
@@ -617,6 +639,21 @@ fn push_hashes(
         field => out.push(hash_value(&ctx.val(field))?),
     }
     Some((start, u32::try_from(out.len()).unwrap_or(u32::MAX)))
+}
+
+impl MetricSource for state::MetricsView<'_> {
+    fn count(&self, i: u32) -> Option<u64> {
+        state::MetricsView::count(self, i as usize)
+    }
+    fn baseline(&self, i: u32, windows: u32) -> Option<(u64, u64)> {
+        state::MetricsView::baseline(self, i as usize, windows).map(|b| (b.sum, b.windows))
+    }
+    fn distinct(&self, i: u32) -> Option<u64> {
+        state::MetricsView::distinct(self, i as usize)
+    }
+    fn first_seen(&self, i: u32) -> Option<bool> {
+        state::MetricsView::first_seen(self, i as usize)
+    }
 }
 
 impl MetricSource for state::Metrics {

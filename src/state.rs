@@ -9,7 +9,11 @@
 //! keys of keyed counters and the hashed values for `distinct`/`first_seen`.
 //! `observe` counts the event and then reads every metric of the agent into
 //! a caller-owned [`Metrics`] scratch (update-then-evaluate, SPEC §2.7): the
-//! current event is always included.
+//! current event is always included. [`StateStore::observe_then`] (what the
+//! engine uses) counts the event the same way but, instead of copying the
+//! agent's counters out, hands a [`MetricsView`] to a closure that runs under
+//! the agent's lock and computes a count or baseline in place only if it is
+//! read.
 //!
 //! ```
 //! use riskgate::state::{Layout, Metrics, Observation, StateStore, StoreConfig};
@@ -68,9 +72,13 @@
 //! earlier one not, or a baseline from one minute and a count from the next.
 //! Holding the agent's lock from the update to the end of the read makes each
 //! `observe` one atomic step of that agent's history; the critical section is
-//! a few hundred nanoseconds and contends only between events of the *same*
-//! agent. Keyed counters use the same scheme in their own maps, after the
-//! agent's lock is released (locks are never nested).
+//! a few hundred nanoseconds (with `observe_then`, the engine's rule
+//! evaluation included) and contends only between events of the *same*
+//! agent. Keyed counters use the same scheme in their own maps, never while
+//! the agent's lock is held (after it in `observe`, before it in
+//! `observe_then`). The one lock taken under an agent's lock is the engine's
+//! cooldown entry of a firing rule with a cooldown; nothing takes the two in
+//! the other order.
 //!
 //! # Bounds
 //!
@@ -609,6 +617,66 @@ impl Metrics {
     }
 }
 
+/// The metrics of one event read in place, during
+/// [`StateStore::observe_then`], from the agent's locked state (its own
+/// counters) and from the scratch [`Metrics`] (keyed counters, distinct and
+/// first-seen metrics). Same values as [`Metrics`] after
+/// [`StateStore::observe`].
+pub struct MetricsView<'a> {
+    plan: &'a Plan,
+    state: &'a AgentState,
+    out: &'a Metrics,
+}
+
+impl MetricsView<'_> {
+    /// The agent's own counter `counter`, if it is one (not keyed).
+    fn own(&self, counter: usize) -> Option<(CounterPlan, &CounterWindow)> {
+        match self.plan.counters.get(counter) {
+            Some(CounterInfo {
+                plan,
+                keyed_map: None,
+            }) => Some((*plan, self.state.counters.get(counter)?)),
+            _ => None,
+        }
+    }
+
+    /// As [`Metrics::count`].
+    pub fn count(&self, counter: usize) -> Option<u64> {
+        match self.own(counter) {
+            Some((_, w)) => Some(w.count()),
+            None => self.out.count(counter),
+        }
+    }
+
+    /// As [`Metrics::baseline`].
+    pub fn baseline(&self, counter: usize, windows: u32) -> Option<Baseline> {
+        let Some((plan, w)) = self.own(counter) else {
+            return self.out.baseline(counter, windows);
+        };
+        if windows == 0 || windows > plan.history.min(MAX_HISTORY_WINDOWS) {
+            return None;
+        }
+        let (age, sum) = w.baseline_in_place(plan, self.state.newest_ms, windows as usize)?;
+        if age < WARMUP_WINDOWS {
+            return None;
+        }
+        Some(Baseline {
+            sum,
+            windows: age.min(u64::from(windows)),
+        })
+    }
+
+    /// As [`Metrics::distinct`].
+    pub fn distinct(&self, i: usize) -> Option<u64> {
+        self.out.distinct(i)
+    }
+
+    /// As [`Metrics::first_seen`].
+    pub fn first_seen(&self, i: usize) -> Option<bool> {
+        self.out.first_seen(i)
+    }
+}
+
 /// How the store held the agent an event belongs to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Tracking {
@@ -800,6 +868,9 @@ impl AgentState {
                 .sum::<usize>()
     }
 
+    /// Counts the event and writes the distinct and first-seen metrics into
+    /// `out`, and the counters too unless `in_place` (a [`MetricsView`] then
+    /// reads them from this state).
     fn observe(
         &mut self,
         plan: &Plan,
@@ -807,6 +878,7 @@ impl AgentState {
         skewed: bool,
         out: &mut Metrics,
         outcome: &mut ObserveOutcome,
+        in_place: bool,
     ) {
         let t = obs.time_ms;
         if !skewed {
@@ -832,7 +904,9 @@ impl AgentState {
                 let hit = obs.counter_hits.get(i).copied().unwrap_or(false);
                 outcome.late_dropped |= !w.record(c.plan, newest, t, hit).in_ring;
             }
-            out.write_counter(i, c.plan, w, newest);
+            if !in_place {
+                out.write_counter(i, c.plan, w, newest);
+            }
         }
         for (i, (d, &g)) in self.distincts.iter_mut().zip(&plan.distincts).enumerate() {
             if !skewed {
@@ -1031,12 +1105,71 @@ impl StateStore {
             obs.time_ms,
             skewed,
             || AgentState::new(plan, obs.time_ms),
-            |state| state.observe(plan, obs, skewed, out, &mut outcome),
+            |state| state.observe(plan, obs, skewed, out, &mut outcome, false),
         );
-        if outcome.tracking == Tracking::Untracked && !skewed {
-            self.untracked_events.fetch_add(1, Ordering::Relaxed);
+        self.observe_keys(obs, skewed, out, &mut outcome);
+        self.tally(&outcome);
+        outcome
+    }
+
+    /// [`observe`](Self::observe), except that the agent's own counters are
+    /// not copied into `out`: `read` is called with a [`MetricsView`] while
+    /// the agent's state is still locked, and computes a counter's value or
+    /// baseline from the state in place only when asked for. Keyed counters
+    /// are counted first (each under its own lock, as in `observe`), so
+    /// `read` sees every metric of the event.
+    pub fn observe_then(
+        &self,
+        agent: &str,
+        obs: &Observation<'_>,
+        out: &mut Metrics,
+        read: impl FnOnce(&MetricsView<'_>),
+    ) -> ObserveOutcome {
+        if !out.fits(&self.plan) {
+            *out = self.metrics();
         }
-        for (c, info) in plan.counters.iter().enumerate() {
+        let skewed = match self.config.max_forward_skew_ms {
+            Some(s) => i128::from(obs.time_ms) > i128::from(obs.now_ms) + i128::from(s),
+            None => false,
+        };
+        let mut outcome = ObserveOutcome {
+            skewed,
+            ..ObserveOutcome::default()
+        };
+        let plan = &self.plan;
+        if !self.keyed.is_empty() {
+            self.observe_keys(obs, skewed, out, &mut outcome);
+        }
+        let mut read = Some(read);
+        let tracking = self.with_slot(
+            &self.agents,
+            &self.reserved_agents,
+            self.config.max_agents,
+            agent,
+            obs.time_ms,
+            skewed,
+            || AgentState::new(plan, obs.time_ms),
+            |state| {
+                state.observe(plan, obs, skewed, out, &mut outcome, true);
+                if let Some(read) = read.take() {
+                    read(&MetricsView { plan, state, out });
+                }
+            },
+        );
+        outcome.tracking = tracking;
+        self.tally(&outcome);
+        outcome
+    }
+
+    /// Counts the keyed counters of an event, each under its key's lock.
+    fn observe_keys(
+        &self,
+        obs: &Observation<'_>,
+        skewed: bool,
+        out: &mut Metrics,
+        outcome: &mut ObserveOutcome,
+    ) {
+        for (c, info) in self.plan.counters.iter().enumerate() {
             let Some(map) = info.keyed_map.and_then(|k| self.keyed.get(k)) else {
                 continue;
             };
@@ -1053,20 +1186,26 @@ impl StateStore {
                 obs.time_ms,
                 skewed,
                 || KeyState::new(info.plan, obs.time_ms),
-                |state| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, &mut outcome),
+                |state| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome),
             );
             if tracking == Tracking::Untracked && !skewed {
                 outcome.untracked_key = true;
                 self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
             }
         }
-        if skewed {
+    }
+
+    /// The store's tallies of one observed event.
+    fn tally(&self, outcome: &ObserveOutcome) {
+        if outcome.tracking == Tracking::Untracked && !outcome.skewed {
+            self.untracked_events.fetch_add(1, Ordering::Relaxed);
+        }
+        if outcome.skewed {
             self.skewed_events.fetch_add(1, Ordering::Relaxed);
         }
         if outcome.late_dropped {
             self.late_dropped_events.fetch_add(1, Ordering::Relaxed);
         }
-        outcome
     }
 
     /// Runs `f` on the state of `key` in `map` under its lock: the existing

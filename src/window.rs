@@ -486,6 +486,30 @@ impl CounterWindow {
         self.cells.sum(0..BUCKETS)
     }
 
+    /// `(m - f, total of windows m - k ..= m - 1)` read in place, as
+    /// [`history`](Self::history) then [`history_sum`] would give them;
+    /// `None` without history or before the first accepted event.
+    pub fn baseline_in_place(
+        &self,
+        plan: CounterPlan,
+        newest: i64,
+        k: usize,
+    ) -> Option<(u64, u64)> {
+        let slots = plan.history_slots();
+        if slots == 0 || self.first_window == i64::MAX {
+            return None;
+        }
+        let nm = plan.grid.window(newest);
+        let age = u64::try_from(i128::from(nm) - i128::from(self.first_window)).ok()?;
+        let range = BUCKETS..BUCKETS.saturating_add(slots);
+        let at = ring_pos(nm, slots);
+        let sum = match &self.cells {
+            Cells::Narrow(c) => history_sum(c.get(range).unwrap_or(&[]), at, k),
+            Cells::Wide(c) => history_sum(c.get(range).unwrap_or(&[]), at, k),
+        };
+        Some((age, sum))
+    }
+
     /// Copies the `H + 1` window totals like [`history`](Self::history),
     /// without widening: narrow cells into `narrow` (a plain copy), wide
     /// ones into `wide`; also says which of the two it wrote (`true`: wide).
