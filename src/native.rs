@@ -352,8 +352,58 @@ fn categories_from(value: Loose<'_>) -> Result<Categories, EventError> {
 /// assert_eq!(scopes, ["openid", "profile", "okta.users.read"]);
 /// ```
 pub fn split_scopes(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
+    ScopeSplit { rest: text }
+}
+
+/// The pieces of `rest` between commas and whitespace ([`char::is_whitespace`]),
+/// empty ones skipped: `text.split(|c| c == ',' || c.is_whitespace())` without
+/// empty pieces, deciding ASCII bytes without decoding them.
+struct ScopeSplit<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for ScopeSplit<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        while !self.rest.is_empty() {
+            let (piece, rest) = split_at_separator(self.rest);
+            self.rest = rest;
+            if !piece.is_empty() {
+                return Some(piece);
+            }
+        }
+        None
+    }
+}
+
+/// `s` up to its first comma or whitespace character, and what follows that
+/// character (`(s, "")` when there is none).
+fn split_at_separator(s: &str) -> (&str, &str) {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let len = if b.is_ascii() {
+            // The ASCII characters `char::is_whitespace` accepts, and `,`.
+            if matches!(b, b',' | b' ' | b'\t' | b'\n' | 0x0B | 0x0C | b'\r') {
+                return (s.get(..i).unwrap_or(s), s.get(i + 1..).unwrap_or(""));
+            }
+            1
+        } else {
+            let Some(c) = s.get(i..).and_then(|t| t.chars().next()) else {
+                break;
+            };
+            if c.is_whitespace() {
+                return (
+                    s.get(..i).unwrap_or(s),
+                    s.get(i + c.len_utf8()..).unwrap_or(""),
+                );
+            }
+            c.len_utf8()
+        };
+        i += len;
+    }
+    (s, "")
 }
 
 /// A JSON value as read for one field: strings borrowed where possible, arrays

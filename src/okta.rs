@@ -44,6 +44,11 @@ use crate::event::{
 };
 use crate::native::{parse_native, split_scopes};
 
+mod attrs;
+mod typed;
+
+pub use attrs::AttrFilter;
+
 /// Parses one Okta `LogEvent` line.
 ///
 /// # Errors
@@ -67,8 +72,37 @@ use crate::native::{parse_native, split_scopes};
 /// # Ok::<(), riskgate::event::EventError>(())
 /// ```
 pub fn parse_okta(line: &str) -> Result<Event<'static>, EventError> {
-    let value: Value = serde_json::from_str(line).map_err(|e| EventError::from_json(&e))?;
-    from_okta_value(value)
+    parse_okta_with(line, &AttrFilter::all()).map(Event::into_owned)
+}
+
+/// Parses one Okta `LogEvent` line, keeping as `attrs` what `filter` asks
+/// for, and borrowing the event's strings from `line` where they hold no
+/// escape.
+///
+/// The line is read in one pass, without building a `serde_json::Value` of
+/// the parts of it that are not kept. The event is the one [`parse_okta`]
+/// returns but for its `attrs`, and so is the error: the same JSON is
+/// accepted, with the same message when it is not, and the same checks run
+/// in the same order (those of [`from_okta_value`]).
+///
+/// # Errors
+/// As [`parse_okta`].
+///
+/// ```
+/// use riskgate::okta::{parse_okta, parse_okta_with, AttrFilter};
+/// let line = r#"{"eventType": "app.oauth2.as.token.grant.access_token",
+///   "published": "2026-05-20T10:15:00.000Z", "uuid": "b7e1",
+///   "actor": {"id": "0oa1", "type": "PublicClientAppEntity"},
+///   "securityContext": {"asNumber": 16509, "isProxy": false}}"#;
+/// let event = parse_okta_with(line, &AttrFilter::paths([["securityContext", "isProxy"]]))?;
+/// assert_eq!(event.attrs, serde_json::json!({"securityContext": {"isProxy": false}}));
+/// assert_eq!(event.asn, Some(16509));
+/// let whole = parse_okta(line)?;
+/// assert_eq!(riskgate::event::Event { attrs: event.attrs.clone(), ..whole }, event);
+/// # Ok::<(), riskgate::event::EventError>(())
+/// ```
+pub fn parse_okta_with<'l>(line: &'l str, filter: &AttrFilter) -> Result<Event<'l>, EventError> {
+    typed::okta(line, filter)
 }
 
 /// Converts an Okta `LogEvent` object; the object becomes the event's `attrs`.
@@ -609,9 +643,10 @@ impl FromStr for Format {
 /// `Auto` reads the line as Okta when its top-level object has an `eventType`
 /// key in any case, else as native. A line holding neither `eventtype` (in
 /// any case) nor a `\u` escape goes straight to the native parser, so native
-/// streams pay one quick byte scan; other lines are parsed once into a JSON
-/// value, which becomes the Okta event (a native line with `eventType` only
-/// below its top level is then parsed again, as native).
+/// streams pay one quick byte scan; other lines are read once as Okta events
+/// ([`parse_okta_with`]), and a line that turns out to have no top-level
+/// `eventType` (a native line with `eventType` only below its top level) is
+/// then parsed again, as native.
 ///
 /// # Errors
 /// The [`EventError`] of the parser chosen.
@@ -627,19 +662,27 @@ impl FromStr for Format {
 /// # Ok::<(), riskgate::event::EventError>(())
 /// ```
 pub fn parse_event(line: &str, format: Format) -> Result<Event<'_>, EventError> {
+    parse_event_with(line, format, &AttrFilter::all())
+}
+
+/// [`parse_event`], keeping of Okta events the `attrs` that `filter` asks
+/// for (see [`parse_okta_with`]); native events keep their `attrs` whole.
+///
+/// # Errors
+/// As [`parse_event`].
+pub fn parse_event_with<'l>(
+    line: &'l str,
+    format: Format,
+    filter: &AttrFilter,
+) -> Result<Event<'l>, EventError> {
     match format {
         Format::Native => parse_native(line),
-        Format::Okta => parse_okta(line),
+        Format::Okta => parse_okta_with(line, filter),
         Format::Auto if !may_have_event_type(line) => parse_native(line),
-        Format::Auto => {
-            let value: Value = serde_json::from_str(line).map_err(|e| EventError::from_json(&e))?;
-            match &value {
-                Value::Object(map) if map.keys().any(|k| k.eq_ignore_ascii_case("eventtype")) => {
-                    from_okta_value(value)
-                }
-                _ => parse_native(line),
-            }
-        }
+        Format::Auto => match typed::auto(line, filter)? {
+            Some(event) => Ok(event),
+            None => parse_native(line),
+        },
     }
 }
 

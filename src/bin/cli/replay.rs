@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use riskgate::engine::Engine;
-use riskgate::okta::{parse_event, Format};
+use riskgate::okta::{parse_event_with, AttrFilter, Format};
 use riskgate::verdict::{format_time, Verdict};
 use riskgate::Decision;
 
@@ -110,6 +110,9 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut line = String::new();
+    // Okta events keep as `attrs` only what the rules' `attr.` paths read:
+    // the same verdicts, without building JSON values for the rest.
+    let attrs = AttrFilter::for_program(engine.program());
     let mut summary = Summary::default();
     let started = Instant::now();
     let mut line_no = 0u64;
@@ -133,7 +136,7 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
         if text.is_empty() {
             continue;
         }
-        let event = match parse_event(text, args.format) {
+        let event = match parse_event_with(text, args.format, &attrs) {
             Ok(e) => e,
             Err(e) => {
                 summary.bad += 1;
