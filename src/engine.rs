@@ -130,6 +130,13 @@ impl EngineBuilder {
             .map(|_| AtomicU64::new(0))
             .collect();
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let p = &self.program;
+        let plain = p.distincts.is_empty()
+            && p.first_seens.is_empty()
+            && p.counters
+                .iter()
+                .all(|c| c.cond.is_none() && c.by.is_none());
+        let plain_hits = plain.then(|| vec![true; p.counters.len()].into_boxed_slice());
         Ok(Engine {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             store: StateStore::new(layout, self.config.clone())?,
@@ -143,6 +150,7 @@ impl EngineBuilder {
             fired,
             cooldowns: DashMap::with_hasher(ahash::RandomState::new()),
             cooldown_cap: self.config.max_agents.max(1_024),
+            plain_hits,
             program: self.program,
         })
     }
@@ -203,6 +211,10 @@ pub struct Engine {
     cooldowns: DashMap<(u32, Box<str>), i64, ahash::RandomState>,
     /// Most (rule, agent) cooldown entries kept: `max_agents`, at least 1,024.
     cooldown_cap: usize,
+    /// `Some(hits)` (every counter hit) when the program's metrics are all
+    /// plain per-agent counters (`count over W`, `requests_per_minute`): such
+    /// an event's observation needs nothing computed.
+    plain_hits: Option<Box<[bool]>>,
 }
 
 /// The number of events evaluated, striped over cache lines so that threads
@@ -491,6 +503,17 @@ impl Engine {
         read: impl FnOnce(&state::MetricsView<'_>),
     ) {
         let program = &*self.program;
+        if let Some(hits) = &self.plain_hits {
+            // Nothing to compute: every counter counts every event.
+            let obs = state::Observation {
+                counter_hits: hits,
+                now_ms: self.now_ms(event),
+                ..state::Observation::at(event.time_ms)
+            };
+            self.store
+                .observe_then(&event.agent, &obs, &mut s.metrics, read);
+            return;
+        }
         let ctx = Ctx {
             program,
             event,
@@ -564,15 +587,9 @@ impl Engine {
         };
         let distinct = slices(&s.distinct_ranges);
         let first_seen = slices(&s.first_seen_ranges);
-        // The clock is read only when a forward-skew limit needs it.
-        let now_ms = if self.store.config().max_forward_skew_ms.is_some() {
-            self.clock.now_ms().unwrap_or(event.time_ms)
-        } else {
-            event.time_ms
-        };
         let obs = state::Observation {
             time_ms: event.time_ms,
-            now_ms,
+            now_ms: self.now_ms(event),
             counter_hits: &s.hits,
             counter_keys: &keys,
             distinct_values: &distinct,
@@ -580,6 +597,15 @@ impl Engine {
         };
         self.store
             .observe_then(&event.agent, &obs, &mut s.metrics, read);
+    }
+
+    /// The clock for the forward-skew check; read only when a limit is set.
+    fn now_ms(&self, event: &Event<'_>) -> i64 {
+        if self.store.config().max_forward_skew_ms.is_some() {
+            self.clock.now_ms().unwrap_or(event.time_ms)
+        } else {
+            event.time_ms
+        }
     }
 
     /// Counters since the engine was built.
