@@ -15,7 +15,9 @@
 //!   per-rule fired counts grow by exactly the matches;
 //! - the engine's event count grows by one per `evaluate`;
 //! - cooldown (SPEC §7.16): an alert of (rule, agent) at `t` is suppressed
-//!   iff `t < last + D`, `last` the time of the last alert not suppressed;
+//!   iff `t < last + D`, `last` the time of the last alert not suppressed
+//!   (an `evict_idle(w)` forgets the entries with `w >= last + D`, as
+//!   documented);
 //! - counters (read from the shadow probes' explanations): an unconditional
 //!   counter always includes the agent's newest event (>= 1), and while the
 //!   agent's (or key's) newest time stays put, an event adds exactly one if
@@ -531,7 +533,14 @@ fuzz_target!(|input: Input| {
         let ev = match op {
             Op::Eval(ev) => ev,
             Op::Evict(t) => {
-                engine.evict_idle(t.apply(cursor));
+                let watermark = t.apply(cursor);
+                engine.evict_idle(watermark);
+                // Documented: cooldown entries that no longer suppress at the
+                // watermark go too (event time is taken to be there).
+                model.cooldowns.retain(|(i, _), last| {
+                    let d = fx.program.rules.get(*i).and_then(|r| r.cooldown_ms);
+                    d.is_some_and(|d| i128::from(watermark) < i128::from(*last) + i128::from(d))
+                });
                 // Keys may be gone: forget what we knew of them.
                 model.keys.clear();
                 model.keys_evicted = true;
