@@ -29,6 +29,8 @@ use serde::Deserialize;
 use serde_json::{Map, Number, Value};
 
 use super::attrs::Trie;
+
+mod fast;
 use super::{actor_kind, categories_for, field_prefix, AttrFilter};
 use crate::event::{
     excerpt, parse_ip, parse_timestamp_ms, ActorKind, Categories, Cert, Event, EventError,
@@ -50,10 +52,60 @@ enum Shape {
 
 struct Node {
     key: &'static str,
+    /// `key` in words, as [`Words::of`] makes them, for [`find_key`].
+    exact: Words,
+    /// `exact` with every byte's 0x20 bit set.
+    folded: Words,
     shape: Shape,
     children: &'static [usize],
     /// One past the last node of this node's subtree (nodes are in preorder).
     end: usize,
+}
+
+/// The longest key [`Words`] holds.
+const WORD_BYTES: usize = 24;
+
+/// A key of at most [`WORD_BYTES`] bytes as little-endian words, zero-padded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Words([u64; 3]);
+
+impl Words {
+    /// The words of `s` (its first [`WORD_BYTES`] bytes).
+    const fn of(s: &str) -> Words {
+        let b = s.as_bytes();
+        let mut w = [0u64; 3];
+        let mut i = 0;
+        while i < b.len() && i < WORD_BYTES {
+            w[i / 8] |= (b[i] as u64) << (8 * (i % 8));
+            i += 1;
+        }
+        Words(w)
+    }
+
+    /// [`Words::of`], copying the bytes at once rather than one by one.
+    fn load(s: &str) -> Words {
+        let mut buf = [0u8; WORD_BYTES];
+        let n = s.len().min(WORD_BYTES);
+        if let (Some(to), Some(from)) = (buf.get_mut(..n), s.as_bytes().get(..n)) {
+            to.copy_from_slice(from);
+        }
+        let mut w = [0u64; 3];
+        for (word, bytes) in w.iter_mut().zip(buf.chunks_exact(8)) {
+            let mut b8 = [0u8; 8];
+            b8.copy_from_slice(bytes);
+            *word = u64::from_le_bytes(b8);
+        }
+        Words(w)
+    }
+
+    /// Every byte with its 0x20 bit set: for keys made of ASCII letters
+    /// only, two keys of one length are equal ignoring ASCII case exactly
+    /// when their folded words are equal (`b | 0x20` is a given lowercase
+    /// letter only for that letter and its uppercase form).
+    const fn folded(self) -> Words {
+        const FOLD: u64 = u64::from_ne_bytes([0x20; 8]);
+        Words([self.0[0] | FOLD, self.0[1] | FOLD, self.0[2] | FOLD])
+    }
 }
 
 const ROOT: usize = 0;
@@ -92,6 +144,8 @@ const NODES: usize = 31;
 const fn leaf(key: &'static str, at: usize) -> Node {
     Node {
         key,
+        exact: Words::of(key),
+        folded: Words::of(key).folded(),
         shape: Shape::Leaf,
         children: &[],
         end: at + 1,
@@ -101,6 +155,8 @@ const fn leaf(key: &'static str, at: usize) -> Node {
 const fn obj(key: &'static str, children: &'static [usize], end: usize) -> Node {
     Node {
         key,
+        exact: Words::of(key),
+        folded: Words::of(key).folded(),
         shape: Shape::Obj,
         children,
         end,
@@ -162,6 +218,8 @@ static SCHEMA: [Node; NODES] = [
     obj("request", &[IP_CHAIN], IP_CHAIN_IP + 1),
     Node {
         key: "ipChain",
+        exact: Words::of("ipChain"),
+        folded: Words::of("ipChain").folded(),
         shape: Shape::First,
         children: &[IP_CHAIN_FIRST],
         end: IP_CHAIN_IP + 1,
@@ -179,14 +237,30 @@ fn node(n: usize) -> Option<&'static Node> {
 }
 
 /// The node among `children` whose key equals `key` ignoring ASCII case
-/// (keys of siblings differ ignoring case, so there is at most one). The
-/// exact spelling, the common case, is compared first: that is cheaper.
-fn find_key(children: &[usize], key: &str) -> Option<usize> {
-    children.iter().copied().find(|&c| {
-        node(c).is_some_and(|d| {
-            d.key.len() == key.len() && (d.key == key || key.eq_ignore_ascii_case(d.key))
-        })
-    })
+/// (keys of siblings differ ignoring case, so there is at most one), and
+/// whether it is spelled exactly so.
+///
+/// Schema keys are ASCII letters of at most [`WORD_BYTES`] bytes, so `key`
+/// is compared a word at a time ([`Words::folded`]), and turned into words
+/// only when a child's key has its length.
+fn find_key(children: &[usize], key: &str) -> Option<(usize, bool)> {
+    let mut words = None;
+    for &c in children {
+        let Some(d) = node(c) else {
+            continue;
+        };
+        if d.key.len() != key.len() {
+            continue;
+        }
+        let w = *words.get_or_insert_with(|| Words::load(key));
+        if w == d.exact {
+            return Some((c, true));
+        }
+        if w.folded() == d.folded {
+            return Some((c, false));
+        }
+    }
+    None
 }
 
 // ---------------------------------------------------------------------------
@@ -268,15 +342,14 @@ impl<'de> Capture<'de> {
     }
 
     /// Decides whether the value of `key` (which equals node `n`'s key
-    /// ignoring case) is the one a case-insensitive lookup would find among
+    /// ignoring case, `exact`ly or not) is the one a case-insensitive lookup would find among
     /// the keys seen so far; if so, clears the node's subtree and holds the slot.
     // The key is kept (still borrowed from the line) when it is not exact.
     #[allow(clippy::ptr_arg)]
-    fn claim(&mut self, n: usize, key: &Cow<'de, str>) -> bool {
+    fn claim(&mut self, n: usize, key: &Cow<'de, str>, exact: bool) -> bool {
         let Some(def) = node(n) else {
             return false;
         };
-        let exact = key.as_ref() == def.key;
         let Some(slot) = self.slots.get(n) else {
             return false;
         };
@@ -760,11 +833,11 @@ impl<'de> Visitor<'de> for Tee<'_, 'de, '_> {
         let mut values = self.keep.wants().then(Map::new);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let mut at = At::Skip;
-            if let Some(c) = find_key(children, &key) {
+            if let Some((c, exact)) = find_key(children, &key) {
                 if root && c == EVENT_TYPE {
                     self.cap.event_type_key = true;
                 }
-                if self.cap.claim(c, &key) {
+                if self.cap.claim(c, &key, exact) {
                     at = At::Node(c);
                 }
             }
@@ -863,12 +936,23 @@ pub(super) fn auto<'de>(
 }
 
 /// Reads `line` in one pass into `cap`; returns the `attrs` kept.
+///
+/// With a filter, the byte scanner ([`fast`]) reads the line when it can;
+/// the serde pass reads it when the scanner gives up (and reports the
+/// errors). Keeping everything, the serde pass builds the `Value` and
+/// captures in one go, which is cheaper than scanning and then building.
 fn read<'de>(
     line: &'de str,
     filter: &AttrFilter,
     cap: &mut Capture<'de>,
 ) -> Result<Option<Value>, EventError> {
     let keep = filter.trie().map_or(Keep::All, Keep::Part);
+    if let Keep::Part(_) = keep {
+        if let Some(attrs) = fast::read(line, keep, cap) {
+            return Ok(Some(attrs));
+        }
+        *cap = Capture::new();
+    }
     let mut de = serde_json::Deserializer::from_str(line);
     let out = Tee {
         cap: &mut *cap,
@@ -1042,6 +1126,41 @@ fn build<'de>(cap: &Capture<'de>, attrs: Option<Value>) -> Result<Event<'de>, Ev
 mod tests {
     use super::*;
 
+    /// `find_key` is `eq_ignore_ascii_case` against each child.
+    #[test]
+    fn find_key_is_a_case_insensitive_comparison() {
+        let mut keys: Vec<String> = Vec::new();
+        for def in &SCHEMA {
+            let k = def.key;
+            keys.extend([
+                k.to_owned(),
+                k.to_ascii_lowercase(),
+                k.to_ascii_uppercase(),
+                format!("{k}x"),
+                k.replace('a', "@").replace('e', "E"),
+                k.chars().map(|c| ((c as u8) ^ 0x20) as char).collect(),
+                k.chars().map(|c| ((c as u8) & !0x20) as char).collect(),
+            ]);
+            if let Some(cut) = k.get(1..) {
+                keys.push(cut.to_owned());
+                keys.push(format!("\0{cut}"));
+            }
+        }
+        keys.extend(["", "a", "\0", "eventTypeeventTypeeventTypeX", "ipchaiN"].map(String::from));
+        for def in &SCHEMA {
+            for key in &keys {
+                let want = def
+                    .children
+                    .iter()
+                    .copied()
+                    .find(|&c| node(c).is_some_and(|d| key.eq_ignore_ascii_case(d.key)))
+                    .map(|c| (c, node(c).is_some_and(|d| d.key == key)));
+                assert_eq!(find_key(def.children, key), want, "{key:?}");
+                assert_eq!(Words::load(key), Words::of(key), "{key:?}");
+            }
+        }
+    }
+
     /// Children lie inside their parent's subtree, and each subtree is
     /// exactly its node and its children's subtrees (preorder).
     #[test]
@@ -1055,6 +1174,12 @@ mod tests {
                 next = child.end;
             }
             assert_eq!(next, def.end, "node {n} ({}): subtree end", def.key);
+            assert!(def.key.len() <= WORD_BYTES);
+            assert!(
+                def.key.bytes().all(|b| b.is_ascii_alphabetic()),
+                "{}",
+                def.key
+            );
             match def.shape {
                 Shape::Leaf => assert!(def.children.is_empty()),
                 Shape::Obj => {}
