@@ -390,7 +390,8 @@ impl Engine {
             let Some(rule) = program.rules.get(i as usize) else {
                 continue;
             };
-            if ctx.cond(&rule.trigger) != Tri::True {
+            // `candidates` selected the rule by actor kind and categories.
+            if ctx.candidate_trigger(&rule.trigger) != Tri::True {
                 continue;
             }
             if rule

@@ -294,6 +294,21 @@ pub fn local_clock(time_ms: i64, zone: Zone) -> (u16, u8) {
 }
 
 impl<'a> Ctx<'a> {
+    /// Evaluates a rule's trigger for an event that the program's candidate
+    /// index selected for the rule: the actor-and-category phrases directly
+    /// under the trigger's top-level `AND` (or the trigger itself) are implied
+    /// by that selection, so they are not tested again.
+    pub fn candidate_trigger(&self, c: &'a Cond) -> Tri {
+        match c {
+            Cond::Actor { .. } => Tri::True,
+            Cond::And(parts) => and(parts, |p| match p {
+                Cond::Actor { .. } => Tri::True,
+                p => self.cond(p),
+            }),
+            c => self.cond(c),
+        }
+    }
+
     /// Evaluates a condition.
     pub fn cond(&self, c: &'a Cond) -> Tri {
         match c {
