@@ -113,7 +113,7 @@ fn with_file(mut diags: Vec<Diagnostic>, name: &Arc<str>) -> Vec<Diagnostic> {
 fn split_blocks(text: &str) -> Vec<(usize, &str)> {
     let mut cuts = vec![0];
     let mut pos = 0;
-    for line in text.split_inclusive('\n') {
+    for line in grammar_lines(text) {
         let trimmed = line.trim_start_matches([' ', '\t', '\u{feff}']);
         if pos > 0 && starts_item(trimmed) {
             cuts.push(pos);
@@ -127,6 +127,27 @@ fn split_blocks(text: &str) -> Vec<(usize, &str)> {
             _ => None,
         })
         .collect()
+}
+
+/// The lines of `text`, each with its line break, where a line break is what
+/// the grammar's `NEWLINE` matches: `\n`, `\r\n` or a lone `\r`. (Splitting
+/// at `\n` alone made a comment run on past a lone `\r` that ended it for
+/// the grammar, so the formatter printed the next clause twice.)
+fn grammar_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let end = match rest.find(['\n', '\r']) {
+            Some(i) if rest.get(i..).is_some_and(|r| r.starts_with("\r\n")) => i + 2,
+            Some(i) => i + 1,
+            None => rest.len(),
+        };
+        let (line, tail) = rest.split_at_checked(end).unwrap_or((rest, ""));
+        rest = tail;
+        Some(line)
+    })
 }
 
 fn starts_item(line: &str) -> bool {
@@ -333,14 +354,14 @@ impl<'a> Lower<'a> {
         let (mut in_str, mut in_comment, mut escaped) = (false, false, false);
         for (i, c) in block.char_indices() {
             if in_comment {
-                in_comment = c != '\n';
+                in_comment = !matches!(c, '\n' | '\r');
                 continue;
             }
             if in_str {
                 match c {
                     _ if escaped => escaped = false,
                     '\\' => escaped = true,
-                    '"' | '\n' => in_str = false,
+                    '"' | '\n' | '\r' => in_str = false,
                     _ => {}
                 }
                 continue;
@@ -546,7 +567,7 @@ impl<'a> Lower<'a> {
             .collect();
         let mut out = Vec::new();
         let mut line_start = 0;
-        for line in block.split_inclusive('\n') {
+        for line in grammar_lines(block) {
             let mut from = 0;
             while let Some(i) = line.get(from..).and_then(|l| l.find('#')) {
                 let at = line_start + from + i;
@@ -905,7 +926,7 @@ impl<'a> Lower<'a> {
             let newline = self
                 .text
                 .get(lhs.span.end..rhs.span.start)
-                .is_some_and(|between| between.contains('\n'));
+                .is_some_and(|between| between.contains(['\n', '\r']));
             let operand = Operand {
                 expr: rhs,
                 layout: Layout {
@@ -1643,7 +1664,7 @@ fn collect_breaks<'t>(e: &'t mut Expr, text: &str, out: &mut Vec<(usize, &'t mut
                     let start = op.expr.span.start;
                     let line_start = text
                         .get(..start)
-                        .and_then(|s| s.rfind('\n'))
+                        .and_then(|s| s.rfind(['\n', '\r']))
                         .map_or(0, |i| i + 1);
                     out.push((line_start, &mut op.layout));
                 }

@@ -210,3 +210,47 @@ fn cooldown_from_an_alert_at_i64_min() {
     assert!(suppressed(&engine, "svc", i64::MIN + 899_999));
     assert!(!suppressed(&engine, "svc", i64::MIN + 900_000));
 }
+
+// ---------------------------------------------------------------------------
+// parse
+// ---------------------------------------------------------------------------
+
+fn parse(text: &str) -> (riskgate::ast::RuleFile, Vec<Diagnostic>) {
+    parse_file(&Arc::from("cr.rules"), text, &Limits::default())
+}
+
+/// `parse/lone_cr_ends_comment` (`Rule 1#\ry:`): the grammar ends a line at a
+/// lone `\r` (pest's `NEWLINE`), but the comment scanner split lines at `\n`
+/// only, so the header kept `#\ry:` as its comment while `y:` was also a
+/// clause: the canonical form printed `y:` twice and parsed to two clauses.
+#[test]
+fn a_lone_cr_ends_a_comment() {
+    let (file, diags) = parse("Rule 1#\ry:");
+    assert!(diags.is_empty(), "{diags:?}");
+    let rule = file.rules().next().expect("one rule");
+    assert_eq!(rule.layout.trailing.as_deref(), Some("#"));
+    assert_eq!(rule.clauses.len(), 1);
+    let text = format_file(&file);
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    assert_eq!(lines, ["Rule 1 #", "y:"]);
+    let (again, diags) = parse(&text);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(again, file);
+}
+
+/// Lone `\r` line breaks throughout a file (classic Mac line endings): items
+/// start after one, comments end at one, trigger continuation lines keep their
+/// break, and the canonical form (with `\n`) means the same.
+#[test]
+fn lone_cr_line_breaks_round_trip() {
+    let src = "list nets = [10.0.0.0/8] # corporate\rRule 1 # c\rTrigger: ip in nets # d\r# own line\rOR ip in [203.0.113.0/24]\rAction: deny\rSeverity: LOW\r";
+    let (file, diags) = parse(src);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(file.items.len(), 2);
+    let text = format_file(&file);
+    assert_eq!(
+        text,
+        "list nets = [10.0.0.0/8] # corporate\n\nRule 1 # c\nTrigger: ip in nets # d\n# own line\nOR ip in [203.0.113.0/24]\nAction: deny\nSeverity: LOW\n"
+    );
+    assert_eq!(parse(&text).0, file);
+}
