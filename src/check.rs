@@ -454,7 +454,7 @@ impl Checker {
             ast::ListValue::File(f) => {
                 let base = path.and_then(Path::parent).unwrap_or(Path::new(""));
                 let full = base.join(&f.node);
-                match std::fs::read_to_string(&full) {
+                match read_list_file(&full) {
                     Ok(text) => {
                         let mut items = Vec::new();
                         for line in text.lines() {
@@ -463,6 +463,20 @@ impl Checker {
                                 items
                                     .push(Spanned::new(crate::syntax::classify_bare(line), f.span));
                             }
+                        }
+                        let max_items = crate::Limits::default().max_list_items;
+                        if items.len() > max_items {
+                            self.error(
+                                "E0102",
+                                f.span,
+                                format!(
+                                    "list file `{}` has {} items, more than the limit of {max_items}",
+                                    full.display(),
+                                    items.len()
+                                ),
+                                None,
+                            );
+                            return self.poisoned_list(l);
                         }
                         match list_ty_of(&items) {
                             Ok(ty) => (self.const_list(list_data(&items, ty), label), ty),
@@ -480,7 +494,19 @@ impl Checker {
                             }
                         }
                     }
-                    Err(e) => {
+                    Err(ListFileError::TooLarge(max)) => {
+                        self.error(
+                            "E0102",
+                            f.span,
+                            format!(
+                                "list file `{}` is larger than the limit of {max} bytes",
+                                full.display()
+                            ),
+                            None,
+                        );
+                        return self.poisoned_list(l);
+                    }
+                    Err(ListFileError::Io(e)) => {
                         self.error(
                             "E0308",
                             f.span,
@@ -2188,4 +2214,37 @@ fn fold_or(parts: Vec<Cond>) -> Cond {
         1 => out.pop().unwrap_or(Cond::Const(Tri::False)),
         _ => Cond::Or(out.into()),
     }
+}
+
+/// Why a list file could not be read.
+enum ListFileError {
+    /// Larger than [`Limits::max_file_bytes`](crate::Limits) of the default limits.
+    TooLarge(usize),
+    /// Missing, unreadable, not UTF-8, or not a regular file.
+    Io(std::io::Error),
+}
+
+/// Reads a `list NAME = file "..."` file: a regular file (not a device, FIFO
+/// or directory, so `/dev/zero` or `/dev/stdin` cannot exhaust memory or
+/// block) of at most the default file-size limit.
+fn read_list_file(path: &Path) -> Result<String, ListFileError> {
+    use std::io::Read as _;
+    let max = crate::Limits::default().max_file_bytes;
+    let file = std::fs::File::open(path).map_err(ListFileError::Io)?;
+    let meta = file.metadata().map_err(ListFileError::Io)?;
+    if !meta.is_file() {
+        return Err(ListFileError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ListFileError::Io)?;
+    if bytes.len() > max {
+        return Err(ListFileError::TooLarge(max));
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| ListFileError::Io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
 }

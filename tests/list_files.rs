@@ -1,0 +1,99 @@
+//! `list NAME = file "..."` on hostile paths: devices, directories, huge
+//! files and too many items fail with a located error, never by exhausting
+//! memory or blocking.
+
+use std::path::PathBuf;
+
+use riskgate::RuleSet;
+
+fn dir(name: &str) -> PathBuf {
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("test-tmp")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    d
+}
+
+/// Loads a rules file beside `list_path` reading it as a list; the rendered errors.
+fn errors_for(d: &std::path::Path, list_path: &str) -> String {
+    let rules = d.join("x.rules");
+    std::fs::write(
+        &rules,
+        format!(
+            "list blocked = file \"{list_path}\"\n\nRule 1 — Blocked\nTrigger: ip in blocked\nAction: deny\nSeverity: HIGH\n"
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    match RuleSet::from_files([&rules]) {
+        Ok(_) => String::new(),
+        Err(d) => d.render(false),
+    }
+}
+
+#[test]
+fn a_device_is_not_a_list_file() {
+    let d = dir("list-device");
+    let err = errors_for(&d, "/dev/zero");
+    assert!(
+        err.contains("error[E0308]: cannot read list file `/dev/zero`: not a regular file"),
+        "{err}"
+    );
+    assert!(err.contains("x.rules:1:21"), "{err}");
+}
+
+#[test]
+fn a_directory_is_not_a_list_file() {
+    let d = dir("list-dir");
+    std::fs::create_dir_all(d.join("sub")).unwrap_or_else(|e| panic!("{e}"));
+    let err = errors_for(&d, "sub");
+    assert!(err.contains("error[E0308]"), "{err}");
+}
+
+#[test]
+fn an_oversized_list_file_is_a_limit_error() {
+    let d = dir("list-big");
+    let line = "10.0.0.1\n";
+    let body = line.repeat((4 << 20) / line.len() + 1);
+    std::fs::write(d.join("big.txt"), body).unwrap_or_else(|e| panic!("{e}"));
+    let err = errors_for(&d, "big.txt");
+    assert!(err.contains("error[E0102]"), "{err}");
+    assert!(
+        err.contains("larger than the limit of 4194304 bytes"),
+        "{err}"
+    );
+}
+
+#[test]
+fn too_many_items_is_a_limit_error() {
+    let d = dir("list-many");
+    let body: String = (0..100_001).map(|i| format!("a{i}\n")).collect();
+    std::fs::write(d.join("many.txt"), body).unwrap_or_else(|e| panic!("{e}"));
+    let rules = d.join("x.rules");
+    std::fs::write(
+        &rules,
+        "list names = file \"many.txt\"\n\nRule 1 — Named\nTrigger: user_agent in names\nAction: deny\nSeverity: HIGH\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let err = match RuleSet::from_files([&rules]) {
+        Ok(_) => String::new(),
+        Err(d) => d.render(false),
+    };
+    assert!(err.contains("error[E0102]"), "{err}");
+    assert!(
+        err.contains("100001 items, more than the limit of 100000"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_normal_list_file_still_loads() {
+    let d = dir("list-ok");
+    std::fs::write(
+        d.join("ok.txt"),
+        "# blocked\n10.0.0.0/8\n192.0.2.1 # one host\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(errors_for(&d, "ok.txt"), "");
+}
