@@ -13,7 +13,8 @@
 //! * `agents`: 1, 10 k and 1 M pre-warmed agents evaluated round-robin, engine
 //!   and reference;
 //! * `threads`: 1 and 2 threads (`iter_custom`), distinct agents per thread
-//!   or one hot agent shared.
+//!   or one hot agent shared; wall time, and the longest on-CPU time of a
+//!   thread (`*_on_cpu`, for a machine that other work shares).
 //!
 //! `cargo bench --bench engine -- seed` runs one group.
 
@@ -166,8 +167,25 @@ fn agents(c: &mut Criterion) {
     g.finish();
 }
 
+/// Nanoseconds this thread has run on a CPU (`CLOCK_THREAD_CPUTIME_ID`).
+fn on_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the call's duration.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    if rc != 0 {
+        return 0;
+    }
+    u64::try_from(ts.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(ts.tv_nsec).unwrap_or(0)
+}
+
 /// `threads` threads evaluate `iters` events in all (each its share), on
 /// their own `per_thread` agents each or, with `hot`, all on one agent.
+/// Returns the wall time from the common start to the last thread's end, and
+/// the longest time one thread spent on a CPU meanwhile (what the wall time
+/// would be if every thread had a core to itself).
 fn run_threads(
     engine: &riskgate::Engine,
     ids: &[String],
@@ -175,10 +193,11 @@ fn run_threads(
     per_thread: usize,
     hot: bool,
     iters: u64,
-) -> Duration {
+) -> (Duration, Duration) {
     let barrier = Barrier::new(threads + 1);
     let each = iters.div_ceil(threads as u64);
-    std::thread::scope(|s| {
+    let on_cpu = std::sync::atomic::AtomicU64::new(0);
+    let wall = std::thread::scope(|s| {
         for t in 0..threads {
             let barrier = &barrier;
             let mine = if hot {
@@ -186,9 +205,11 @@ fn run_threads(
             } else {
                 &ids[t * per_thread..(t + 1) * per_thread]
             };
+            let on_cpu = &on_cpu;
             s.spawn(move || {
                 let mut e = common::quiet_event(&mine[0], common::NOON);
                 barrier.wait();
+                let cpu0 = on_cpu_ns();
                 for i in 0..each as usize {
                     if !hot {
                         e.agent = Cow::Borrowed(mine[i % mine.len()].as_str());
@@ -196,6 +217,10 @@ fn run_threads(
                     }
                     black_box(engine.evaluate(black_box(&e)).decision);
                 }
+                on_cpu.fetch_max(
+                    on_cpu_ns().saturating_sub(cpu0),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
             });
         }
         barrier.wait();
@@ -203,7 +228,9 @@ fn run_threads(
     })
     // `scope` returns once every thread has joined: this is the time from the
     // common start to the last thread's end.
-    .elapsed()
+    .elapsed();
+    let on_cpu = Duration::from_nanos(on_cpu.into_inner());
+    (wall, on_cpu)
 }
 
 fn threads(c: &mut Criterion) {
@@ -211,19 +238,38 @@ fn threads(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     const PER_THREAD: usize = 1_000;
     let ids = common::agent_ids(2 * PER_THREAD);
+    // `<workload>/<threads>`: wall time. `<workload>_on_cpu/<threads>`: the
+    // longest on-CPU time of a thread, the same run's wall time on a machine
+    // where each thread has a core to itself (on a shared machine the wall
+    // time also counts the time a thread waited for a core; on-CPU time does
+    // not count time parked on a contended lock either).
     for (hot, label) in [(false, "distinct_agents"), (true, "one_hot_agent")] {
-        for threads in [1usize, 2] {
-            g.bench_function(BenchmarkId::new(label, threads), |b| {
-                b.iter_custom(|iters| {
-                    // A fresh engine each sample: the hot agent's bucket does not
-                    // grow without bound, and every sample starts warmed alike.
-                    let engine = common::seed_engine(1_000_000);
-                    for id in &ids {
-                        let _ = engine.evaluate(&common::quiet_event(id, common::NOON - 1_000));
-                    }
-                    run_threads(&engine, &ids, threads, PER_THREAD, hot, iters)
-                })
-            });
+        for on_cpu in [false, true] {
+            for threads in [1usize, 2] {
+                let name = if on_cpu {
+                    format!("{label}_on_cpu")
+                } else {
+                    label.to_string()
+                };
+                g.bench_function(BenchmarkId::new(name, threads), |b| {
+                    b.iter_custom(|iters| {
+                        // A fresh engine each sample: the hot agent's bucket does
+                        // not grow without bound, and every sample starts warmed
+                        // alike.
+                        let engine = common::seed_engine(1_000_000);
+                        for id in &ids {
+                            let _ = engine.evaluate(&common::quiet_event(id, common::NOON - 1_000));
+                        }
+                        let (wall, cpu) =
+                            run_threads(&engine, &ids, threads, PER_THREAD, hot, iters);
+                        if on_cpu {
+                            cpu
+                        } else {
+                            wall
+                        }
+                    })
+                });
+            }
         }
     }
     g.finish();
