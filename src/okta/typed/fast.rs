@@ -278,16 +278,48 @@ impl<'de> Scan<'de> {
                 (keep.wants().then_some(Value::Null), Raw::Null)
             }
             _ => {
-                let plain = self.number()?;
-                let text = self.text.get(from..self.at)?;
-                let n = match plain.then(|| integer(text)).flatten() {
-                    Some(n) => n,
-                    None => serde_json::from_str::<Number>(text).ok()?,
-                };
+                let n = self.num()?;
                 (keep.wants().then(|| Value::Number(n.clone())), Raw::Num(n))
             }
         };
         Some((value, raw))
+    }
+
+    /// [`Scan::value`] for a value read (`at` is a node or an item) and not
+    /// kept: its raw, what is read below it captured.
+    fn raw(&mut self, cap: &mut Capture<'de>, at: At) -> Option<Raw<'de>> {
+        Some(match self.peek()? {
+            b'"' => Raw::Str(Cow::Borrowed(self.string()?)),
+            b'{' => {
+                self.object(cap, at, Keep::Nothing)?;
+                Raw::Object
+            }
+            b'[' => Raw::Array(self.array(cap, at)?),
+            b't' => {
+                self.literal(b"true")?;
+                Raw::Bool
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Raw::Bool
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                Raw::Null
+            }
+            _ => Raw::Num(self.num()?),
+        })
+    }
+
+    /// A number read, as serde_json reads it.
+    fn num(&mut self) -> Option<Number> {
+        let from = self.at;
+        let plain = self.number()?;
+        let text = self.text.get(from..self.at)?;
+        match plain.then(|| integer(text)).flatten() {
+            Some(n) => Some(n),
+            None => serde_json::from_str::<Number>(text).ok(),
+        }
     }
 
     /// An object: its children read as [`super::Tee::visit_map`] reads them;
@@ -320,13 +352,22 @@ impl<'de> Scan<'de> {
                         child = At::Node(c);
                     }
                 }
-                let keep = keep.child(key);
-                let (value, raw) = self.value(cap, child, keep)?;
-                if let At::Node(c) = child {
-                    cap.set_raw(c, raw);
-                }
-                if let (Some(values), Some(v)) = (&mut values, value) {
-                    values.insert(key.to_owned(), v);
+                match (child, keep.child(key)) {
+                    (At::Skip, Keep::Nothing) => self.skip()?,
+                    // Read, not kept: the common case, stored in place.
+                    (At::Node(c), Keep::Nothing) => {
+                        let raw = self.raw(cap, At::Node(c))?;
+                        cap.set_raw(c, raw);
+                    }
+                    (child, keep) => {
+                        let (value, raw) = self.value(cap, child, keep)?;
+                        if let At::Node(c) = child {
+                            cap.set_raw(c, raw);
+                        }
+                        if let (Some(values), Some(v)) = (&mut values, value) {
+                            values.insert(key.to_owned(), v);
+                        }
+                    }
                 }
                 if !self.next(b'}')? {
                     break;
@@ -359,11 +400,13 @@ impl<'de> Scan<'de> {
                     (Some(Shape::First), Some(c)) if index == 0 => At::Node(c),
                     _ => At::Skip,
                 };
-                let (_, raw) = self.value(cap, item, Keep::Nothing)?;
                 match item {
-                    At::Item => items.push(raw),
-                    At::Node(c) => cap.hold_first(c, raw),
-                    At::Skip => {}
+                    At::Item => items.push(self.raw(cap, At::Item)?),
+                    At::Node(c) => {
+                        let raw = self.raw(cap, At::Node(c))?;
+                        cap.hold_first(c, raw);
+                    }
+                    At::Skip => self.skip()?,
                 }
                 index += 1;
                 if !self.next(b']')? {
