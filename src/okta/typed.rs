@@ -164,7 +164,10 @@ const fn obj(key: &'static str, children: &'static [usize], end: usize) -> Node 
 }
 
 /// The keys [`build`] reads, by node id.
-static SCHEMA: [Node; NODES] = [
+static SCHEMA: [Node; NODES] = SCHEMA_DEF;
+
+/// [`SCHEMA`] as a constant, for [`tables`].
+const SCHEMA_DEF: [Node; NODES] = [
     obj(
         "",
         &[
@@ -236,31 +239,77 @@ fn node(n: usize) -> Option<&'static Node> {
     SCHEMA.get(n)
 }
 
-/// The node among `children` whose key equals `key` ignoring ASCII case
-/// (keys of siblings differ ignoring case, so there is at most one), and
-/// whether it is spelled exactly so.
-///
-/// Schema keys are ASCII letters of at most [`WORD_BYTES`] bytes, so `key`
-/// is compared a word at a time ([`Words::folded`]), and turned into words
-/// only when a child's key has its length.
-fn find_key(children: &[usize], key: &str) -> Option<(usize, bool)> {
-    let mut words = None;
-    for &c in children {
-        let Some(d) = node(c) else {
-            continue;
-        };
-        if d.key.len() != key.len() {
-            continue;
+/// Slots of the key table of an object node ([`TABLES`]).
+const TABLE: usize = 32;
+/// An empty slot.
+const NO_CHILD: u8 = u8::MAX;
+
+/// The slot of a key of `len` bytes from `first` to `last` in its parent's
+/// table: keys equal ignoring ASCII case have the same slot.
+const fn key_slot(len: usize, first: u8, last: u8) -> usize {
+    len.wrapping_mul(3)
+        .wrapping_add((first | 0x20) as usize)
+        .wrapping_add(((last | 0x20) as usize).wrapping_mul(3))
+        % TABLE
+}
+
+/// For each object node, its children by [`key_slot`].
+static TABLES: [[u8; TABLE]; NODES] = tables(&SCHEMA_DEF).0;
+
+// No two children of a node share a slot: else this does not compile.
+const _: () = assert!(
+    tables(&SCHEMA_DEF).1,
+    "two keys of one object share a slot of its key table"
+);
+
+/// The key tables, and whether every child got a slot of its own.
+const fn tables(schema: &[Node; NODES]) -> ([[u8; TABLE]; NODES], bool) {
+    let mut out = [[NO_CHILD; TABLE]; NODES];
+    let mut fits = true;
+    let mut n = 0;
+    while n < NODES {
+        if matches!(schema[n].shape, Shape::Obj) {
+            let children = schema[n].children;
+            let mut i = 0;
+            while i < children.len() {
+                let c = children[i];
+                let k = schema[c].key.as_bytes();
+                let slot = key_slot(k.len(), k[0], k[k.len() - 1]);
+                if out[n][slot] != NO_CHILD || c >= NO_CHILD as usize {
+                    fits = false;
+                }
+                out[n][slot] = c as u8;
+                i += 1;
+            }
         }
-        let w = *words.get_or_insert_with(|| Words::load(key));
-        if w == d.exact {
-            return Some((c, true));
-        }
-        if w.folded() == d.folded {
-            return Some((c, false));
-        }
+        n += 1;
     }
-    None
+    (out, fits)
+}
+
+/// The child of object node `parent` whose key equals `key` ignoring ASCII
+/// case (keys of siblings differ ignoring case, so there is at most one),
+/// and whether it is spelled exactly so.
+///
+/// The one candidate is found in the parent's [`TABLES`] slot; schema keys
+/// are ASCII letters of at most [`WORD_BYTES`] bytes, so it is compared a
+/// word at a time ([`Words::folded`]).
+fn find_key(parent: usize, key: &str) -> Option<(usize, bool)> {
+    let b = key.as_bytes();
+    let (&first, &last) = (b.first()?, b.last()?);
+    let c = usize::from(*TABLES.get(parent)?.get(key_slot(b.len(), first, last))?);
+    let d = node(c)?;
+    if d.key.len() != b.len() {
+        return None;
+    }
+    let w = Words::load(key);
+    if w == d.exact {
+        Some((c, true))
+    } else if w.folded() == d.folded {
+        Some((c, false))
+    } else {
+        None
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -823,17 +872,16 @@ impl<'de> Visitor<'de> for Tee<'_, 'de, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Out<'de>, A::Error> {
-        let children: &[usize] = match self.at {
-            At::Node(n) => node(n)
-                .filter(|d| d.shape == Shape::Obj)
-                .map_or(&[], |d| d.children),
-            At::Skip | At::Item => &[],
+        // The node whose children the keys may be.
+        let parent = match self.at {
+            At::Node(n) if node(n).is_some_and(|d| d.shape == Shape::Obj) => Some(n),
+            _ => None,
         };
         let root = matches!(self.at, At::Node(ROOT));
         let mut values = self.keep.wants().then(Map::new);
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let mut at = At::Skip;
-            if let Some((c, exact)) = find_key(children, &key) {
+            if let Some((c, exact)) = parent.and_then(|p| find_key(p, &key)) {
                 if root && c == EVENT_TYPE {
                     self.cap.event_type_key = true;
                 }
@@ -1147,7 +1195,10 @@ mod tests {
             }
         }
         keys.extend(["", "a", "\0", "eventTypeeventTypeeventTypeX", "ipchaiN"].map(String::from));
-        for def in &SCHEMA {
+        for (n, def) in SCHEMA.iter().enumerate() {
+            if def.shape != Shape::Obj {
+                continue;
+            }
             for key in &keys {
                 let want = def
                     .children
@@ -1155,7 +1206,7 @@ mod tests {
                     .copied()
                     .find(|&c| node(c).is_some_and(|d| key.eq_ignore_ascii_case(d.key)))
                     .map(|c| (c, node(c).is_some_and(|d| d.key == key)));
-                assert_eq!(find_key(def.children, key), want, "{key:?}");
+                assert_eq!(find_key(n, key), want, "{key:?}");
                 assert_eq!(Words::load(key), Words::of(key), "{key:?}");
             }
         }

@@ -330,11 +330,10 @@ impl<'de> Scan<'de> {
         at: At,
         keep: Keep<'_>,
     ) -> Option<Option<Map<String, Value>>> {
-        let children: &[usize] = match at {
-            At::Node(n) => node(n)
-                .filter(|d| d.shape == Shape::Obj)
-                .map_or(&[], |d| d.children),
-            At::Skip | At::Item => &[],
+        // The node whose children the keys may be.
+        let parent = match at {
+            At::Node(n) if node(n).is_some_and(|d| d.shape == Shape::Obj) => Some(n),
+            _ => None,
         };
         let root = matches!(at, At::Node(ROOT));
         let mut values = keep.wants().then(Map::new);
@@ -344,7 +343,7 @@ impl<'de> Scan<'de> {
                 let key = self.string()?;
                 self.colon()?;
                 let mut child = At::Skip;
-                if let Some((c, exact)) = find_key(children, key) {
+                if let Some((c, exact)) = parent.and_then(|p| find_key(p, key)) {
                     if root && c == EVENT_TYPE {
                         cap.event_type_key = true;
                     }
