@@ -82,18 +82,37 @@ impl Words {
         Words(w)
     }
 
-    /// [`Words::of`], copying the bytes at once rather than one by one.
-    fn load(s: &str) -> Words {
-        let mut buf = [0u8; WORD_BYTES];
-        let n = s.len().min(WORD_BYTES);
-        if let (Some(to), Some(from)) = (buf.get_mut(..n), s.as_bytes().get(..n)) {
-            to.copy_from_slice(from);
-        }
+    /// [`Words::of`] for the first `len` bytes of `src`, which may go on past
+    /// them: whole words are read from it where it has them, rather than
+    /// copying the key into a buffer and reading that back (a store-to-load
+    /// forwarding stall).
+    fn load(src: &[u8], len: usize) -> Words {
         let mut w = [0u64; 3];
-        for (word, bytes) in w.iter_mut().zip(buf.chunks_exact(8)) {
-            let mut b8 = [0u8; 8];
-            b8.copy_from_slice(bytes);
-            *word = u64::from_le_bytes(b8);
+        for (i, word) in w.iter_mut().enumerate() {
+            let from = 8 * i;
+            if from >= len.min(WORD_BYTES) {
+                break;
+            }
+            let n = (len - from).min(8);
+            *word = match src.get(from..from + 8) {
+                Some(bytes) => {
+                    let mut b8 = [0u8; 8];
+                    b8.copy_from_slice(bytes);
+                    let x = u64::from_le_bytes(b8);
+                    if n == 8 {
+                        x
+                    } else {
+                        x & ((1u64 << (8 * n)) - 1)
+                    }
+                }
+                // Fewer than eight bytes left in `src`: one at a time.
+                None => src
+                    .get(from..from + n)
+                    .unwrap_or(&[])
+                    .iter()
+                    .rev()
+                    .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+            };
         }
         Words(w)
     }
@@ -295,14 +314,20 @@ const fn tables(schema: &[Node; NODES]) -> ([[u8; TABLE]; NODES], bool) {
 /// are ASCII letters of at most [`WORD_BYTES`] bytes, so it is compared a
 /// word at a time ([`Words::folded`]).
 fn find_key(parent: usize, key: &str) -> Option<(usize, bool)> {
-    let b = key.as_bytes();
-    let (&first, &last) = (b.first()?, b.last()?);
-    let c = usize::from(*TABLES.get(parent)?.get(key_slot(b.len(), first, last))?);
+    find_key_in(parent, key.as_bytes(), key.len())
+}
+
+/// [`find_key`] for the key made of the first `len` bytes of `src` (the
+/// rest of the line after them, for the byte scanner: see [`Words::load`]).
+fn find_key_in(parent: usize, src: &[u8], len: usize) -> Option<(usize, bool)> {
+    let first = *src.first()?;
+    let last = *src.get(len.checked_sub(1)?)?;
+    let c = usize::from(*TABLES.get(parent)?.get(key_slot(len, first, last))?);
     let d = node(c)?;
-    if d.key.len() != b.len() {
+    if d.key.len() != len {
         return None;
     }
-    let w = Words::load(key);
+    let w = Words::load(src, len);
     if w == d.exact {
         Some((c, true))
     } else if w.folded() == d.folded {
@@ -1207,7 +1232,11 @@ mod tests {
                     .find(|&c| node(c).is_some_and(|d| key.eq_ignore_ascii_case(d.key)))
                     .map(|c| (c, node(c).is_some_and(|d| d.key == key)));
                 assert_eq!(find_key(n, key), want, "{key:?}");
-                assert_eq!(Words::load(key), Words::of(key), "{key:?}");
+                assert_eq!(Words::load(key.as_bytes(), key.len()), Words::of(key));
+                // Followed by the rest of a line.
+                let line = format!("{key}\": \"value\", \"more\": 1}}");
+                assert_eq!(find_key_in(n, line.as_bytes(), key.len()), want, "{key:?}");
+                assert_eq!(Words::load(line.as_bytes(), key.len()), Words::of(key));
             }
         }
     }

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Number, Value};
 
-use super::{find_key, node, At, Capture, Keep, Raw, Shape, EVENT_TYPE, ROOT};
+use super::{find_key_in, node, At, Capture, Keep, Raw, Shape, EVENT_TYPE, ROOT};
 
 /// Deeper nesting is left to serde_json (whose limit is 128).
 const MAX_DEPTH: usize = 64;
@@ -340,10 +340,13 @@ impl<'de> Scan<'de> {
         self.open()?;
         if self.first(b'}')? {
             loop {
+                let key_at = self.at + 1;
                 let key = self.string()?;
                 self.colon()?;
                 let mut child = At::Skip;
-                if let Some((c, exact)) = parent.and_then(|p| find_key(p, key)) {
+                // The key's bytes and the rest of the line after them.
+                let src = self.bytes.get(key_at..).unwrap_or(&[]);
+                if let Some((c, exact)) = parent.and_then(|p| find_key_in(p, src, key.len())) {
                     if root && c == EVENT_TYPE {
                         cap.event_type_key = true;
                     }
