@@ -66,8 +66,18 @@ struct Node {
 const WORD_BYTES: usize = 24;
 
 /// A key of at most [`WORD_BYTES`] bytes as little-endian words, zero-padded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Eq)]
 struct Words([u64; 3]);
+
+impl PartialEq for Words {
+    /// Word by word in scalar registers: a derived comparison reads the
+    /// words as one vector, which stalls when they were just stored one by one.
+    fn eq(&self, other: &Words) -> bool {
+        let [a0, a1, a2] = self.0;
+        let [b0, b1, b2] = other.0;
+        ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0
+    }
+}
 
 impl Words {
     /// The words of `s` (its first [`WORD_BYTES`] bytes).
