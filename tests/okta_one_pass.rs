@@ -526,3 +526,41 @@ fn attr_filters_from_programs() {
     assert!(AttrFilter::paths([Vec::<&str>::new()]).keeps_all());
     assert_eq!(AttrFilter::default(), AttrFilter::all());
 }
+
+/// `split_scopes` as it was written first: `str::split` on commas and
+/// `char::is_whitespace`, empty pieces dropped.
+fn reference_split(text: &str) -> Vec<&str> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+#[test]
+fn split_scopes_splits_on_commas_and_every_whitespace_character() {
+    // Every character `char::is_whitespace` accepts, and some it does not.
+    let odd: Vec<char> = (0..=0x3000u32)
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace() || c.is_control())
+        .chain(['\u{feff}', '\u{200b}', 'é', '€', '𝄞', '\u{1c}', '\u{85}'])
+        .collect();
+    for c in &odd {
+        for text in [
+            format!("a{c}b"),
+            format!("{c}a,{c},b{c}"),
+            format!("okta.users.read{c}{c}okta.apps.read"),
+        ] {
+            assert_eq!(
+                riskgate::native::split_scopes(&text).collect::<Vec<_>>(),
+                reference_split(&text),
+                "{text:?}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn split_scopes_is_the_char_split(text in "[a-z:,. \\t\\n\\x0b\\x0c\\r\\u{85}\\u{a0}\\u{2003}\\u{3000}é€-]{0,40}") {
+        prop_assert_eq!(riskgate::native::split_scopes(&text).collect::<Vec<_>>(), reference_split(&text));
+    }
+}
