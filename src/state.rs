@@ -1078,13 +1078,9 @@ impl StateStore {
         Metrics::new(&self.layout)
     }
 
-    /// Counts the event of `agent` described by `obs`, then writes every
-    /// metric of the layout, as it stands after the event, into `out`
-    /// (update-then-read, per-agent linearizable; see the module docs).
-    ///
-    /// `out` should come from [`metrics`](Self::metrics); scratch of another
-    /// shape is replaced (one allocation) before use.
-    pub fn observe(&self, agent: &str, obs: &Observation<'_>, out: &mut Metrics) -> ObserveOutcome {
+    /// What `observe` and `observe_then` do first: scratch of the right
+    /// shape, and whether the event is past the forward-skew limit.
+    fn begin(&self, obs: &Observation<'_>, out: &mut Metrics) -> ObserveOutcome {
         if !out.fits(&self.plan) {
             *out = self.metrics();
         }
@@ -1092,10 +1088,21 @@ impl StateStore {
             Some(s) => i128::from(obs.time_ms) > i128::from(obs.now_ms) + i128::from(s),
             None => false,
         };
-        let mut outcome = ObserveOutcome {
+        ObserveOutcome {
             skewed,
             ..ObserveOutcome::default()
-        };
+        }
+    }
+
+    /// Counts the event of `agent` described by `obs`, then writes every
+    /// metric of the layout, as it stands after the event, into `out`
+    /// (update-then-read, per-agent linearizable; see the module docs).
+    ///
+    /// `out` should come from [`metrics`](Self::metrics); scratch of another
+    /// shape is replaced (one allocation) before use.
+    pub fn observe(&self, agent: &str, obs: &Observation<'_>, out: &mut Metrics) -> ObserveOutcome {
+        let mut outcome = self.begin(obs, out);
+        let skewed = outcome.skewed;
         let plan = &self.plan;
         outcome.tracking = self.with_slot(
             &self.agents,
@@ -1125,17 +1132,8 @@ impl StateStore {
         out: &mut Metrics,
         read: impl FnOnce(&MetricsView<'_>),
     ) -> ObserveOutcome {
-        if !out.fits(&self.plan) {
-            *out = self.metrics();
-        }
-        let skewed = match self.config.max_forward_skew_ms {
-            Some(s) => i128::from(obs.time_ms) > i128::from(obs.now_ms) + i128::from(s),
-            None => false,
-        };
-        let mut outcome = ObserveOutcome {
-            skewed,
-            ..ObserveOutcome::default()
-        };
+        let mut outcome = self.begin(obs, out);
+        let skewed = outcome.skewed;
         let plan = &self.plan;
         if !self.keyed.is_empty() {
             self.observe_keys(obs, skewed, out, &mut outcome);
