@@ -183,17 +183,22 @@ fn on_cpu_ns() -> u64 {
 
 /// `threads` threads evaluate `iters` events in all (each its share), on
 /// their own `per_thread` agents each or, with `hot`, all on one agent.
+/// `evaluator(t)` builds thread `t`'s evaluation function before the common
+/// start (a shared engine, or a private reference).
 /// Returns the wall time from the common start to the last thread's end, and
 /// the longest time one thread spent on a CPU meanwhile (what the wall time
 /// would be if every thread had a core to itself).
-fn run_threads(
-    engine: &riskgate::Engine,
+fn run_threads<F>(
+    evaluator: impl Fn(usize) -> F + Sync,
     ids: &[String],
     threads: usize,
     per_thread: usize,
     hot: bool,
     iters: u64,
-) -> (Duration, Duration) {
+) -> (Duration, Duration)
+where
+    F: FnMut(&riskgate::Event<'_>) -> u8,
+{
     let barrier = Barrier::new(threads + 1);
     let each = iters.div_ceil(threads as u64);
     let on_cpu = std::sync::atomic::AtomicU64::new(0);
@@ -206,7 +211,9 @@ fn run_threads(
                 &ids[t * per_thread..(t + 1) * per_thread]
             };
             let on_cpu = &on_cpu;
+            let evaluator = &evaluator;
             s.spawn(move || {
+                let mut evaluate = evaluator(t);
                 let mut e = common::quiet_event(&mine[0], common::NOON);
                 barrier.wait();
                 let cpu0 = on_cpu_ns();
@@ -215,7 +222,7 @@ fn run_threads(
                         e.agent = Cow::Borrowed(mine[i % mine.len()].as_str());
                         e.time_ms += i64::from(i % mine.len() == 0) * 1_000;
                     }
-                    black_box(engine.evaluate(black_box(&e)).decision);
+                    black_box(evaluate(black_box(&e)));
                 }
                 on_cpu.fetch_max(
                     on_cpu_ns().saturating_sub(cpu0),
@@ -243,7 +250,19 @@ fn threads(c: &mut Criterion) {
     // where each thread has a core to itself (on a shared machine the wall
     // time also counts the time a thread waited for a core; on-CPU time does
     // not count time parked on a contended lock either).
-    for (hot, label) in [(false, "distinct_agents"), (true, "one_hot_agent")] {
+    //
+    // `reference_private` is the control: each thread runs the hand-written
+    // reference on its own agents in its own state, sharing nothing, so its
+    // 2-thread speed-up is what this machine's two cores give to work that
+    // needs no coordination at all; the engine's speed-up is read against it.
+    let workloads = [
+        ("distinct_agents", false, false),
+        ("one_hot_agent", true, false),
+        ("engine_private", false, false),
+        ("reference_private", false, true),
+    ];
+    for (label, hot, reference) in workloads {
+        let private = label == "engine_private";
         for on_cpu in [false, true] {
             for threads in [1usize, 2] {
                 let name = if on_cpu {
@@ -253,15 +272,47 @@ fn threads(c: &mut Criterion) {
                 };
                 g.bench_function(BenchmarkId::new(name, threads), |b| {
                     b.iter_custom(|iters| {
-                        // A fresh engine each sample: the hot agent's bucket does
-                        // not grow without bound, and every sample starts warmed
-                        // alike.
-                        let engine = common::seed_engine(1_000_000);
-                        for id in &ids {
-                            let _ = engine.evaluate(&common::quiet_event(id, common::NOON - 1_000));
-                        }
-                        let (wall, cpu) =
-                            run_threads(&engine, &ids, threads, PER_THREAD, hot, iters);
+                        let (wall, cpu) = if reference {
+                            let warmed = |t: usize| {
+                                let mut r = common::seed_reference();
+                                let mine = &ids[t * PER_THREAD..(t + 1) * PER_THREAD];
+                                for id in mine {
+                                    r.evaluate(&common::quiet_event(id, common::NOON - 1_000));
+                                }
+                                move |e: &riskgate::Event<'_>| r.evaluate(e)
+                            };
+                            run_threads(warmed, &ids, threads, PER_THREAD, hot, iters)
+                        } else if private {
+                            let engines: Vec<_> = (0..threads)
+                                .map(|t| {
+                                    let engine = common::seed_engine(1_000_000);
+                                    for id in &ids[t * PER_THREAD..(t + 1) * PER_THREAD] {
+                                        let _ = engine.evaluate(&common::quiet_event(
+                                            id,
+                                            common::NOON - 1_000,
+                                        ));
+                                    }
+                                    engine
+                                })
+                                .collect();
+                            let own = |t: usize| {
+                                let engine = &engines[t];
+                                move |e: &riskgate::Event<'_>| engine.evaluate(e).decision as u8
+                            };
+                            run_threads(own, &ids, threads, PER_THREAD, hot, iters)
+                        } else {
+                            // A fresh engine each sample: the hot agent's
+                            // bucket does not grow without bound, and every
+                            // sample starts warmed alike.
+                            let engine = common::seed_engine(1_000_000);
+                            for id in &ids {
+                                let _ =
+                                    engine.evaluate(&common::quiet_event(id, common::NOON - 1_000));
+                            }
+                            let shared =
+                                |_| |e: &riskgate::Event<'_>| engine.evaluate(e).decision as u8;
+                            run_threads(shared, &ids, threads, PER_THREAD, hot, iters)
+                        };
                         if on_cpu {
                             cpu
                         } else {

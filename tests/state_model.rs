@@ -1213,10 +1213,10 @@ fn seed_layout_agent_fits_in_512_bytes() {
         hit(&store, id, j * 1_700, &mut m);
     }
     let bytes = store.agent_memory_bytes(id).unwrap();
-    println!("seed layout: {bytes} bytes per agent (entry inline {AGENT_ENTRY_BYTES})");
-    assert_eq!(AGENT_ENTRY_BYTES, 81);
-    assert_eq!(bytes, 379);
-    assert_eq!(store.new_agent_memory_bytes(24), 379);
+    println!("seed layout: {bytes} bytes per agent (map entry {AGENT_ENTRY_BYTES})");
+    assert_eq!(AGENT_ENTRY_BYTES, 97);
+    assert_eq!(bytes, 395);
+    assert_eq!(store.new_agent_memory_bytes(24), 395);
     assert!(bytes <= 512);
 }
 
