@@ -137,14 +137,24 @@ impl EngineBuilder {
                 .iter()
                 .all(|c| c.cond.is_none() && c.by.is_none());
         let plain_hits = plain.then(|| vec![true; p.counters.len()].into_boxed_slice());
+        let mut profiles = AHashMap::with_capacity(self.profiles.len());
+        let mut profile_list = Vec::with_capacity(self.profiles.len());
+        for (id, profile) in self.profiles {
+            let Ok(i) = u32::try_from(profile_list.len()) else {
+                break;
+            };
+            profiles.insert(Box::from(id.as_str()), i);
+            profile_list.push(profile);
+        }
+        // Tags are `index + 1` (0: no profile).
+        let profile_in_slot =
+            p.has_state() && plain_hits.is_some() && profile_list.len() < u32::MAX as usize;
         Ok(Engine {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             store: StateStore::new(layout, self.config.clone())?,
-            profiles: self
-                .profiles
-                .into_iter()
-                .map(|(k, v)| (Box::from(k.as_str()), v))
-                .collect(),
+            profiles,
+            profile_list: profile_list.into_boxed_slice(),
+            profile_in_slot,
             clock: self.clock,
             events: EventCount::default(),
             fired,
@@ -204,7 +214,14 @@ pub struct Engine {
     id: u64,
     program: Arc<Program>,
     store: StateStore,
-    profiles: AHashMap<Box<str>, ResolvedProfile>,
+    /// Agent id → index in `profile_list`.
+    profiles: AHashMap<Box<str>, u32>,
+    profile_list: Box<[ResolvedProfile]>,
+    /// The profile is found through the agent's slot in the store (its index
+    /// kept there when the agent was first tracked), not by a second lookup
+    /// by id: when the program has state and nothing needs the profile
+    /// before the agent's lock (see [`Engine::observe`]).
+    profile_in_slot: bool,
     clock: Arc<dyn Clock>,
     events: EventCount,
     fired: Box<[AtomicU64]>,
@@ -336,10 +353,10 @@ impl Engine {
     fn run<'e>(&self, event: &'e Event<'e>, explain: bool) -> Verdict<'e> {
         self.events.add_one();
         let program = &*self.program;
-        let profile = if self.profiles.is_empty() {
+        let profile = if self.profile_in_slot {
             None
         } else {
-            self.profiles.get(&*event.agent)
+            self.profile_of(&event.agent)
         };
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
@@ -360,6 +377,11 @@ impl Engine {
                 // windows in place (nothing copied, a metric computed only if
                 // a rule reads it).
                 self.observe(event, profile, scratch, |metrics| {
+                    let profile = if self.profile_in_slot {
+                        self.profile_tagged(metrics.tag())
+                    } else {
+                        profile
+                    };
                     self.decide(event, profile, metrics, explain, &mut verdict);
                 });
             } else {
@@ -367,6 +389,30 @@ impl Engine {
             }
             verdict
         })
+    }
+
+    /// `agent`'s profile, by a lookup of its id.
+    fn profile_of(&self, agent: &str) -> Option<&ResolvedProfile> {
+        if self.profiles.is_empty() {
+            return None;
+        }
+        self.profiles
+            .get(agent)
+            .and_then(|&i| self.profile_list.get(i as usize))
+    }
+
+    /// The tag the store keeps with `agent`: its profile's index + 1, or 0.
+    fn profile_tag(&self, agent: &str) -> u32 {
+        if self.profiles.is_empty() {
+            return 0;
+        }
+        self.profiles.get(agent).map_or(0, |&i| i.saturating_add(1))
+    }
+
+    /// The profile of a tag from [`Engine::profile_tag`].
+    fn profile_tagged(&self, tag: u32) -> Option<&ResolvedProfile> {
+        let i = tag.checked_sub(1)?;
+        self.profile_list.get(i as usize)
     }
 
     /// Evaluates the candidate rules of `event` and adds what fires to `verdict`.
@@ -511,8 +557,9 @@ impl Engine {
                 now_ms: self.now_ms(event),
                 ..state::Observation::at(event.time_ms)
             };
+            let tag = || self.profile_tag(&event.agent);
             self.store
-                .observe_then(&event.agent, &obs, &mut s.metrics, read);
+                .observe_then(&event.agent, &obs, &mut s.metrics, tag, read);
             return;
         }
         let ctx = Ctx {
@@ -597,7 +644,7 @@ impl Engine {
             first_seen_values: &first_seen,
         };
         self.store
-            .observe_then(&event.agent, &obs, &mut s.metrics, read);
+            .observe_then(&event.agent, &obs, &mut s.metrics, || 0, read);
     }
 
     /// The clock for the forward-skew check; read only when a limit is set.

@@ -631,9 +631,16 @@ pub struct MetricsView<'a> {
     plan: &'a Plan,
     state: &'a AgentState,
     out: &'a Metrics,
+    tag: u32,
 }
 
 impl MetricsView<'_> {
+    /// What the `tag` function of [`StateStore::observe_then`] returned when
+    /// this agent was first tracked.
+    pub fn tag(&self) -> u32 {
+        self.tag
+    }
+
     /// The agent's own counter `counter`, if it is one (not keyed).
     fn own(&self, counter: usize) -> Option<(CounterPlan, &CounterWindow)> {
         match self.plan.counters.get(counter) {
@@ -1021,6 +1028,10 @@ struct Slot<S> {
     /// Inserted but its first event not yet counted (the inserting thread
     /// is about to lock it): eviction leaves it alone.
     fresh: bool,
+    /// The caller's word about this agent, fixed when the slot is created
+    /// (the engine keeps the index of the agent's profile here, so that
+    /// resolving it costs no second lookup by id). It fits in the padding.
+    tag: u32,
     state: S,
 }
 
@@ -1164,7 +1175,8 @@ impl StateStore {
             obs.time_ms,
             skewed,
             || AgentState::new(plan, obs.time_ms),
-            |state| state.observe(plan, obs, skewed, out, &mut outcome, false),
+            || 0,
+            |state, _| state.observe(plan, obs, skewed, out, &mut outcome, false),
         );
         self.observe_keys(obs, skewed, out, &mut outcome);
         self.tally(&outcome);
@@ -1177,11 +1189,16 @@ impl StateStore {
     /// baseline from the state in place only when asked for. Keyed counters
     /// are counted first (each under its own lock, as in `observe`), so
     /// `read` sees every metric of the event.
+    ///
+    /// `tag` is called once when the agent is first tracked (and for every
+    /// untracked event); what it returns is kept with the agent and handed
+    /// to `read` by [`MetricsView::tag`] on each later event, unchanged.
     pub fn observe_then(
         &self,
         agent: &str,
         obs: &Observation<'_>,
         out: &mut Metrics,
+        tag: impl Fn() -> u32,
         read: impl FnOnce(&MetricsView<'_>),
     ) -> ObserveOutcome {
         let mut outcome = self.begin(obs, out);
@@ -1199,10 +1216,16 @@ impl StateStore {
             obs.time_ms,
             skewed,
             || AgentState::new(plan, obs.time_ms),
-            |state| {
+            tag,
+            |state, tag| {
                 state.observe(plan, obs, skewed, out, &mut outcome, true);
                 if let Some(read) = read.take() {
-                    read(&MetricsView { plan, state, out });
+                    read(&MetricsView {
+                        plan,
+                        state,
+                        out,
+                        tag,
+                    });
                 }
             },
         );
@@ -1236,7 +1259,8 @@ impl StateStore {
                 obs.time_ms,
                 skewed,
                 || KeyState::new(info.plan, obs.time_ms),
-                |state| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome),
+                || 0,
+                |state, _| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome),
             );
             if tracking == Tracking::Untracked && !skewed {
                 outcome.untracked_key = true;
@@ -1271,7 +1295,8 @@ impl StateStore {
         time_ms: i64,
         skewed: bool,
         create: impl Fn() -> S,
-        f: impl FnOnce(&mut S),
+        tag: impl Fn() -> u32,
+        f: impl FnOnce(&mut S, u32),
     ) -> Tracking {
         let guard = map.guard();
         // A retired slot is being removed by eviction; each round either
@@ -1282,7 +1307,8 @@ impl StateStore {
             if let Some(slot) = map.get(key, &guard) {
                 let mut cell = lock(slot);
                 if !cell.retired {
-                    f(&mut cell.state);
+                    let tag = cell.tag;
+                    f(&mut cell.state, tag);
                     return Tracking::Existing;
                 }
                 drop(cell);
@@ -1300,6 +1326,7 @@ impl StateStore {
             let fresh = Mutex::new(Slot {
                 retired: false,
                 fresh: true,
+                tag: tag(),
                 state: create(),
             });
             match map.try_insert(Box::from(key), fresh, &guard) {
@@ -1307,14 +1334,15 @@ impl StateStore {
                     // Eviction does not retire a fresh slot.
                     let mut cell = lock(slot);
                     cell.fresh = false;
-                    f(&mut cell.state);
+                    let tag = cell.tag;
+                    f(&mut cell.state, tag);
                     return Tracking::Inserted;
                 }
                 // Another thread inserted it meanwhile: use that one.
                 Err(_) => release(reserved, 1),
             }
         }
-        f(&mut create());
+        f(&mut create(), tag());
         Tracking::Untracked
     }
 

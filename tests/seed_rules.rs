@@ -264,6 +264,42 @@ fn rule3_fails_closed_for_an_agent_without_a_profile() {
     assert_eq!(rules_of(&engine, &e), ["3"]);
 }
 
+/// The engine finds a tracked agent's profile through the agent's slot in
+/// the store (kept there when the agent was first seen), and an untracked
+/// agent's (past `max_agents`) by its id: both read the right profile, on
+/// the first event and on later ones, next to agents without one.
+#[test]
+fn rule3_reads_the_profile_of_tracked_and_untracked_agents_alike() {
+    let two = Profiles::from_json_str(
+        r#"[{"agent_id": "datadog-remediation-prod",
+             "scopes": ["servicenow:incidents:create", "datadog:monitors:read"]},
+            {"agent_id": "other-prod", "scopes": ["okta:users:manage"]}]"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let engine = engine(Engine::builder(program()).profiles(&two).max_agents(2));
+    let cases = [
+        ("datadog-remediation-prod", "datadog:monitors:read", false),
+        ("datadog-remediation-prod", "okta:users:manage", true),
+        ("no-profile", "datadog:monitors:read", true),
+        // Past the cap of two agents: untracked from here on.
+        ("other-prod", "okta:users:manage", false),
+        ("other-prod", "datadog:monitors:read", true),
+    ];
+    for round in 0..3 {
+        for (agent, scope, fires) in cases {
+            let expected: &[&str] = if fires { &["3"] } else { &[] };
+            assert_eq!(
+                rules_of(&engine, &token(agent, &[scope])),
+                expected,
+                "round {round}: {agent} {scope}"
+            );
+        }
+    }
+    let stats = engine.stats();
+    assert_eq!(stats.tracked_agents, 2);
+    assert_eq!(stats.untracked, 6);
+}
+
 #[test]
 fn rule3_applies_to_users_token_requests_too() {
     let engine = engine(Engine::builder(program()).profiles(&profiles()));
