@@ -121,10 +121,12 @@ pub struct Checker {
     in_count: bool,
     /// The counter a bare `baseline` refers to in the current comparison.
     baseline_target: Option<(u32, Span)>,
+    /// Bounds on list files (size, items).
+    limits: crate::Limits,
 }
 
 impl Checker {
-    fn new() -> Self {
+    fn new(limits: &crate::Limits) -> Self {
         Checker {
             diags: Vec::new(),
             file: Arc::from(""),
@@ -137,6 +139,7 @@ impl Checker {
             in_any: false,
             in_count: false,
             baseline_target: None,
+            limits: *limits,
         }
     }
 
@@ -156,10 +159,21 @@ impl Checker {
     }
 }
 
-/// Checks a whole rule set; returns the compiled program when there is no
-/// error, and every diagnostic (errors and warnings) found.
+/// Checks a whole rule set under the default [`Limits`](crate::Limits);
+/// returns the compiled program when there is no error, and every diagnostic
+/// (errors and warnings) found.
 pub fn check(inputs: &[Input<'_>]) -> (Option<Program>, Vec<Diagnostic>) {
-    let mut c = Checker::new();
+    check_with(inputs, &crate::Limits::default())
+}
+
+/// [`check`] with explicit limits: list files (`list x = file "..."`) are
+/// held to `limits.max_file_bytes` and `limits.max_list_items`, as rule
+/// files and inline lists are.
+pub fn check_with(
+    inputs: &[Input<'_>],
+    limits: &crate::Limits,
+) -> (Option<Program>, Vec<Diagnostic>) {
+    let mut c = Checker::new(limits);
     for input in inputs {
         c.file = input.name.clone();
         for l in input.file.lists() {
@@ -454,7 +468,7 @@ impl Checker {
             ast::ListValue::File(f) => {
                 let base = path.and_then(Path::parent).unwrap_or(Path::new(""));
                 let full = base.join(&f.node);
-                match read_list_file(&full) {
+                match read_list_file(&full, self.limits.max_file_bytes) {
                     Ok(text) => {
                         let mut items = Vec::new();
                         for line in text.lines() {
@@ -464,7 +478,7 @@ impl Checker {
                                     .push(Spanned::new(crate::syntax::classify_bare(line), f.span));
                             }
                         }
-                        let max_items = crate::Limits::default().max_list_items;
+                        let max_items = self.limits.max_list_items;
                         if items.len() > max_items {
                             self.error(
                                 "E0102",
@@ -2218,7 +2232,7 @@ fn fold_or(parts: Vec<Cond>) -> Cond {
 
 /// Why a list file could not be read.
 enum ListFileError {
-    /// Larger than [`Limits::max_file_bytes`](crate::Limits) of the default limits.
+    /// Larger than [`Limits::max_file_bytes`](crate::Limits).
     TooLarge(usize),
     /// Missing, unreadable, not UTF-8, or not a regular file.
     Io(std::io::Error),
@@ -2226,10 +2240,9 @@ enum ListFileError {
 
 /// Reads a `list NAME = file "..."` file: a regular file (not a device, FIFO
 /// or directory, so `/dev/zero` or `/dev/stdin` cannot exhaust memory or
-/// block) of at most the default file-size limit.
-fn read_list_file(path: &Path) -> Result<String, ListFileError> {
+/// block) of at most `max` bytes.
+fn read_list_file(path: &Path, max: usize) -> Result<String, ListFileError> {
     use std::io::Read as _;
-    let max = crate::Limits::default().max_file_bytes;
     let file = std::fs::File::open(path).map_err(ListFileError::Io)?;
     let meta = file.metadata().map_err(ListFileError::Io)?;
     if !meta.is_file() {

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::ast::RuleFile;
-use crate::check::{check, Input};
+use crate::check::{check_with, Input};
 use crate::diagnostic::{Diagnostic, Diagnostics, Source};
 use crate::limits::Limits;
 use crate::program::Program;
@@ -118,7 +118,7 @@ impl RuleSet {
                 file,
             })
             .collect();
-        let (program, d) = check(&inputs);
+        let (program, d) = check_with(&inputs, limits);
         // After a syntax error the checker sees only part of the files: its
         // warnings (an "unused" list used by the rule that did not parse)
         // would be noise.

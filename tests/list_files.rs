@@ -97,3 +97,45 @@ fn a_normal_list_file_still_loads() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(errors_for(&d, "ok.txt"), "");
 }
+
+/// A rule set read under tighter limits holds its list files to them too
+/// (not to the defaults).
+#[test]
+fn list_files_obey_the_callers_limits() {
+    let d = dir("list-limits");
+    std::fs::write(d.join("five.txt"), "a\nb\nc\nd\ne\n").unwrap_or_else(|e| panic!("{e}"));
+    let rules = d.join("x.rules");
+    std::fs::write(
+        &rules,
+        "list names = file \"five.txt\"\n\nRule 1 — Named\nTrigger: user_agent in names\nAction: deny\nSeverity: HIGH\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let render = |limits: &riskgate::Limits| match RuleSet::from_files_with([&rules], limits) {
+        Ok(_) => String::new(),
+        Err(d) => d.render(false),
+    };
+    let defaults = riskgate::Limits::default();
+    assert_eq!(render(&defaults), "");
+    let few_items = riskgate::Limits {
+        max_list_items: 4,
+        ..defaults
+    };
+    let err = render(&few_items);
+    assert!(err.contains("error[E0102]"), "{err}");
+    assert!(err.contains("5 items, more than the limit of 4"), "{err}");
+    // A list file larger than the rules file: a byte limit between the two
+    // sizes refuses the list, not the rules.
+    let body = "0123456789abcdef\n".repeat(100);
+    std::fs::write(d.join("five.txt"), &body).unwrap_or_else(|e| panic!("{e}"));
+    let rules_len = std::fs::metadata(&rules).map_or(usize::MAX, |m| m.len() as usize);
+    assert!(rules_len < 1_000 && body.len() > 1_000);
+    let small = riskgate::Limits {
+        max_file_bytes: 1_000,
+        ..defaults
+    };
+    assert_eq!(render(&defaults), "");
+    let err = render(&small);
+    assert!(err.contains("error[E0102]"), "{err}");
+    assert!(err.contains("larger than the limit of 1000 bytes"), "{err}");
+    assert!(err.contains("x.rules:1:19"), "{err}");
+}
