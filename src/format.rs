@@ -164,6 +164,10 @@ fn clause(out: &mut String, c: &Clause) {
             let tags: Vec<&str> = tags.iter().map(|t| t.node.as_str()).collect();
             out.push_str(&tags.join(", "));
         }
+        ClauseBody::Unknown { name, text } if text.is_empty() => {
+            // No trailing space after an empty clause.
+            let _ = write!(out, "{}:", name.node);
+        }
         ClauseBody::Unknown { name, text } => {
             let _ = write!(out, "{}: {text}", name.node);
         }

@@ -1265,3 +1265,17 @@ fn bare_list_strings_that_read_back_differently_are_quoted() {
         assert_eq!(parse(&text).0, file);
     }
 }
+
+/// An unknown clause with no text (an error for the checker, E0107, but it
+/// parses and formats) is written `Name:` with no trailing space, and
+/// formatting is still a fixed point.
+#[test]
+fn an_empty_unknown_clause_has_no_trailing_space() {
+    let src =
+        "Rule 1 — T\nTrigger: service_app authentication\nOwner:\nAction: deny\nSeverity: HIGH\n";
+    let once = riskgate::format::format_source("x.rules", src).unwrap_or_else(|d| panic!("{d}"));
+    assert!(once.lines().any(|l| l == "Owner:"), "{once}");
+    assert!(!once.lines().any(|l| l.ends_with(' ')), "{once:?}");
+    let twice = riskgate::format::format_source("x.rules", &once).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(once, twice);
+}
