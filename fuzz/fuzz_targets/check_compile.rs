@@ -14,13 +14,15 @@
 
 #![no_main]
 
+mod invariants;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
 use riskgate::diagnostic::Diagnostics;
 use riskgate::format::format_file;
 use riskgate::verdict::Verdict;
-use riskgate::{ActorKind, Categories, Decision, Engine, Event, Limits, RuleSet};
+use riskgate::{ActorKind, Categories, Engine, Event, Limits, RuleSet};
 
 fn load(text: &str) -> Result<RuleSet, Diagnostics> {
     RuleSet::from_sources(
@@ -52,21 +54,7 @@ fn check_diagnostics(text: &str, d: &Diagnostics) {
 }
 
 fn check_verdict(v: &Verdict<'_>) {
-    let decision = v
-        .matches
-        .iter()
-        .filter(|m| !m.shadow)
-        .filter_map(|m| m.decision)
-        .max()
-        .unwrap_or(Decision::Allow);
-    assert_eq!(v.decision, decision, "{v:?}");
-    let severity = v
-        .matches
-        .iter()
-        .filter(|m| !m.shadow)
-        .map(|m| m.severity)
-        .max();
-    assert_eq!(v.severity, severity, "{v:?}");
+    invariants::decision_is_the_max_of_the_matches(v);
     let _ = serde_json::to_string(v);
 }
 

@@ -27,6 +27,8 @@
 
 #![no_main]
 
+mod invariants;
+
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
@@ -36,7 +38,7 @@ use libfuzzer_sys::fuzz_target;
 use riskgate::engine::ManualClock;
 use riskgate::profile::Profiles;
 use riskgate::verdict::Verdict;
-use riskgate::{ActorKind, Categories, Decision, Engine, Event, Limits, Program, RuleSet};
+use riskgate::{ActorKind, Categories, Engine, Event, Limits, Program, RuleSet};
 
 /// The explanation label of probe P3.
 const P3_LABEL: &str = "count(outcome == \"FAILURE\") over 1m by ip";
@@ -476,21 +478,7 @@ struct Model {
 }
 
 fn check_verdict(fx: &Fixture, v: &Verdict<'_>) {
-    let decision = v
-        .matches
-        .iter()
-        .filter(|m| !m.shadow)
-        .filter_map(|m| m.decision)
-        .max()
-        .unwrap_or(Decision::Allow);
-    assert_eq!(v.decision, decision, "{v:?}");
-    let severity = v
-        .matches
-        .iter()
-        .filter(|m| !m.shadow)
-        .map(|m| m.severity)
-        .max();
-    assert_eq!(v.severity, severity, "{v:?}");
+    invariants::decision_is_the_max_of_the_matches(v);
     let mut last = None;
     for m in &v.matches {
         let i = fx.index.get(&*m.rule).copied();
