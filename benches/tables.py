@@ -103,7 +103,9 @@ def main():
     if any(k[0] == "threads" for k in m):
         print("### threads (time per event over all threads; `_on_cpu`: longest on-CPU time of a thread)\n")
         rows = []
-        for label in ("distinct_agents", "distinct_agents_on_cpu", "one_hot_agent", "one_hot_agent_on_cpu"):
+        for label in ("distinct_agents", "distinct_agents_on_cpu", "one_hot_agent", "one_hot_agent_on_cpu",
+                      "engine_private", "engine_private_on_cpu",
+                      "reference_private", "reference_private_on_cpu"):
             t1, t2 = g("threads", label, "1"), g("threads", label, "2")
             speed = "–" if not t1 or not t2 else f"{t1 / t2:.2f}×"
             rows.append([label, ns(t1), ns(t2), speed])
