@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Instructions per event of the `seed` benchmarks, by callgrind.
+
+    python3 benches/instructions.py [CASE ...]
+
+Builds `benches/engine.rs`, then for each case (`none_fire`, `one_fires`,
+`all_three_fire`; all by default) runs `seed/<bench>/<case>` under
+`valgrind --tool=callgrind`, collecting only inside the measured function
+(`Engine::evaluate`, `Engine::evaluate_explained`, `Reference::evaluate`),
+and prints the instructions per call. Unlike times, the counts do not depend
+on the machine's load. Needs valgrind (`callgrind_annotate` too).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+FUNCTIONS = {
+    "reference": "engine::reference::Reference::evaluate",
+    "evaluate": "riskgate::engine::Engine::evaluate",
+    "evaluate_explained": "riskgate::engine::Engine::evaluate_explained",
+}
+
+
+def bench_binary():
+    out = subprocess.run(
+        ["cargo", "bench", "--bench", "engine", "--no-run", "--message-format=json"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    for line in out.splitlines():
+        msg = json.loads(line)
+        if msg.get("reason") == "compiler-artifact" and msg.get("target", {}).get("name") == "engine" \
+                and msg.get("executable"):
+            return msg["executable"]
+    sys.exit("benches/engine.rs: no executable built")
+
+
+def per_call(binary, bench, case, function):
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "callgrind.out")
+        subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
+             f"--toggle-collect={function}", binary, "--bench",
+             f"^seed/{bench}/{case}$", "--profile-time", "1"],
+            check=True, capture_output=True,
+        )
+        text = subprocess.run(
+            ["callgrind_annotate", "--inclusive=yes", "--tree=caller", out],
+            check=True, capture_output=True, text=True,
+        ).stdout
+    calls, total = 0, 0
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+\*\s+\S*?\.rs:(\S+)", line)
+        if not m or not m.group(2).endswith(function):
+            continue
+        total = int(m.group(1).replace(",", ""))
+        for prev in reversed(lines[:i]):
+            c = re.search(r"\(([\d,]+)x\)", prev)
+            if not c or "<" not in prev:
+                break
+            calls += int(c.group(1).replace(",", ""))
+        break
+    if not calls:
+        return None
+    return total / calls
+
+
+def main():
+    cases = sys.argv[1:] or ["none_fire", "one_fires", "all_three_fire"]
+    binary = bench_binary()
+    print("| case | hand-written | evaluate | ÷ hand-written | evaluate_explained |")
+    print("|---|---|---|---|---|")
+    for case in cases:
+        n = {b: per_call(binary, b, case, f) for b, f in FUNCTIONS.items()}
+        fmt = lambda x: "–" if x is None else f"{x:,.0f}"
+        ratio = "–" if not n["reference"] or not n["evaluate"] else f"{n['evaluate'] / n['reference']:.1f}×"
+        print(f"| {case} | {fmt(n['reference'])} | {fmt(n['evaluate'])} | {ratio} | {fmt(n['evaluate_explained'])} |")
+
+
+if __name__ == "__main__":
+    main()
