@@ -11,6 +11,9 @@
 //!   replays them; the scenarios they encode are rebuilt by hand below, one
 //!   test each, asserting the behaviour they showed was wrong.
 
+#[path = "../fuzz/fuzz_targets/invariants.rs"]
+mod invariants;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -125,14 +128,7 @@ fn check_compile_properties(name: &str, text: &str) {
             .scope("okta:users:manage")
             .build();
         let v = engine.evaluate_explained(&event);
-        let strongest = v
-            .matches
-            .iter()
-            .filter(|m| !m.shadow)
-            .filter_map(|m| m.decision)
-            .max()
-            .unwrap_or(Decision::Allow);
-        assert_eq!(v.decision, strongest, "{name}");
+        invariants::decision_is_the_max_of_the_matches(&v);
     }
 }
 
