@@ -860,24 +860,9 @@ impl AgentState {
     /// Heap bytes this state owns (requested sizes, without allocator
     /// headers).
     pub fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val::<[CounterWindow]>(&self.counters)
-            + self
-                .counters
-                .iter()
-                .map(CounterWindow::heap_bytes)
-                .sum::<usize>()
-            + std::mem::size_of_val::<[DistinctWindow]>(&self.distincts)
-            + self
-                .distincts
-                .iter()
-                .map(DistinctWindow::heap_bytes)
-                .sum::<usize>()
-            + std::mem::size_of_val::<[FirstSeenSet]>(&self.first_seens)
-            + self
-                .first_seens
-                .iter()
-                .map(FirstSeenSet::heap_bytes)
-                .sum::<usize>()
+        boxed_bytes(&self.counters, CounterWindow::heap_bytes)
+            + boxed_bytes(&self.distincts, DistinctWindow::heap_bytes)
+            + boxed_bytes(&self.first_seens, FirstSeenSet::heap_bytes)
     }
 
     /// Counts the event and writes the distinct and first-seen metrics into
@@ -1033,6 +1018,11 @@ struct Slot<S> {
     /// resolving it costs no second lookup by id). It fits in the padding.
     tag: u32,
     state: S,
+}
+
+/// Heap bytes of a boxed slice: its elements, and what each owns.
+fn boxed_bytes<T>(items: &[T], owned: impl Fn(&T) -> usize) -> usize {
+    std::mem::size_of_val(items) + items.iter().map(owned).sum::<usize>()
 }
 
 fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {

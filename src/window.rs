@@ -495,14 +495,8 @@ impl CounterWindow {
         newest: i64,
         k: usize,
     ) -> Option<(u64, u64)> {
-        let slots = plan.history_slots();
-        if slots == 0 || self.first_window == i64::MAX {
-            return None;
-        }
-        let nm = plan.grid.window(newest);
-        let age = u64::try_from(i128::from(nm) - i128::from(self.first_window)).ok()?;
-        let range = BUCKETS..BUCKETS.saturating_add(slots);
-        let at = ring_pos(nm, slots);
+        let (read, range) = self.history_at(plan, newest)?;
+        let (age, at) = (read.age, read.newest);
         let sum = match &self.cells {
             Cells::Narrow(c) => history_sum(c.get(range).unwrap_or(&[]), at, k),
             Cells::Wide(c) => history_sum(c.get(range).unwrap_or(&[]), at, k),
@@ -520,13 +514,7 @@ impl CounterWindow {
         narrow: &mut [u16],
         wide: &mut [u32],
     ) -> Option<(HistoryRead, bool)> {
-        let slots = plan.history_slots();
-        if slots == 0 || self.first_window == i64::MAX {
-            return None;
-        }
-        let nm = plan.grid.window(newest);
-        let age = u64::try_from(i128::from(nm) - i128::from(self.first_window)).ok()?;
-        let range = BUCKETS..BUCKETS.saturating_add(slots);
+        let (read, range) = self.history_at(plan, newest)?;
         let is_wide = match &self.cells {
             Cells::Narrow(c) => {
                 let src = c.get(range).unwrap_or(&[]);
@@ -545,13 +533,7 @@ impl CounterWindow {
                 true
             }
         };
-        Some((
-            HistoryRead {
-                age,
-                newest: ring_pos(nm, slots),
-            },
-            is_wide,
-        ))
+        Some((read, is_wide))
     }
 
     /// Copies the `H + 1` window totals (windows `m - H ..= m` in ring
@@ -560,21 +542,33 @@ impl CounterWindow {
     /// the counter keeps no history or has accepted no event yet. Sum them
     /// with [`history_sum`].
     pub fn history(&self, plan: CounterPlan, newest: i64, ring: &mut [u32]) -> Option<HistoryRead> {
+        let (read, range) = self.history_at(plan, newest)?;
+        match &self.cells {
+            Cells::Narrow(c) => copy_widened(c.get(range).unwrap_or(&[]), ring),
+            Cells::Wide(c) => copy_widened(c.get(range).unwrap_or(&[]), ring),
+        }
+        Some(read)
+    }
+
+    /// Where the history stands at `newest`: windows since `f` and the ring
+    /// position of window `m`, and the cells that hold the history; `None`
+    /// when the counter keeps no history or has accepted no event yet.
+    fn history_at(
+        &self,
+        plan: CounterPlan,
+        newest: i64,
+    ) -> Option<(HistoryRead, std::ops::Range<usize>)> {
         let slots = plan.history_slots();
         if slots == 0 || self.first_window == i64::MAX {
             return None;
         }
         let nm = plan.grid.window(newest);
         let age = u64::try_from(i128::from(nm) - i128::from(self.first_window)).ok()?;
-        let range = BUCKETS..BUCKETS.saturating_add(slots);
-        match &self.cells {
-            Cells::Narrow(c) => copy_widened(c.get(range).unwrap_or(&[]), ring),
-            Cells::Wide(c) => copy_widened(c.get(range).unwrap_or(&[]), ring),
-        }
-        Some(HistoryRead {
+        let read = HistoryRead {
             age,
             newest: ring_pos(nm, slots),
-        })
+        };
+        Some((read, BUCKETS..BUCKETS.saturating_add(slots)))
     }
 }
 
