@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use riskgate::engine::Engine;
-use riskgate::okta::{parse_event, Format};
+use riskgate::okta::{parse_event_with, AttrFilter, Format};
 use riskgate::profile::Profiles;
 use riskgate::{Decision, Severity};
 
@@ -202,9 +202,12 @@ fn run_case(line: &str, set: &riskgate::RuleSet, shared: Option<&Profiles>) -> O
             return out;
         }
     };
+    // The same reading of Okta events as `replay` (attrs kept only where the
+    // rules' `attr.` paths look), so a case checks what a replay would do.
+    let attrs = AttrFilter::for_program(engine.program());
     for (i, ev) in events.iter().enumerate() {
         let text = ev.to_string();
-        let event = match parse_event(&text, Format::Auto) {
+        let event = match parse_event_with(&text, Format::Auto, &attrs) {
             Ok(e) => e,
             Err(e) => {
                 out.failures.push(format!("event {i}: {e}"));
