@@ -89,7 +89,11 @@ impl fmt::Display for Diagnostic {
         write!(
             f,
             "{}:{}:{}: {level}[{}]: {}",
-            self.file, self.span.line, self.span.col, self.code, self.message
+            printable(&self.file),
+            self.span.line,
+            self.span.col,
+            self.code,
+            printable(&self.message)
         )
     }
 }
@@ -270,7 +274,7 @@ fn render_one(out: &mut String, d: &Diagnostic, text: Option<&str>, color: bool)
         out,
         "{}{}",
         paint(&format!("{label}[{}]", d.code), col, color),
-        paint(&format!(": {}", d.message), BOLD, color)
+        paint(&format!(": {}", printable(&d.message)), BOLD, color)
     );
     let line_no = d.span.line.to_string();
     let pad = " ".repeat(line_no.len());
@@ -278,7 +282,7 @@ fn render_one(out: &mut String, d: &Diagnostic, text: Option<&str>, color: bool)
         out,
         "{pad}{} {}:{}:{}",
         paint("-->", BLUE, color),
-        d.file,
+        printable(&d.file),
         d.span.line,
         d.span.col
     );
@@ -296,13 +300,6 @@ fn render_one(out: &mut String, d: &Diagnostic, text: Option<&str>, color: bool)
             .unwrap_or("")
             .trim_end_matches('\r');
         let bar = paint("|", BLUE, color);
-        let _ = writeln!(out, "{pad} {bar}");
-        let _ = writeln!(
-            out,
-            "{} {bar} {}",
-            paint(&line_no, BLUE, color),
-            line.replace('\t', " ")
-        );
         // The caret runs from the start to the end of the span on this line
         // (at least one character).
         let before = text
@@ -313,6 +310,9 @@ fn render_one(out: &mut String, d: &Diagnostic, text: Option<&str>, color: bool)
             .get(d.span.start..end)
             .map_or(0, |s| s.chars().count())
             .max(1);
+        let (shown, before, width) = window(line, before, width);
+        let _ = writeln!(out, "{pad} {bar}");
+        let _ = writeln!(out, "{} {bar} {shown}", paint(&line_no, BLUE, color));
         let _ = writeln!(
             out,
             "{pad} {bar} {}{}",
@@ -321,9 +321,62 @@ fn render_one(out: &mut String, d: &Diagnostic, text: Option<&str>, color: bool)
         );
     }
     if let Some(help) = &d.help {
-        let _ = writeln!(out, "{pad} {} help: {help}", paint("=", BLUE, color));
+        let _ = writeln!(
+            out,
+            "{pad} {} help: {}",
+            paint("=", BLUE, color),
+            printable(help)
+        );
     }
     out.push('\n');
+}
+
+/// A character as shown: tabs as spaces; other control characters as their
+/// Unicode control pictures (NUL as `␀`), one column each, so none reaches
+/// the terminal.
+fn visible(c: char) -> char {
+    match c {
+        '\t' => ' ',
+        '\0'..='\u{1f}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'),
+        '\u{7f}' => '\u{2421}',
+        c if c.is_control() => '\u{fffd}',
+        c => c,
+    }
+}
+
+/// `text` with [`visible`] characters (messages quote the source).
+fn printable(text: &str) -> String {
+    text.chars().map(visible).collect()
+}
+
+/// Longest source line shown whole in a snippet, in characters.
+const MAX_SHOWN: usize = 200;
+/// Characters shown before the span when a long line is cut.
+const CONTEXT: usize = 60;
+
+/// The source line as shown (tabs as spaces, control characters as
+/// symbols; a line longer than
+/// [`MAX_SHOWN`] cut to a window around the span, with `...` where it was
+/// cut, as rustc does), and the caret's column and width in it.
+fn window(line: &str, before: usize, width: usize) -> (String, usize, usize) {
+    let len = line.chars().count();
+    if len <= MAX_SHOWN {
+        return (line.chars().map(visible).collect(), before, width);
+    }
+    let start = before.saturating_sub(CONTEXT);
+    let end = start.saturating_add(MAX_SHOWN).min(len);
+    let mut shown = String::new();
+    let mut caret = before - start;
+    if start > 0 {
+        shown.push_str("...");
+        caret += 3;
+    }
+    shown.extend(line.chars().skip(start).take(end - start).map(visible));
+    if end < len {
+        shown.push_str("...");
+    }
+    let width = width.min(end.saturating_sub(before)).max(1);
+    (shown, caret, width)
 }
 
 /// The candidate closest to `word` by edit distance, if it is close enough to

@@ -353,3 +353,39 @@ fn diff_shows_changed_lines_with_context() {
     assert_eq!(unified_diff("x\n", "x\n"), "");
     assert!(unified_diff("x\n", "x").contains("final newline"));
 }
+
+/// A long source line is cut to a window around the span in the snippet
+/// (`...` where it was cut), with the caret still under the span; control
+/// characters are shown as symbols, never written raw.
+#[test]
+fn long_lines_are_cut_around_the_span_and_control_characters_shown() {
+    let padding = "ip == 10.0.0.1 or ".repeat(30);
+    let src = format!(
+        "Rule 1 — Long\nTrigger: service_app authentication and ({padding}nosuchfield == 1 or {padding}ip == 10.0.0.2)\nAction: deny\nSeverity: HIGH\n"
+    );
+    let err = match RuleSet::from_source("long.rules", &src) {
+        Ok(_) => panic!("`nosuchfield` must be an error"),
+        Err(d) => d.render(false),
+    };
+    let lines: Vec<&str> = err.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("2 | "))
+        .unwrap_or_else(|| panic!("no snippet line: {err}"));
+    let shown = lines[at].trim_start_matches("2 | ");
+    let caret = lines[at + 1];
+    assert!(shown.starts_with("...") && shown.ends_with("..."), "{err}");
+    assert!(shown.chars().count() <= 206, "{err}");
+    let word = shown.find("nosuchfield").unwrap_or_else(|| panic!("{err}"));
+    let caret_col = caret.find('^').unwrap_or_else(|| panic!("{err}")) - "  | ".len();
+    assert_eq!(caret_col, shown[..word].chars().count(), "{err}");
+    assert_eq!(caret.matches('^').count(), "nosuchfield".len(), "{err}");
+
+    let nul = "Rule 1 — T\nTrigger: service_app authentication and \u{0}\u{1b}x\nAction: deny\nSeverity: HIGH\n";
+    let err = match RuleSet::from_source("nul.rules", nul) {
+        Ok(_) => panic!("a NUL in a trigger must be an error"),
+        Err(d) => d.render(false),
+    };
+    assert!(!err.contains('\u{0}') && !err.contains('\u{1b}'), "{err:?}");
+    assert!(err.contains("\u{2400}\u{241b}x"), "{err}");
+}
