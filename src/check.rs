@@ -2242,7 +2242,6 @@ enum ListFileError {
 /// or directory, so `/dev/zero` or `/dev/stdin` cannot exhaust memory or
 /// block) of at most `max` bytes.
 fn read_list_file(path: &Path, max: usize) -> Result<String, ListFileError> {
-    use std::io::Read as _;
     let file = std::fs::File::open(path).map_err(ListFileError::Io)?;
     let meta = file.metadata().map_err(ListFileError::Io)?;
     if !meta.is_file() {
@@ -2251,10 +2250,7 @@ fn read_list_file(path: &Path, max: usize) -> Result<String, ListFileError> {
             "not a regular file",
         )));
     }
-    let mut bytes = Vec::new();
-    file.take(max as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(ListFileError::Io)?;
+    let bytes = crate::limits::read_capped(file, max).map_err(ListFileError::Io)?;
     if bytes.len() > max {
         return Err(ListFileError::TooLarge(max));
     }

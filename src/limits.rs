@@ -30,3 +30,21 @@ impl Default for Limits {
         }
     }
 }
+
+/// Reads `file` to its end, or stops after `max + 1` bytes (more than `max`
+/// means too large: `/dev/zero` or an endless pipe cannot exhaust memory).
+///
+/// ```
+/// let bytes = riskgate::limits::read_capped(std::io::repeat(b'x'), 64)?;
+/// assert_eq!(bytes.len(), 65); // more than 64: too large
+/// let bytes = riskgate::limits::read_capped(&b"Rule 1"[..], 64)?;
+/// assert_eq!(bytes, b"Rule 1");
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn read_capped(file: impl std::io::Read, max: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut bytes = Vec::new();
+    file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}

@@ -139,3 +139,32 @@ fn list_files_obey_the_callers_limits() {
     assert!(err.contains("larger than the limit of 1000 bytes"), "{err}");
     assert!(err.contains("x.rules:1:19"), "{err}");
 }
+
+/// A rules file is read only up to the file-size limit: `/dev/zero` as a
+/// rules file is a limit error at once, not a read until memory runs out.
+#[test]
+fn a_device_as_a_rules_file_is_a_limit_error() {
+    let limits = riskgate::Limits {
+        max_file_bytes: 1 << 16,
+        ..riskgate::Limits::default()
+    };
+    let err = match RuleSet::from_files_with(["/dev/zero"], &limits) {
+        Ok(_) => String::new(),
+        Err(d) => d.render(false),
+    };
+    assert!(err.contains("error[E0102]"), "{err}");
+    assert!(
+        err.contains("file is larger than the limit of 65536 bytes")
+            && err.contains("--> /dev/zero:1:1"),
+        "{err}"
+    );
+    // An ordinary file just over the limit, the same.
+    let d = dir("rules-big");
+    let big = d.join("big.rules");
+    std::fs::write(&big, "# padding\n".repeat(7_000)).unwrap_or_else(|e| panic!("{e}"));
+    let err = match RuleSet::from_files_with([&big], &limits) {
+        Ok(_) => String::new(),
+        Err(d) => d.render(false),
+    };
+    assert!(err.contains("error[E0102]"), "{err}");
+}

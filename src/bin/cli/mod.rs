@@ -55,8 +55,21 @@ pub fn fmt(files: &[PathBuf], check: bool, color: bool) -> ExitCode {
     let mut differ = Vec::new();
     for f in files {
         let name = f.display().to_string();
-        let text = match std::fs::read_to_string(f) {
-            Ok(t) => t,
+        // Read no further than the file-size limit (`/dev/zero` stops at
+        // once); a larger file's first bytes get the parser's limit error.
+        let max = riskgate::Limits::default().max_file_bytes;
+        let read = std::fs::File::open(f).and_then(|h| riskgate::limits::read_capped(h, max));
+        let text = match read {
+            Ok(bytes) if bytes.len() > max => String::from_utf8_lossy(&bytes).into_owned(),
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(e) => {
+                    let at = e.utf8_error().valid_up_to();
+                    eprintln!("error: `{name}` is not UTF-8 text (byte {at})");
+                    failed = true;
+                    continue;
+                }
+            },
             Err(e) => {
                 eprintln!("error: cannot read `{name}`: {e}");
                 failed = true;
