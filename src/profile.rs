@@ -188,6 +188,15 @@ pub enum ProfileError {
         /// Why.
         source: std::io::Error,
     },
+    /// A profiles file larger than [`MAX_PROFILES_FILE_BYTES`] (read no
+    /// further, so `/dev/zero` or an endless pipe cannot exhaust memory).
+    #[error("profiles file `{}` is larger than the limit of {limit} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: usize,
+    },
     /// A problem in a profiles file (from [`Profiles::from_path`]).
     #[error("`{}`: {error}", path.display())]
     InFile {
@@ -208,7 +217,7 @@ impl ProfileError {
         match self {
             ProfileError::At { location, .. } => Some(*location),
             ProfileError::InFile { error, .. } => error.location(),
-            ProfileError::Io { .. } => None,
+            ProfileError::Io { .. } | ProfileError::TooLarge { .. } => None,
         }
     }
 
@@ -217,10 +226,14 @@ impl ProfileError {
         match self {
             ProfileError::At { kind, .. } => Some(kind),
             ProfileError::InFile { error, .. } => error.kind(),
-            ProfileError::Io { .. } => None,
+            ProfileError::Io { .. } | ProfileError::TooLarge { .. } => None,
         }
     }
 }
+
+/// Largest profiles file [`Profiles::from_path`] reads: 1 GiB (a million
+/// agents' profiles take about 0.5 GB).
+pub const MAX_PROFILES_FILE_BYTES: usize = 1 << 30;
 
 /// Every agent's profile, by agent id. Profiles are shared (`Arc`) with the engine.
 #[derive(Debug, Clone, Default)]
@@ -297,14 +310,32 @@ impl Profiles {
     /// Reads a profiles file (see [`Profiles::from_json_str`]).
     ///
     /// # Errors
-    /// [`ProfileError::Io`] when the file cannot be read, else the error of
-    /// [`Profiles::from_json_str`] wrapped in [`ProfileError::InFile`].
+    /// [`ProfileError::Io`] when the file cannot be read (or is not UTF-8),
+    /// [`ProfileError::TooLarge`] past [`MAX_PROFILES_FILE_BYTES`], else the
+    /// error of [`Profiles::from_json_str`] wrapped in
+    /// [`ProfileError::InFile`].
     pub fn from_path(path: impl AsRef<Path>) -> Result<Profiles, ProfileError> {
+        Self::from_path_capped(path, MAX_PROFILES_FILE_BYTES)
+    }
+
+    /// [`Profiles::from_path`] with a size limit of `max` bytes.
+    pub fn from_path_capped(path: impl AsRef<Path>, max: usize) -> Result<Profiles, ProfileError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        let io = |source| ProfileError::Io {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let bytes = std::fs::File::open(path)
+            .and_then(|f| crate::limits::read_capped(f, max))
+            .map_err(io)?;
+        if bytes.len() > max {
+            return Err(ProfileError::TooLarge {
+                path: path.to_owned(),
+                limit: max,
+            });
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
         Profiles::from_json_str(&text).map_err(|e| ProfileError::InFile {
             path: path.to_owned(),
             error: Box::new(e),

@@ -285,3 +285,32 @@ fn insert_adds_or_replaces_and_profiles_are_shared() {
     .collect();
     assert_eq!(collected.len(), 1);
 }
+
+/// A profiles file is read no further than its size limit: `/dev/zero`
+/// (or an endless pipe) is a clear error at once, not a read until memory
+/// runs out; a file within the limit still loads.
+#[test]
+fn from_path_stops_at_the_size_limit() {
+    let err = Profiles::from_path_capped("/dev/zero", 1 << 16).expect_err("too large");
+    assert!(
+        matches!(err, ProfileError::TooLarge { limit: 65_536, ref path } if path.as_os_str() == "/dev/zero"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "profiles file `/dev/zero` is larger than the limit of 65536 bytes"
+    );
+    let dir = std::env::temp_dir().join(format!("riskgate-profiles-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("two.jsonl");
+    let text = "{\"agent_id\": \"a\"}\n{\"agent_id\": \"b\"}\n";
+    std::fs::write(&file, text).expect("write");
+    assert_eq!(
+        Profiles::from_path_capped(&file, text.len())
+            .expect("fits")
+            .len(),
+        2
+    );
+    let err = Profiles::from_path_capped(&file, text.len() - 1).expect_err("one byte over");
+    assert!(matches!(err, ProfileError::TooLarge { .. }), "{err:?}");
+}
