@@ -275,3 +275,34 @@ fn bundled_cases_cover_every_example_rule() {
         assert!(expected.len() >= 3, "{cases}: {expected:?}");
     }
 }
+
+/// A line that is not UTF-8 is a bad line like any other: reported with its
+/// number, skipped, and the replay goes on to the end with the same
+/// verdicts for the good lines (it used to stop the replay).
+#[test]
+fn a_line_that_is_not_utf8_is_skipped_and_the_replay_goes_on() {
+    let clean_text = std::fs::read_to_string(root().join(EVENTS)).unwrap_or_else(|e| panic!("{e}"));
+    let clean_lines: Vec<&str> = clean_text.lines().take(600).collect();
+    let clean = temp("clean-utf8.jsonl", &(clean_lines.join("\n") + "\n"));
+    let mut dirty: Vec<u8> = Vec::new();
+    for (i, l) in clean_lines.iter().enumerate() {
+        if i == 100 {
+            dirty.extend_from_slice(b"{\"agent\": \"\xff\xfe\"}\n");
+        }
+        dirty.extend_from_slice(l.as_bytes());
+        dirty.push(b'\n');
+    }
+    let path = root()
+        .join("target")
+        .join("test-tmp")
+        .join("not-utf8.jsonl");
+    std::fs::write(&path, &dirty).unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (replay(&clean), replay(&path));
+    assert_eq!(a.status.code(), Some(0), "{}", text(&a.stderr));
+    assert_eq!(b.status.code(), Some(2), "{}", text(&b.stderr));
+    assert_eq!(verdicts(&a), verdicts(&b));
+    let err = text(&b.stderr);
+    assert!(err.contains("line 101: not UTF-8 text (byte 11)"), "{err}");
+    assert!(err.contains("events: 600 "), "{err}");
+    assert!(err.contains("bad lines: 1"), "{err}");
+}

@@ -109,30 +109,55 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut line = String::new();
+    let mut line: Vec<u8> = Vec::new();
+    let mut skip_buf: Vec<u8> = Vec::new();
     // Okta events keep as `attrs` only what the rules' `attr.` paths read:
     // the same verdicts, without building JSON values for the rest.
     let attrs = AttrFilter::for_program(engine.program());
     let mut summary = Summary::default();
     let started = Instant::now();
     let mut line_no = 0u64;
+    let report = |line_no: u64, what: &dyn std::fmt::Display| {
+        if let Some(bar) = &progress {
+            bar.suspend(|| eprintln!("line {line_no}: {what}"));
+        } else {
+            eprintln!("line {line_no}: {what}");
+        }
+    };
     loop {
-        line.clear();
-        match reader.read_line(&mut line) {
-            Ok(0) => break,
-            Ok(n) => {
-                if let Some(bar) = &progress {
-                    bar.inc(n as u64);
-                }
-            }
+        let read = match read_line_capped(&mut reader, &mut line, &mut skip_buf, MAX_LINE_BYTES) {
+            Ok(r) => r,
             Err(e) => {
                 eprintln!("error: reading line {}: {e}", line_no + 1);
                 summary.bad += 1;
                 break;
             }
+        };
+        if read.bytes == 0 {
+            break;
+        }
+        if let Some(bar) = &progress {
+            bar.inc(read.bytes);
         }
         line_no += 1;
-        let text = line.trim();
+        // A bad line is reported and skipped; the replay goes on.
+        if read.too_long {
+            summary.bad += 1;
+            report(
+                line_no,
+                &format_args!("longer than {MAX_LINE_BYTES} bytes; skipped"),
+            );
+            continue;
+        }
+        let text = match std::str::from_utf8(&line) {
+            Ok(t) => t.trim(),
+            Err(e) => {
+                summary.bad += 1;
+                let at = e.valid_up_to();
+                report(line_no, &format_args!("not UTF-8 text (byte {at})"));
+                continue;
+            }
+        };
         if text.is_empty() {
             continue;
         }
@@ -140,11 +165,7 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
             Ok(e) => e,
             Err(e) => {
                 summary.bad += 1;
-                if let Some(bar) = &progress {
-                    bar.suspend(|| eprintln!("line {line_no}: {e}"));
-                } else {
-                    eprintln!("line {line_no}: {e}");
-                }
+                report(line_no, &e);
                 continue;
             }
         };
@@ -171,6 +192,61 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Longest event line read (16 MiB): a longer one (a log without line
+/// breaks, `/dev/zero`) is skipped as a bad line without being held in
+/// memory.
+const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// What [`read_line_capped`] read.
+struct LineRead {
+    /// Bytes consumed, the line break included (0 at the end).
+    bytes: u64,
+    /// The line was longer than the cap: `line` holds only its start.
+    too_long: bool,
+}
+
+/// Reads one line (up to and including `\n`) into `line`, keeping at most
+/// `cap` bytes of it; the rest of a longer line is read through `skip` in
+/// `cap`-sized pieces and dropped.
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    skip: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<LineRead> {
+    line.clear();
+    let limit = u64::try_from(cap).unwrap_or(u64::MAX);
+    let n = reader.by_ref().take(limit).read_until(b'\n', line)?;
+    let mut read = LineRead {
+        bytes: n as u64,
+        too_long: false,
+    };
+    if n < cap || line.last() == Some(&b'\n') {
+        return Ok(read);
+    }
+    // `cap` bytes and no line break yet: more than `cap` unless the line
+    // ends right here (at the end of the input or with its line break).
+    let mut first = true;
+    loop {
+        skip.clear();
+        let m = reader.by_ref().take(limit).read_until(b'\n', skip)?;
+        if m == 0 {
+            return Ok(read);
+        }
+        if first && skip.as_slice() == b"\n" {
+            line.push(b'\n');
+            read.bytes += 1;
+            return Ok(read);
+        }
+        first = false;
+        read.too_long = true;
+        read.bytes += m as u64;
+        if skip.last() == Some(&b'\n') {
+            return Ok(read);
+        }
     }
 }
 
@@ -305,5 +381,53 @@ impl Summary {
                 .unwrap_or("");
             eprintln!("  {n:>8}  {id} — {title}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_line_capped;
+
+    /// Every line of `input` read with a cap of `cap` bytes: (kept text,
+    /// bytes consumed, too long).
+    fn lines(input: &[u8], cap: usize) -> Vec<(String, u64, bool)> {
+        let mut reader = std::io::BufReader::with_capacity(4, input);
+        let (mut line, mut skip) = (Vec::new(), Vec::new());
+        let mut out = Vec::new();
+        loop {
+            let r = read_line_capped(&mut reader, &mut line, &mut skip, cap)
+                .unwrap_or_else(|e| panic!("{e}"));
+            if r.bytes == 0 {
+                return out;
+            }
+            out.push((
+                String::from_utf8_lossy(&line).into_owned(),
+                r.bytes,
+                r.too_long,
+            ));
+        }
+    }
+
+    #[test]
+    fn lines_up_to_the_cap_are_whole_and_longer_ones_are_skipped() {
+        let got = lines(b"abc\nabcd\nabcde\nabcdefghijk\nab\nabcde", 4);
+        let want = [
+            ("abc\n", 4, false),
+            // Exactly the cap, then its line break: whole.
+            ("abcd\n", 5, false),
+            ("abcd", 6, true),
+            ("abcd", 12, true),
+            ("ab\n", 3, false),
+            // Past the cap at the end of the input, without a line break.
+            ("abcd", 5, true),
+        ];
+        let want: Vec<(String, u64, bool)> = want
+            .iter()
+            .map(|(t, n, l)| (t.to_string(), *n, *l))
+            .collect();
+        assert_eq!(got, want);
+        // Exactly the cap at the end of the input: whole.
+        assert_eq!(lines(b"abcd", 4), [("abcd".to_string(), 4, false)]);
+        assert_eq!(lines(b"", 4), []);
     }
 }
