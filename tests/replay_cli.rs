@@ -306,3 +306,24 @@ fn a_line_that_is_not_utf8_is_skipped_and_the_replay_goes_on() {
     assert!(err.contains("events: 600 "), "{err}");
     assert!(err.contains("bad lines: 1"), "{err}");
 }
+
+/// Input files given by mistake (a device without end) are read only up to
+/// a limit and refused with a message: rules (4 MiB), profiles (checked in
+/// `tests/profiles.rs`), test cases (256 MiB).
+#[test]
+fn endless_inputs_are_refused_at_their_limits() {
+    let rules = run(&["check", "/dev/zero"]);
+    assert_eq!(rules.status.code(), Some(1));
+    let err = text(&rules.stderr);
+    assert!(
+        err.contains("error[E0102]: file is larger than the limit of 4194304 bytes"),
+        "{err}"
+    );
+    let cases = run(&["test", "examples/rules/seed.rules", "/dev/zero"]);
+    assert_eq!(cases.status.code(), Some(1));
+    let err = text(&cases.stderr);
+    assert!(
+        err.contains("cannot read `/dev/zero`: larger than the limit of 268435456 bytes"),
+        "{err}"
+    );
+}

@@ -83,7 +83,21 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
         },
         None => None,
     };
-    let text = match std::fs::read_to_string(&args.cases) {
+    // Cases files are small: read no more than 256 MiB (a device or an
+    // endless pipe given by mistake is an error, not a read without end).
+    const MAX_CASES_BYTES: usize = 256 << 20;
+    let read = std::fs::File::open(&args.cases)
+        .and_then(|f| riskgate::limits::read_capped(f, MAX_CASES_BYTES))
+        .and_then(|bytes| {
+            if bytes.len() > MAX_CASES_BYTES {
+                return Err(std::io::Error::other(format!(
+                    "larger than the limit of {MAX_CASES_BYTES} bytes"
+                )));
+            }
+            String::from_utf8(bytes)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        });
+    let text = match read {
         Ok(t) => t,
         Err(e) => {
             eprintln!("error: cannot read `{}`: {e}", args.cases.display());
