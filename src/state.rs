@@ -1439,3 +1439,70 @@ impl StateStore {
         (!cell.retired).then(|| cell.state.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Retires `agent`'s slot without taking it out of the map: the moment
+    /// between eviction's mark and its removal, which another thread can
+    /// observe.
+    fn retire_in_place(store: &StateStore, agent: &str) {
+        let guard = store.agents.guard();
+        if let Some(slot) = store.agents.get(agent, &guard) {
+            lock(slot).retired = true;
+        }
+    }
+
+    fn observe(store: &StateStore, agent: &str, t: i64) -> (Tracking, Option<u64>) {
+        let mut m = store.metrics();
+        let obs = Observation {
+            counter_hits: &[true],
+            ..Observation::at(t)
+        };
+        let outcome = store.observe(agent, &obs, &mut m);
+        (outcome.tracking, m.count(0))
+    }
+
+    /// An event that finds its agent's slot retired by eviction (but not yet
+    /// removed) is not counted there: the retired slot is taken out and the
+    /// event starts a fresh state, the only state the agent has afterwards.
+    #[test]
+    fn an_event_on_a_retired_slot_goes_to_a_fresh_one() {
+        let store = StateStore::new(Layout::seed(), StoreConfig::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(observe(&store, "a", 1_000), (Tracking::Inserted, Some(1)));
+        assert_eq!(observe(&store, "a", 1_000), (Tracking::Existing, Some(2)));
+        retire_in_place(&store, "a");
+        assert!(!store.contains("a"));
+        assert_eq!(observe(&store, "a", 1_000), (Tracking::Inserted, Some(1)));
+        assert_eq!(observe(&store, "a", 1_000), (Tracking::Existing, Some(2)));
+        assert_eq!(store.len(), 1);
+        assert!(store.contains("a"));
+        assert_eq!(store.agent_state("a").map(|s| s.newest_ms()), Some(1_000));
+    }
+
+    /// Eviction never retires a slot whose first event is not counted yet.
+    #[test]
+    fn eviction_leaves_a_fresh_slot_alone() {
+        let store = StateStore::new(
+            Layout::seed(),
+            StoreConfig {
+                idle_ttl_ms: Some(1),
+                ..StoreConfig::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(observe(&store, "a", 0).0, Tracking::Inserted);
+        let guard = store.agents.guard();
+        if let Some(slot) = store.agents.get("a", &guard) {
+            lock(slot).fresh = true;
+        }
+        assert_eq!(store.evict_idle(i64::MAX), 0);
+        if let Some(slot) = store.agents.get("a", &guard) {
+            lock(slot).fresh = false;
+        }
+        assert_eq!(store.evict_idle(i64::MAX), 1);
+        assert!(store.is_empty());
+    }
+}
