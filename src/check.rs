@@ -1156,6 +1156,27 @@ impl Checker {
         }
     }
 
+    /// The list of a `from IP in` / `includes scope in` phrase, which must be
+    /// a `want` list (or one whose items are known only at run time, or
+    /// empty); else E0206 `mismatched types: {why}, but ...`.
+    fn phrase_list(&mut self, list: &Spanned<Expr>, want: Ty, why: &str) -> Option<ListRef> {
+        let (l, lt) = self.list_ref(list)?;
+        if lt == want || matches!(lt, Ty::DynList | Ty::EmptyList) {
+            return Some(l);
+        }
+        self.error(
+            "E0206",
+            list.span,
+            format!(
+                "mismatched types: {why}, but `{}` is {}",
+                expr_text(&list.node),
+                lt.name()
+            ),
+            None,
+        );
+        None
+    }
+
     fn list_ref(&mut self, e: &Spanned<Expr>) -> Option<(ListRef, Ty)> {
         match &e.node {
             Expr::Paren(inner) => self.list_ref(inner),
@@ -1548,22 +1569,11 @@ impl Checker {
                 }
             }
             Phrase::FromIp { negated, list } => {
-                let Some((l, lt)) = self.list_ref(list) else {
+                let Some(l) =
+                    self.phrase_list(list, Ty::IpList, "`from IP in` needs a list of CIDRs")
+                else {
                     return Cond::Const(Tri::False);
                 };
-                if !matches!(lt, Ty::IpList | Ty::DynList | Ty::EmptyList) {
-                    self.error(
-                        "E0206",
-                        list.span,
-                        format!(
-                            "mismatched types: `from IP in` needs a list of CIDRs, but `{}` is {}",
-                            expr_text(&list.node),
-                            lt.name()
-                        ),
-                        None,
-                    );
-                    return Cond::Const(Tri::False);
-                }
                 Cond::In {
                     negated: *negated,
                     item: Val::Field(Field::Ip),
@@ -1572,22 +1582,9 @@ impl Checker {
                 }
             }
             Phrase::IncludesScope { negated, list } => {
-                let Some((l, lt)) = self.list_ref(list) else {
+                let Some(l) = self.phrase_list(list, Ty::StrList, "scopes are strings") else {
                     return Cond::Const(Tri::False);
                 };
-                if !matches!(lt, Ty::StrList | Ty::DynList | Ty::EmptyList) {
-                    self.error(
-                        "E0206",
-                        list.span,
-                        format!(
-                            "mismatched types: scopes are strings, but `{}` is {}",
-                            expr_text(&list.node),
-                            lt.name()
-                        ),
-                        None,
-                    );
-                    return Cond::Const(Tri::False);
-                }
                 Cond::Scope {
                     negated: *negated,
                     list: l,
