@@ -16,6 +16,14 @@ fn dir(name: &str) -> PathBuf {
     d
 }
 
+/// The rendered diagnostics of a load (empty when it succeeded).
+fn rendered(result: Result<RuleSet, riskgate::Diagnostics>) -> String {
+    match result {
+        Ok(_) => String::new(),
+        Err(d) => d.render(false),
+    }
+}
+
 /// Loads a rules file beside `list_path` reading it as a list; the rendered errors.
 fn errors_for(d: &std::path::Path, list_path: &str) -> String {
     let rules = d.join("x.rules");
@@ -26,10 +34,7 @@ fn errors_for(d: &std::path::Path, list_path: &str) -> String {
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    match RuleSet::from_files([&rules]) {
-        Ok(_) => String::new(),
-        Err(d) => d.render(false),
-    }
+    rendered(RuleSet::from_files([&rules]))
 }
 
 #[test]
@@ -76,10 +81,7 @@ fn too_many_items_is_a_limit_error() {
         "list names = file \"many.txt\"\n\nRule 1 — Named\nTrigger: user_agent in names\nAction: deny\nSeverity: HIGH\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let err = match RuleSet::from_files([&rules]) {
-        Ok(_) => String::new(),
-        Err(d) => d.render(false),
-    };
+    let err = rendered(RuleSet::from_files([&rules]));
     assert!(err.contains("error[E0102]"), "{err}");
     assert!(
         err.contains("100001 items, more than the limit of 100000"),
@@ -110,10 +112,7 @@ fn list_files_obey_the_callers_limits() {
         "list names = file \"five.txt\"\n\nRule 1 — Named\nTrigger: user_agent in names\nAction: deny\nSeverity: HIGH\n",
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let render = |limits: &riskgate::Limits| match RuleSet::from_files_with([&rules], limits) {
-        Ok(_) => String::new(),
-        Err(d) => d.render(false),
-    };
+    let render = |limits: &riskgate::Limits| rendered(RuleSet::from_files_with([&rules], limits));
     let defaults = riskgate::Limits::default();
     assert_eq!(render(&defaults), "");
     let few_items = riskgate::Limits {
@@ -148,10 +147,7 @@ fn a_device_as_a_rules_file_is_a_limit_error() {
         max_file_bytes: 1 << 16,
         ..riskgate::Limits::default()
     };
-    let err = match RuleSet::from_files_with(["/dev/zero"], &limits) {
-        Ok(_) => String::new(),
-        Err(d) => d.render(false),
-    };
+    let err = rendered(RuleSet::from_files_with(["/dev/zero"], &limits));
     assert!(err.contains("error[E0102]"), "{err}");
     assert!(
         err.contains("file is larger than the limit of 65536 bytes")
@@ -162,9 +158,6 @@ fn a_device_as_a_rules_file_is_a_limit_error() {
     let d = dir("rules-big");
     let big = d.join("big.rules");
     std::fs::write(&big, "# padding\n".repeat(7_000)).unwrap_or_else(|e| panic!("{e}"));
-    let err = match RuleSet::from_files_with([&big], &limits) {
-        Ok(_) => String::new(),
-        Err(d) => d.render(false),
-    };
+    let err = rendered(RuleSet::from_files_with([&big], &limits));
     assert!(err.contains("error[E0102]"), "{err}");
 }
