@@ -48,3 +48,46 @@ pub fn read_capped(file: impl std::io::Read, max: usize) -> std::io::Result<Vec<
         .read_to_end(&mut bytes)?;
     Ok(bytes)
 }
+
+/// Why a rules file could not be read as text.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// Missing or unreadable.
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not UTF-8 (within the size limit).
+    #[error("`{}` is not UTF-8 text (byte {at})", path.display())]
+    NotUtf8 {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Offset of the first invalid byte.
+        at: usize,
+    },
+}
+
+/// Reads a rules file as text, no further than `limits.max_file_bytes` + 1
+/// bytes. A larger file gives its first bytes (lossily decoded), so that
+/// parsing them reports the size limit (E0102) with the first line; a
+/// device or an endless pipe stops there too.
+pub fn read_rules_file(path: &std::path::Path, limits: &Limits) -> Result<String, ReadError> {
+    let max = limits.max_file_bytes;
+    let bytes = std::fs::File::open(path)
+        .and_then(|f| read_capped(f, max))
+        .map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() > max {
+        return Ok(String::from_utf8_lossy(&bytes).into_owned());
+    }
+    String::from_utf8(bytes).map_err(|e| ReadError::NotUtf8 {
+        path: path.to_path_buf(),
+        at: e.utf8_error().valid_up_to(),
+    })
+}

@@ -52,28 +52,9 @@ impl RuleSet {
         for p in paths {
             let p = p.as_ref();
             let name = p.display().to_string();
-            let read = std::fs::File::open(p)
-                .and_then(|f| crate::limits::read_capped(f, limits.max_file_bytes));
-            match read {
-                // Too large: its first `max + 1` bytes are enough for the
-                // parser to report the limit (E0102) with the first line.
-                Ok(bytes) if bytes.len() > limits.max_file_bytes => {
-                    let text = String::from_utf8_lossy(&bytes).into_owned();
-                    sources.push((name, Some(p.to_path_buf()), text));
-                }
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => sources.push((name, Some(p.to_path_buf()), text)),
-                    Err(e) => errors.items.push(file_error(
-                        &name,
-                        format!(
-                            "`{name}` is not UTF-8 text (byte {})",
-                            e.utf8_error().valid_up_to()
-                        ),
-                    )),
-                },
-                Err(e) => errors
-                    .items
-                    .push(file_error(&name, format!("cannot read `{name}`: {e}"))),
+            match crate::limits::read_rules_file(p, limits) {
+                Ok(text) => sources.push((name, Some(p.to_path_buf()), text)),
+                Err(e) => errors.items.push(file_error(&name, e.to_string())),
             }
         }
         match Self::from_sources(sources, limits) {

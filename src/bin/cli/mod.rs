@@ -57,21 +57,10 @@ pub fn fmt(files: &[PathBuf], check: bool, color: bool) -> ExitCode {
         let name = f.display().to_string();
         // Read no further than the file-size limit (`/dev/zero` stops at
         // once); a larger file's first bytes get the parser's limit error.
-        let max = riskgate::Limits::default().max_file_bytes;
-        let read = std::fs::File::open(f).and_then(|h| riskgate::limits::read_capped(h, max));
-        let text = match read {
-            Ok(bytes) if bytes.len() > max => String::from_utf8_lossy(&bytes).into_owned(),
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(t) => t,
-                Err(e) => {
-                    let at = e.utf8_error().valid_up_to();
-                    eprintln!("error: `{name}` is not UTF-8 text (byte {at})");
-                    failed = true;
-                    continue;
-                }
-            },
+        let text = match riskgate::limits::read_rules_file(f, &riskgate::Limits::default()) {
+            Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read `{name}`: {e}");
+                eprintln!("error: {e}");
                 failed = true;
                 continue;
             }
