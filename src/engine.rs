@@ -393,12 +393,7 @@ impl Engine {
 
     /// `agent`'s profile, by a lookup of its id.
     fn profile_of(&self, agent: &str) -> Option<&ResolvedProfile> {
-        if self.profiles.is_empty() {
-            return None;
-        }
-        self.profiles
-            .get(agent)
-            .and_then(|&i| self.profile_list.get(i as usize))
+        self.profile_tagged(self.profile_tag(agent))
     }
 
     /// The tag the store keeps with `agent`: its profile's index + 1, or 0.

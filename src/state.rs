@@ -1157,16 +1157,14 @@ impl StateStore {
         let mut outcome = self.begin(obs, out);
         let skewed = outcome.skewed;
         let plan = &self.plan;
-        outcome.tracking = self.with_slot(
-            &self.agents,
-            &self.reserved_agents,
-            self.config.max_agents,
+        outcome.tracking = self.with_agent(
             agent,
-            obs.time_ms,
+            obs,
             skewed,
-            || AgentState::new(plan, obs.time_ms),
             || 0,
-            |state, _| state.observe(plan, obs, skewed, out, &mut outcome, false),
+            |state, _| {
+                state.observe(plan, obs, skewed, out, &mut outcome, false);
+            },
         );
         self.observe_keys(obs, skewed, out, &mut outcome);
         self.tally(&outcome);
@@ -1197,8 +1195,32 @@ impl StateStore {
         if !self.keyed.is_empty() {
             self.observe_keys(obs, skewed, out, &mut outcome);
         }
-        let mut read = Some(read);
-        let tracking = self.with_slot(
+        let tracking = self.with_agent(agent, obs, skewed, tag, |state, tag| {
+            state.observe(plan, obs, skewed, out, &mut outcome, true);
+            read(&MetricsView {
+                plan,
+                state,
+                out,
+                tag,
+            });
+        });
+        outcome.tracking = tracking;
+        self.tally(&outcome);
+        outcome
+    }
+
+    /// [`with_slot`](Self::with_slot) on the agents map: `f` runs on
+    /// `agent`'s state (created at the event's time if new) under its lock.
+    fn with_agent(
+        &self,
+        agent: &str,
+        obs: &Observation<'_>,
+        skewed: bool,
+        tag: impl Fn() -> u32,
+        f: impl FnOnce(&mut AgentState, u32),
+    ) -> Tracking {
+        let plan = &self.plan;
+        self.with_slot(
             &self.agents,
             &self.reserved_agents,
             self.config.max_agents,
@@ -1207,21 +1229,8 @@ impl StateStore {
             skewed,
             || AgentState::new(plan, obs.time_ms),
             tag,
-            |state, tag| {
-                state.observe(plan, obs, skewed, out, &mut outcome, true);
-                if let Some(read) = read.take() {
-                    read(&MetricsView {
-                        plan,
-                        state,
-                        out,
-                        tag,
-                    });
-                }
-            },
-        );
-        outcome.tracking = tracking;
-        self.tally(&outcome);
-        outcome
+            f,
+        )
     }
 
     /// Counts the keyed counters of an event, each under its key's lock.
