@@ -1,0 +1,1 @@
+//! Adversarial inputs: the `riskgate` binary (pipes, escaping, exit codes).
