@@ -236,3 +236,154 @@ impl fmt::Display for Num {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Numbers written as text in events
+
+/// Why the text of a number in an event cannot be used (the reason of an
+/// [`crate::event::EventError::BadValue`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NumberTextError {
+    /// Not written as JSON writes a number (`NaN`, `inf`, `0x10`, `1.`, `+1`).
+    #[error("not a number: expected JSON number syntax such as `12`, `-4.5` or `1e3`")]
+    Syntax,
+    /// Written as a number, but too large for a finite floating-point value (`1e400`).
+    #[error("out of range: not a finite number")]
+    NotFinite,
+    /// A number, but not a non-negative integer that fits in 64 bits.
+    #[error("not a non-negative integer")]
+    NotUnsigned,
+}
+
+/// The JSON whitespace that may surround a JSON number (space, tab, CR, LF).
+fn trim_json_whitespace(text: &str) -> &str {
+    text.trim_matches([' ', '\t', '\n', '\r'])
+}
+
+/// True when `s` is a number as JSON writes one:
+/// `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn is_json_number(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let digits = |i: &mut usize| {
+        let from = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - from
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            digits(&mut i);
+        }
+        _ => return false,
+    }
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Reads a number written as text in an event (an Okta extension key such as
+/// `"certAgeDays": "400"`): exactly JSON's number grammar, optionally
+/// surrounded by JSON whitespace, to the value a JSON number of the same
+/// text has. The one grammar for every numeric string riskgate reads, so a
+/// string and a JSON number of the same text never differ.
+///
+/// # Errors
+/// [`NumberTextError::Syntax`] for anything JSON does not write as a number
+/// (`NaN`, `inf`, `infinity`, `0x1A`, `1_000`, `.5`, `+1`, `""`);
+/// [`NumberTextError::NotFinite`] for a number too large for a finite `f64`
+/// (`1e400`, which a JSON reader also rejects).
+///
+/// ```
+/// use riskgate::num::{parse_number_text, NumberTextError};
+/// assert_eq!(parse_number_text("400"), Ok(400.0));
+/// assert_eq!(parse_number_text(" -4.5e1 "), Ok(-45.0));
+/// assert_eq!(parse_number_text("NaN"), Err(NumberTextError::Syntax));
+/// assert_eq!(parse_number_text("inf"), Err(NumberTextError::Syntax));
+/// assert_eq!(parse_number_text("1e400"), Err(NumberTextError::NotFinite));
+/// ```
+pub fn parse_number_text(text: &str) -> Result<f64, NumberTextError> {
+    let s = trim_json_whitespace(text);
+    if !is_json_number(s) {
+        return Err(NumberTextError::Syntax);
+    }
+    // serde_json's conversion, so that the string and the JSON number of one
+    // text are the same `f64`; it rejects what overflows.
+    match serde_json::from_str::<f64>(s) {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(NumberTextError::NotFinite),
+    }
+}
+
+/// [`parse_number_text`] for a non-negative integer that fits in a `u64`
+/// (an autonomous system number written as a string): JSON's grammar
+/// without fraction or exponent, and no minus sign.
+///
+/// # Errors
+/// [`NumberTextError::Syntax`] as for [`parse_number_text`];
+/// [`NumberTextError::NotUnsigned`] for a number with a fraction, an
+/// exponent or a minus sign, or one past `u64::MAX`.
+///
+/// ```
+/// use riskgate::num::{parse_unsigned_text, NumberTextError};
+/// assert_eq!(parse_unsigned_text("16509"), Ok(16509));
+/// assert_eq!(parse_unsigned_text("16509.0"), Err(NumberTextError::NotUnsigned));
+/// assert_eq!(parse_unsigned_text("+16509"), Err(NumberTextError::Syntax));
+/// ```
+pub fn parse_unsigned_text(text: &str) -> Result<u64, NumberTextError> {
+    let s = trim_json_whitespace(text);
+    if !is_json_number(s) {
+        return Err(NumberTextError::Syntax);
+    }
+    if !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(NumberTextError::NotUnsigned);
+    }
+    // Only ASCII digits, as JSON writes an integer: `u64`'s own parser
+    // accepts exactly these, and fails only past `u64::MAX`.
+    s.parse::<u64>().map_err(|_| NumberTextError::NotUnsigned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_number_grammar() {
+        for ok in ["0", "-0", "12", "-12", "0.5", "1e3", "1E+3", "1e-3", "12.25e2"] {
+            assert!(is_json_number(ok), "{ok}");
+        }
+        for bad in [
+            "", "-", "NaN", "nan", "inf", "-inf", "infinity", "Infinity", "+1", "01", ".5", "1.",
+            "1e", "1e+", "0x10", "1_000", "1 2", "١٢",
+        ] {
+            assert!(!is_json_number(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_string_and_a_json_number_of_one_text_agree() {
+        for text in ["0.1", "1e-7", "123456789.123456789", "2.2250738585072014e-308", "1e308"] {
+            let json: f64 = serde_json::from_str(text).expect("a JSON number");
+            assert_eq!(parse_number_text(text), Ok(json), "{text}");
+        }
+    }
+}

@@ -23,7 +23,10 @@
 //! Okta does not log mTLS certificates, token lifetimes, secret ages or device
 //! posture for service apps. A gateway or hook that knows them can add them to
 //! `debugData` under the extension keys above (numbers or numeric strings);
-//! the bundled example stream does.
+//! the bundled example stream does. A numeric string is read with JSON's
+//! number grammar ([`crate::num::parse_number_text`]), so `"NaN"`, `"inf"`,
+//! `"0x10"` and `"1e400"` reject the event with the field and the reason, as
+//! a JSON `1e400` does; `asNumber` strings are non-negative JSON integers.
 //!
 //! Keys match case-insensitively at every level (an exact match wins), since
 //! some pipelines lower-case them (`eventtype`, `debugcontext`). `null` is the
@@ -43,6 +46,7 @@ use crate::event::{
     excerpt, json_kind, parse_ip, parse_timestamp_ms, ActorKind, Categories, Event, EventError,
 };
 use crate::native::{parse_native, split_scopes};
+use crate::num::{parse_number_text, parse_unsigned_text};
 
 mod attrs;
 mod typed;
@@ -265,16 +269,7 @@ impl Extensions {
             match get(dd, &[key], field)? {
                 None => Ok(None),
                 Some(Value::Number(n)) => Ok(n.as_f64()),
-                Some(Value::String(s)) => {
-                    s.trim()
-                        .parse::<f64>()
-                        .map(Some)
-                        .map_err(|_| EventError::BadValue {
-                            field: field.to_string(),
-                            value: excerpt(s),
-                            reason: "not a number".into(),
-                        })
-                }
+                Some(Value::String(s)) => number_text(s, field).map(Some),
                 Some(other) => Err(EventError::WrongType {
                     field: field.to_string(),
                     expected: "a number",
@@ -481,14 +476,39 @@ fn asn(v: &Value) -> Result<Option<u64>, EventError> {
     };
     match v {
         Value::Number(n) => n.as_u64().map(Some).ok_or_else(|| bad(n.to_string())),
-        Value::String(s) if s.trim().is_empty() => Ok(None),
-        Value::String(s) => s.trim().parse().map(Some).map_err(|_| bad(excerpt(s))),
+        Value::String(s) => asn_text(s),
         other => Err(EventError::WrongType {
             field: FIELD.into(),
             expected: "a number or a numeric string",
             found: json_kind(other),
         }),
     }
+}
+
+/// An extension number written as a string (`"certAgeDays": "400"`): JSON's
+/// number grammar, a finite value ([`parse_number_text`]), else
+/// [`EventError::BadValue`] naming `field` with the reason.
+fn number_text(s: &str, field: &str) -> Result<f64, EventError> {
+    parse_number_text(s).map_err(|e| EventError::BadValue {
+        field: field.to_owned(),
+        value: excerpt(s),
+        reason: e.to_string(),
+    })
+}
+
+/// `securityContext.asNumber` written as a string: absent when blank, else a
+/// non-negative integer in JSON's number grammar ([`parse_unsigned_text`]).
+fn asn_text(s: &str) -> Result<Option<u64>, EventError> {
+    if s.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_unsigned_text(s)
+        .map(Some)
+        .map_err(|_| EventError::BadValue {
+            field: "securityContext.asNumber".into(),
+            value: excerpt(s),
+            reason: "not an autonomous system number (a non-negative integer)".into(),
+        })
 }
 
 // ---------------------------------------------------------------------------

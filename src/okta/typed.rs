@@ -31,7 +31,7 @@ use serde_json::{Map, Number, Value};
 use super::attrs::Trie;
 
 mod fast;
-use super::{actor_kind, categories_for, field_prefix, AttrFilter};
+use super::{actor_kind, asn_text, categories_for, field_prefix, number_text, AttrFilter};
 use crate::event::{
     excerpt, parse_ip, parse_timestamp_ms, ActorKind, Categories, Cert, Event, EventError,
 };
@@ -603,16 +603,7 @@ impl<'de> Capture<'de> {
         match self.get(dd, &[key], field)? {
             None => Ok(None),
             Some(Raw::Num(n)) => Ok(n.as_f64()),
-            Some(Raw::Str(s)) => {
-                s.trim()
-                    .parse::<f64>()
-                    .map(Some)
-                    .map_err(|_| EventError::BadValue {
-                        field: field.to_string(),
-                        value: excerpt(s),
-                        reason: "not a number".into(),
-                    })
-            }
+            Some(Raw::Str(s)) => number_text(s, field).map(Some),
             Some(other) => Err(EventError::WrongType {
                 field: field.to_string(),
                 expected: "a number",
@@ -640,8 +631,7 @@ fn asn(v: &Raw<'_>) -> Result<Option<u64>, EventError> {
     };
     match v {
         Raw::Num(n) => n.as_u64().map(Some).ok_or_else(|| bad(n.to_string())),
-        Raw::Str(s) if s.trim().is_empty() => Ok(None),
-        Raw::Str(s) => s.trim().parse().map(Some).map_err(|_| bad(excerpt(s))),
+        Raw::Str(s) => asn_text(s),
         other => Err(EventError::WrongType {
             field: FIELD.into(),
             expected: "a number or a numeric string",
