@@ -93,12 +93,7 @@ pub fn compare_values(op: CmpOp, a: &V<'_>, b: &V<'_>) -> Tri {
     }
 }
 
-fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
+use crate::event::canonical_ip;
 
 /// Where metric values come from (the state store's read of this event).
 pub trait MetricSource {
@@ -474,6 +469,8 @@ impl<'a> Ctx<'a> {
                         Tri::from_bool(items.iter().any(|v| v.as_str() == Some(*s)))
                     }
                     (V::Str(s), _) => Tri::from_bool(set.contains(*s)),
+                    // A list of addresses and CIDR blocks.
+                    (V::Ip(_), Some(Value::Array(items))) => json_member(item, items.iter()),
                     _ => Tri::Unknown,
                 },
                 Some(ProfileSlot {
@@ -502,11 +499,7 @@ impl<'a> Ctx<'a> {
                     return Tri::False;
                 };
                 let mut unknown = false;
-                let found = any_at_path(root, path, &mut |v| match compare_values(
-                    CmpOp::Eq,
-                    item,
-                    &json_value(v),
-                ) {
+                let found = any_at_path(root, path, &mut |v| match member_eq(item, v) {
                     Tri::True => true,
                     Tri::Unknown => {
                         unknown |= !v.is_null();
@@ -647,7 +640,11 @@ impl<'a> Ctx<'a> {
         let s = |o: &'a Option<std::borrow::Cow<'a, str>>| o.as_deref().map_or(V::Absent, V::Str);
         let n = |o: Option<f64>| o.map_or(V::Absent, |x| V::Num(Num::from_f64(x)));
         match f {
-            Field::Ip => e.ip.map_or(V::Absent, V::Ip),
+            // Events made without the builder may hold any address.
+            Field::Ip => e
+                .ip
+                .and_then(crate::event::client_ip)
+                .map_or(V::Absent, V::Ip),
             Field::AgentId => V::Str(&e.agent),
             Field::Actor => V::Str(actor_name(e.actor)),
             Field::EventType => s(&e.event_type),
@@ -840,10 +837,21 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Is `item` the list item `v`? An address is in a string that is an equal
+/// address or a CIDR block holding it ([`ip_in_text`]); else [`compare_values`].
+fn member_eq(item: &V<'_>, v: &Value) -> Tri {
+    if let (V::Ip(ip), Value::String(text)) = (item, v) {
+        if let Some(found) = ip_in_text(*ip, text) {
+            return Tri::from_bool(found);
+        }
+    }
+    compare_values(CmpOp::Eq, item, &json_value(v))
+}
+
 fn json_member<'v>(item: &V<'_>, items: impl Iterator<Item = &'v Value>) -> Tri {
     let mut unknown = false;
     for v in items {
-        match compare_values(CmpOp::Eq, item, &json_value(v)) {
+        match member_eq(item, v) {
             Tri::True => return Tri::True,
             Tri::Unknown => unknown = true,
             Tri::False => {}

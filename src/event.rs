@@ -106,7 +106,9 @@ pub struct Event<'a> {
     pub categories: Categories,
     /// The source's event type verbatim (Okta `eventType`).
     pub event_type: Option<Cow<'a, str>>,
-    /// Client IP address.
+    /// Client IP address, as [`client_ip`] makes it: never IPv4-mapped,
+    /// never unspecified (the event parsers and the builder see to that;
+    /// rules read an address set here otherwise through [`client_ip`] too).
     pub ip: Option<IpAddr>,
     /// Requested scopes.
     pub scopes: Vec<Cow<'a, str>>,
@@ -255,17 +257,21 @@ impl<'a> EventBuilder<'a> {
         self.event.event_type = Some(event_type.into());
         self
     }
-    /// Sets the client IP address.
+    /// Sets the client IP address, as [`client_ip`] stores it: an
+    /// IPv4-mapped address as its IPv4 address, the unspecified address
+    /// (`0.0.0.0`, `::`) as no address.
     pub fn ip(mut self, ip: IpAddr) -> Self {
-        self.event.ip = Some(ip);
+        self.event.ip = client_ip(ip);
         self
     }
-    /// Sets the client IP address from its text form.
+    /// Sets the client IP address from its text form, as every event format
+    /// reads it: `""`, `"null"` and the unspecified address leave the event
+    /// without an address, an IPv4-mapped address is stored as its IPv4 address.
     ///
     /// # Errors
     /// [`EventError::BadValue`] naming `ip` when `ip` is not an IPv4 or IPv6 address.
     pub fn try_ip(mut self, ip: &str) -> Result<Self, EventError> {
-        self.event.ip = Some(parse_ip("ip", ip)?);
+        self.event.ip = parse_client_ip("ip", ip)?;
         Ok(self)
     }
     /// Sets the requested scopes.
@@ -369,13 +375,57 @@ impl<'a> EventBuilder<'a> {
     }
 }
 
-/// Parses an IP address for field `field`, naming it in the error.
-pub(crate) fn parse_ip(field: &str, text: &str) -> Result<IpAddr, EventError> {
-    text.parse().map_err(|_| EventError::BadValue {
-        field: field.to_owned(),
-        value: excerpt(text),
-        reason: "not an IPv4 or IPv6 address".to_owned(),
-    })
+/// `ip` with an IPv4-mapped IPv6 address (`::ffff:10.1.1.1`) written as the
+/// IPv4 address it maps (`10.1.1.1`); any other address as it is.
+///
+/// ```
+/// use riskgate::event::canonical_ip;
+/// let mapped: std::net::IpAddr = "::ffff:10.1.1.1".parse().unwrap();
+/// assert_eq!(canonical_ip(mapped), "10.1.1.1".parse::<std::net::IpAddr>().unwrap());
+/// let v6: std::net::IpAddr = "2001:db8::1".parse().unwrap();
+/// assert_eq!(canonical_ip(v6), v6);
+/// ```
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
+/// The client address an event holds for `ip`: [`canonical_ip`], and `None`
+/// for the unspecified address (`0.0.0.0`, `::`, `::ffff:0.0.0.0`), which is
+/// never a real client (sources write it when they do not know the address).
+///
+/// Every event format and [`EventBuilder::ip`] store addresses through this,
+/// so rules see one form of each address and no unspecified one.
+///
+/// ```
+/// use riskgate::event::client_ip;
+/// let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+/// assert_eq!(client_ip(ip("::ffff:10.1.1.1")), Some(ip("10.1.1.1")));
+/// assert_eq!(client_ip(ip("0.0.0.0")), None);
+/// assert_eq!(client_ip(ip("::")), None);
+/// ```
+pub fn client_ip(ip: IpAddr) -> Option<IpAddr> {
+    let ip = canonical_ip(ip);
+    (!ip.is_unspecified()).then_some(ip)
+}
+
+/// The client address written as `text` in field `field`: `None` for `""`,
+/// `"null"` and the unspecified address, else the [`client_ip`] of the
+/// address; an error naming `field` when `text` is not an IPv4 or IPv6
+/// address.
+pub(crate) fn parse_client_ip(field: &str, text: &str) -> Result<Option<IpAddr>, EventError> {
+    if text.is_empty() || text == "null" {
+        return Ok(None);
+    }
+    text.parse()
+        .map(client_ip)
+        .map_err(|_| EventError::BadValue {
+            field: field.to_owned(),
+            value: excerpt(text),
+            reason: "not an IPv4 or IPv6 address".to_owned(),
+        })
 }
 
 /// At most 80 characters of `text`, for error messages about values of any size.

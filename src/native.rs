@@ -12,7 +12,9 @@
 //! ```
 //!
 //! Only `time` (RFC 3339) and `agent` are required. `null` is the same as an
-//! absent field. `scopes` and `granted_scopes` are arrays of strings, or one
+//! absent field. `ip` is read as every format reads a client address
+//! ([`crate::event::client_ip`]): `""`, `"null"` and the unspecified address
+//! (`0.0.0.0`, `::`) are no address, an IPv4-mapped address is its IPv4 address. `scopes` and `granted_scopes` are arrays of strings, or one
 //! string of scopes separated by commas and/or whitespace. `attrs` is any JSON
 //! object. Every other top-level key, and any key of `cert` other than `issuer`
 //! and `age_days`, is an error naming the key (SPEC §7.19), as is a value of
@@ -31,7 +33,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use serde_json::{Map, Value};
 
 use crate::event::{
-    excerpt, parse_ip, parse_timestamp_ms, ActorKind, Categories, Event, EventError,
+    excerpt, parse_client_ip, parse_timestamp_ms, ActorKind, Categories, Event, EventError,
 };
 
 // ---------------------------------------------------------------------------
@@ -288,7 +290,7 @@ fn set_field<'de>(
         }
         "categories" => event.categories = categories_from(value)?,
         "type" => event.event_type = Some(value.into_str(name)?),
-        "ip" => event.ip = Some(parse_ip(name, &value.into_str(name)?)?),
+        "ip" => event.ip = parse_client_ip(name, &value.into_str(name)?)?,
         "scopes" => event.scopes = value.into_scopes(name)?,
         "granted_scopes" => event.granted_scopes = value.into_scopes(name)?,
         "outcome" => event.outcome = Some(value.into_str(name)?),

@@ -7,7 +7,7 @@
 //! | `actor` | `actor.type`: `PublicClientApp` / `PublicClientAppEntity` → service app, `User` → user, `SystemPrincipal` → system, else other |
 //! | `categories` | `eventType`, see [`categories_for`] |
 //! | `event_type` | `eventType` |
-//! | `ip` | `client.ipAddress`, else `request.ipChain[0].ip`; `0.0.0.0`, `""`, `"null"` and `null` are absent |
+//! | `ip` | `client.ipAddress`, else `request.ipChain[0].ip`; the unspecified address (`0.0.0.0`, `::`), `""`, `"null"` and `null` are absent; an IPv4-mapped address (`::ffff:10.1.1.1`) is its IPv4 address ([`crate::event::client_ip`]) |
 //! | `scopes`, `granted_scopes` | `debugContext.debugData.requestedScopes` / `grantedScopes`, split on commas and/or whitespace |
 //! | `grant_type`, `auth_method` | `debugContext.debugData.grantType` / `clientAuthType` |
 //! | `outcome` | `outcome.result`, verbatim |
@@ -43,7 +43,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use crate::event::{
-    excerpt, json_kind, parse_ip, parse_timestamp_ms, ActorKind, Categories, Event, EventError,
+    excerpt, json_kind, parse_client_ip, parse_timestamp_ms, ActorKind, Categories, Event, EventError,
 };
 use crate::native::{parse_native, split_scopes};
 use crate::num::{parse_number_text, parse_unsigned_text};
@@ -444,7 +444,8 @@ fn get_scopes(
     }
 }
 
-/// The address at `key` of `parent`; `0.0.0.0`, `""` and `"null"` are absent.
+/// The address at `key` of `parent`, as [`crate::event::client_ip`] makes
+/// it; `""`, `"null"`, `0.0.0.0` and `::` are absent.
 fn ip_at(
     parent: &Value,
     key: &str,
@@ -461,8 +462,8 @@ fn ip_at(
         };
     }
     match get_str(parent, &[key], field)? {
-        None | Some("" | "null" | "0.0.0.0") => Ok(None),
-        Some(text) => parse_ip(field, text).map(Some),
+        None => Ok(None),
+        Some(text) => parse_client_ip(field, text),
     }
 }
 

@@ -226,7 +226,17 @@ impl Ty {
     }
 }
 
+/// The first and last IPv4-mapped IPv6 addresses (`::ffff:0.0.0.0/96`).
+const MAPPED: (u128, u128) = (0xffff_0000_0000, 0xffff_ffff_ffff);
+
 /// A set of CIDR blocks as sorted, merged address ranges (binary search).
+///
+/// IPv4-mapped IPv6 space is kept as IPv4: a block `::ffff:10.0.0.0/104`
+/// is the block `10.0.0.0/8`, and a block that covers mapped space and more
+/// (`::/0`, `::/64`) holds the IPv4 addresses whose mapped form it contains
+/// besides its other IPv6 addresses. Addresses are looked up the same way
+/// ([`CidrSet::contains`]), so an IPv4 address and its mapped form are
+/// always both in the set or both out of it.
 #[derive(Debug, Clone, Default)]
 pub struct CidrSet {
     v4: Vec<(u32, u32)>,
@@ -235,6 +245,14 @@ pub struct CidrSet {
 
 impl CidrSet {
     /// Builds the set from networks.
+    ///
+    /// ```
+    /// use riskgate::program::CidrSet;
+    /// let set = CidrSet::new(["::ffff:10.0.0.0/104".parse().unwrap()]);
+    /// assert!(set.contains("10.1.1.1".parse().unwrap()));
+    /// assert!(set.contains("::ffff:10.1.1.1".parse().unwrap()));
+    /// assert!(!set.contains("11.0.0.1".parse().unwrap()));
+    /// ```
     pub fn new(nets: impl IntoIterator<Item = ipnet::IpNet>) -> Self {
         let mut v4 = Vec::new();
         let mut v6 = Vec::new();
@@ -242,7 +260,21 @@ impl CidrSet {
             match n {
                 ipnet::IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()))),
                 ipnet::IpNet::V6(n) => {
-                    v6.push((u128::from(n.network()), u128::from(n.broadcast())))
+                    let (start, end) = (u128::from(n.network()), u128::from(n.broadcast()));
+                    let (m0, m1) = MAPPED;
+                    if end < m0 || start > m1 {
+                        v6.push((start, end));
+                        continue;
+                    }
+                    // The mapped part, as IPv4; the rest stays IPv6.
+                    let (lo, hi) = (start.max(m0) - m0, end.min(m1) - m0);
+                    v4.push((lo as u32, hi as u32));
+                    if start < m0 {
+                        v6.push((start, m0 - 1));
+                    }
+                    if end > m1 {
+                        v6.push((m1 + 1, end));
+                    }
                 }
             }
         }
@@ -262,13 +294,43 @@ impl CidrSet {
             },
         }
     }
-    /// Number of merged ranges.
+    /// Number of merged ranges (a block that covers IPv4-mapped space and
+    /// more counts as its IPv4 part and its IPv6 parts).
     pub fn len(&self) -> usize {
         self.v4.len() + self.v6.len()
     }
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+/// Whether `text`, an IP address or a CIDR block (an item of a list read from
+/// a profile or an event), holds `ip`: addresses compare and blocks contain
+/// as in a [`CidrSet`] (IPv4-mapped forms are their IPv4 addresses). `None`
+/// when `text` is neither an address nor a block.
+///
+/// ```
+/// use riskgate::program::ip_in_text;
+/// let ip = "10.1.1.1".parse().unwrap();
+/// assert_eq!(ip_in_text(ip, "::ffff:10.1.1.1"), Some(true));
+/// assert_eq!(ip_in_text(ip, "::ffff:10.0.0.0/104"), Some(true));
+/// assert_eq!(ip_in_text(ip, "192.168.0.0/16"), Some(false));
+/// assert_eq!(ip_in_text(ip, "corp"), None);
+/// ```
+pub fn ip_in_text(ip: IpAddr, text: &str) -> Option<bool> {
+    let ip = crate::event::canonical_ip(ip);
+    if text.contains('/') {
+        let net: ipnet::IpNet = text.parse().ok()?;
+        Some(match (net, ip) {
+            (ipnet::IpNet::V4(n), IpAddr::V4(a)) => n.contains(&a),
+            (ipnet::IpNet::V6(n), IpAddr::V4(a)) => n.contains(&a.to_ipv6_mapped()),
+            (ipnet::IpNet::V6(n), IpAddr::V6(a)) => n.contains(&a),
+            (ipnet::IpNet::V4(_), IpAddr::V6(_)) => false,
+        })
+    } else {
+        let other: IpAddr = text.parse().ok()?;
+        Some(crate::event::canonical_ip(other) == ip)
     }
 }
 

@@ -33,7 +33,7 @@ use super::attrs::Trie;
 mod fast;
 use super::{actor_kind, asn_text, categories_for, field_prefix, number_text, AttrFilter};
 use crate::event::{
-    excerpt, parse_ip, parse_timestamp_ms, ActorKind, Categories, Cert, Event, EventError,
+    excerpt, parse_client_ip, parse_timestamp_ms, ActorKind, Categories, Cert, Event, EventError,
 };
 use crate::native::split_scopes;
 
@@ -557,8 +557,8 @@ impl<'de> Capture<'de> {
             }
         }
         match self.get_str(parent, &[key], field)?.map(AsRef::as_ref) {
-            None | Some("" | "null" | "0.0.0.0") => Ok(None),
-            Some(text) => parse_ip(field, text).map(Some),
+            None => Ok(None),
+            Some(text) => parse_client_ip(field, text),
         }
     }
 

@@ -69,3 +69,257 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Item 10: IPv4-mapped addresses in lists and events
+
+use riskgate::engine::Engine;
+use riskgate::okta::{parse_event, Format};
+use riskgate::profile::Profiles;
+use riskgate::{Event, RuleSet};
+
+/// The rule ids that fire on `event`.
+fn fired(engine: &Engine, event: &Event<'_>) -> Vec<String> {
+    let mut ids: Vec<String> = engine
+        .evaluate(event)
+        .rule_ids()
+        .map(str::to_owned)
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Rules testing `ip` against list `L` in the four ways a rule can.
+const IP_RULES: &str = "
+Rule IN — phrase in
+Trigger: from IP in L
+Action: flag
+Severity: LOW
+
+Rule NOTIN — phrase not in
+Trigger: from IP not in L
+Action: flag
+Severity: LOW
+
+Rule IPIN — operator in
+Trigger: ip in L
+Action: flag
+Severity: LOW
+
+Rule IPNOTIN — operator not in
+Trigger: ip not in L
+Action: flag
+Severity: LOW
+";
+
+/// A scratch directory under `target/` for list files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let d = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("test-tmp")
+        .join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    d
+}
+
+/// An engine whose list `L` holds `entry`, declared as `source` says.
+fn engine_with_list(source: &str, entry: &str, dir: &std::path::Path) -> Engine {
+    let (decl, profiles) = match source {
+        "inline" => (format!("list L = [{entry}]"), Profiles::new()),
+        "file" => {
+            let path = dir.join("l.txt");
+            std::fs::write(&path, format!("# one entry\n{entry}\n")).unwrap_or_else(|e| panic!("{e}"));
+            (format!("list L = file \"{}\"", path.display()), Profiles::new())
+        }
+        "profile" => (
+            "list L = agent.ips".to_owned(),
+            Profiles::from_json_str(&format!(r#"{{"agent_id": "a", "ips": ["{entry}"]}}"#))
+                .unwrap_or_else(|e| panic!("{e}")),
+        ),
+        other => panic!("unknown source {other}"),
+    };
+    let rules_path = dir.join("r.rules");
+    std::fs::write(&rules_path, format!("{decl}\n{IP_RULES}")).unwrap_or_else(|e| panic!("{e}"));
+    let rules = RuleSet::from_files([&rules_path])
+        .unwrap_or_else(|d| panic!("{source} list [{entry}]:\n{}", d.render(false)));
+    Engine::builder(rules.compile())
+        .profiles(&profiles)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The event of agent `a` from `ip` (its text), read in `format`.
+fn event_from(format: &str, ip: &str) -> Event<'static> {
+    let line = match format {
+        "native" => format!(r#"{{"time": "2026-11-22T10:00:00Z", "agent": "a", "ip": "{ip}"}}"#),
+        "okta" => format!(
+            r#"{{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
+                 "actor": {{"id": "a", "type": "PublicClientApp"}}, "client": {{"ipAddress": "{ip}"}}}}"#
+        ),
+        "okta-ipchain" => format!(
+            r#"{{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
+                 "actor": {{"id": "a", "type": "PublicClientApp"}}, "client": {{"ipAddress": null}},
+                 "request": {{"ipChain": [{{"ip": "{ip}"}}]}}}}"#
+        ),
+        "builder" => {
+            return Event::builder("a", 1_795_341_600_000)
+                .try_ip(ip)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .build()
+        }
+        "builder-ip" => {
+            return Event::builder("a", 1_795_341_600_000)
+                .ip(ip.parse().unwrap_or_else(|e| panic!("{ip}: {e}")))
+                .build()
+        }
+        // An event made as a struct, bypassing the builder's normalisation.
+        "struct" => {
+            return Event {
+                ip: Some(ip.parse().unwrap_or_else(|e| panic!("{ip}: {e}"))),
+                ..Event::builder("a", 1_795_341_600_000).build()
+            }
+        }
+        other => panic!("unknown format {other}"),
+    };
+    parse_event(&line, Format::Auto)
+        .unwrap_or_else(|e| panic!("{format} {ip}: {e}"))
+        .into_owned()
+}
+
+const FORMATS: [&str; 6] = ["native", "okta", "okta-ipchain", "builder", "builder-ip", "struct"];
+
+#[test]
+fn item10_ipv4_mapped_list_entries_and_events_match_in_every_combination() {
+    // Events: (text, [which entries cover it]).
+    let events = [
+        "10.1.1.1",
+        "::ffff:10.1.1.1",
+        "11.1.1.1",
+        "::ffff:11.1.1.1",
+        "2001:db8::1",
+    ];
+    // Each entry, and whether it covers each event above.
+    let entries: [(&str, [bool; 5]); 9] = [
+        ("10.1.1.1", [true, true, false, false, false]),
+        ("::ffff:10.1.1.1", [true, true, false, false, false]),
+        ("10.0.0.0/8", [true, true, false, false, false]),
+        ("::ffff:10.0.0.0/104", [true, true, false, false, false]),
+        ("::ffff:10.1.1.1/128", [true, true, false, false, false]),
+        // All of mapped space: all of IPv4.
+        ("::ffff:0.0.0.0/96", [true, true, true, true, false]),
+        // Prefixes below 96 covering mapped space and other IPv6 space.
+        ("::/64", [true, true, true, true, false]),
+        ("::/0", [true, true, true, true, true]),
+        ("2001:db8::/32", [false, false, false, false, true]),
+    ];
+    let dir = scratch("item10-mapped");
+    let mut checked = 0;
+    for source in ["inline", "file", "profile"] {
+        for (entry, covers) in entries {
+            let engine = engine_with_list(source, entry, &dir);
+            for (ip, inside) in events.iter().zip(covers) {
+                for format in FORMATS {
+                    let event = event_from(format, ip);
+                    let want: Vec<String> = if inside {
+                        vec!["IN".into(), "IPIN".into()]
+                    } else {
+                        vec!["IPNOTIN".into(), "NOTIN".into()]
+                    };
+                    assert_eq!(
+                        fired(&engine, &event),
+                        want,
+                        "{source} list [{entry}], {format} event from {ip}"
+                    );
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 9 * 5 * FORMATS.len());
+}
+
+#[test]
+fn item10_ipv4_mapped_event_addresses_are_stored_as_ipv4() {
+    let v4: std::net::IpAddr = "10.1.1.1".parse().expect("ip");
+    for format in ["native", "okta", "okta-ipchain", "builder", "builder-ip"] {
+        assert_eq!(event_from(format, "::ffff:10.1.1.1").ip, Some(v4), "{format}");
+        assert_eq!(event_from(format, "10.1.1.1").ip, Some(v4), "{format}");
+    }
+    let v6: std::net::IpAddr = "2001:db8::1".parse().expect("ip");
+    assert_eq!(event_from("native", "2001:db8::1").ip, Some(v6));
+}
+
+#[test]
+fn item10_ipv4_mapped_lists_in_event_attributes_match() {
+    let rules = RuleSet::from_source(
+        "r.rules",
+        "Rule A — attr list\nTrigger: ip in attr.allowed\nAction: flag\nSeverity: LOW\n",
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    let engine = Engine::builder(rules.compile())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (entry, ip, want) in [
+        ("::ffff:10.1.1.1", "10.1.1.1", true),
+        ("10.1.1.1", "::ffff:10.1.1.1", true),
+        ("::ffff:10.0.0.0/104", "10.9.9.9", true),
+        ("10.0.0.0/8", "::ffff:10.9.9.9", true),
+        ("::ffff:10.0.0.0/104", "11.0.0.1", false),
+    ] {
+        let event = Event::builder("a", 1_795_341_600_000)
+            .try_ip(ip)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .attr("allowed", serde_json::json!([entry]))
+            .build();
+        let want: Vec<String> = if want { vec!["A".into()] } else { vec![] };
+        assert_eq!(fired(&engine, &event), want, "[{entry}] vs {ip}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Item 21: unspecified and "null" addresses
+
+#[test]
+fn item21_unspecified_empty_and_null_addresses_are_absent_in_every_format() {
+    let rules = RuleSet::from_source(
+        "r.rules",
+        "list L = [10.0.0.0/8]\n\
+         Rule E — exists\nTrigger: exists(ip)\nAction: flag\nSeverity: LOW\n\
+         Rule M — missing\nTrigger: missing(ip)\nAction: flag\nSeverity: LOW\n\
+         Rule N — not in\nTrigger: from IP not in L\nAction: flag\nSeverity: LOW\n",
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    let engine = Engine::builder(rules.compile())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for text in ["0.0.0.0", "::", "::ffff:0.0.0.0", "", "null"] {
+        let mut formats = vec!["native", "okta", "okta-ipchain", "builder"];
+        if !text.is_empty() && text != "null" {
+            formats.extend(["builder-ip", "struct"]);
+        }
+        for format in formats {
+            let event = event_from(format, text);
+            if format != "struct" {
+                assert_eq!(event.ip, None, "{format} {text:?}");
+            }
+            assert_eq!(fired(&engine, &event), ["M"], "{format} {text:?}");
+        }
+    }
+    // A real address still fires the others.
+    assert_eq!(fired(&engine, &event_from("native", "::1")), ["E", "N"]);
+}
+
+#[test]
+fn item21_an_unspecified_okta_client_address_falls_back_to_the_ip_chain() {
+    let line = r#"{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
+        "actor": {"id": "a", "type": "PublicClientApp"}, "client": {"ipAddress": "::"},
+        "request": {"ipChain": [{"ip": "::ffff:203.0.113.9"}]}}"#;
+    let [serde, scanner, reference] = three_readers(line);
+    assert_eq!(serde, scanner);
+    assert_eq!(serde, reference);
+    assert_eq!(
+        serde.map(|e| e.ip),
+        Ok(Some("203.0.113.9".parse().expect("ip")))
+    );
+}
