@@ -362,14 +362,9 @@ impl<'a> Ctx<'a> {
                 let (_, d) = local_clock(self.event.time_ms, *zone);
                 Tri::from_bool(mask & (1 << d) != 0)
             }
-            Cond::Exists(v, _) => {
-                Tri::from_bool(!matches!(self.val(v), V::Absent) || self.is_present_list(v))
-            }
-            Cond::Missing(v, _) => Tri::from_bool(match self.val(v) {
-                V::Absent => !self.is_present_list(v),
-                V::Str(s) => s == "null",
-                _ => false,
-            }),
+            // Exactly one of the two holds for every value.
+            Cond::Exists(v, _) => Tri::from_bool(!self.is_missing(v)),
+            Cond::Missing(v, _) => Tri::from_bool(self.is_missing(v)),
             Cond::FirstSeen(i, _) => self
                 .metrics
                 .first_seen(*i)
@@ -403,6 +398,17 @@ impl<'a> Ctx<'a> {
                 }
                 out
             }
+        }
+    }
+
+    /// `missing(v)`: no value (absent, JSON `null`, not a present list) or
+    /// the string `"null"`, which stands for null (Okta writes it); `exists(v)`
+    /// is its negation.
+    fn is_missing(&self, v: &'a Val) -> bool {
+        match self.val(v) {
+            V::Absent => !self.is_present_list(v),
+            V::Str(s) => s == "null",
+            _ => false,
         }
     }
 

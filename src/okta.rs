@@ -30,8 +30,10 @@
 //!
 //! Keys match case-insensitively at every level (an exact match wins), since
 //! some pipelines lower-case them (`eventtype`, `debugcontext`). `null` is the
-//! same as an absent key, and so is `""` where an object is expected (Panther
-//! has `debugData: ""`). An event without `published` or without `actor` is
+//! same as an absent key, and so is the string `"null"`, which Okta writes for
+//! values it does not have (`"rawUserAgent": "null"`), and `""` where an
+//! object is expected (Panther has `debugData: ""`). In `attrs` the string
+//! stays as it is, and `exists`/`missing` treat it as absent there too. An event without `published` or without `actor` is
 //! rejected with that reason; so is a `published` that is not a real time
 //! (`2017-09-31T22:23:07.777Z`, `"redacted"`), a value of the wrong JSON type
 //! where a field is read, and a `client.ipAddress` that is not an address.
@@ -354,7 +356,8 @@ fn owned(s: &str) -> Cow<'static, str> {
 }
 
 /// The value at `path` below `v`, keys matched as [`lookup_ci`] does; `null`
-/// anywhere on the way is absent, and so is `""` on the way. Every step but the last must be an object:
+/// or the string `"null"` (Okta writes it for unknown values) anywhere is
+/// absent, and so is `""` on the way. Every step but the last must be an object:
 /// anything else is [`EventError::WrongType`] naming the step by its
 /// camelCase path (`field` is the full path).
 fn get<'v>(
@@ -368,7 +371,7 @@ fn get<'v>(
             Value::Object(map) => map,
             Value::Null => return Ok(None),
             // Panther's `debugData: ""`: an empty string stands for an empty object.
-            Value::String(s) if s.is_empty() => return Ok(None),
+            Value::String(s) if s.is_empty() || is_null_text(s) => return Ok(None),
             other => {
                 // `field` ends with `path`; the value that is not an object is
                 // the one named by `field` without its last `path.len() - i` segments.
@@ -385,7 +388,17 @@ fn get<'v>(
             None => return Ok(None),
         }
     }
-    Ok(if cur.is_null() { None } else { Some(cur) })
+    Ok(match cur {
+        Value::Null => None,
+        Value::String(s) if is_null_text(s) => None,
+        _ => Some(cur),
+    })
+}
+
+/// The string `"null"`, which Okta writes for a value it does not have
+/// (`"rawUserAgent": "null"`, `"ipAddress": "null"`): read as JSON `null`.
+pub(crate) fn is_null_text(s: &str) -> bool {
+    s == "null"
 }
 
 /// `field` without its last `drop` dot-separated segments (`a.b.c`, 1 → `a.b`).

@@ -31,7 +31,9 @@ use serde_json::{Map, Number, Value};
 use super::attrs::Trie;
 
 mod fast;
-use super::{actor_kind, asn_text, categories_for, field_prefix, number_text, AttrFilter};
+use super::{
+    actor_kind, asn_text, categories_for, field_prefix, is_null_text, number_text, AttrFilter,
+};
 use crate::event::{
     excerpt, parse_client_ip, parse_timestamp_ms, ActorKind, Categories, Cert, Event, EventError,
 };
@@ -499,7 +501,7 @@ impl<'de> Capture<'de> {
             match cur {
                 Raw::Object => {}
                 Raw::Null => return Ok(None),
-                Raw::Str(s) if s.is_empty() => return Ok(None),
+                Raw::Str(s) if s.is_empty() || is_null_text(s) => return Ok(None),
                 other => {
                     return Err(EventError::WrongType {
                         field: field_prefix(field, path.len() - i).to_owned(),
@@ -513,10 +515,10 @@ impl<'de> Capture<'de> {
                 None => return Ok(None),
             }
         }
-        Ok(if matches!(cur, Raw::Null) {
-            None
-        } else {
-            Some(cur)
+        Ok(match cur {
+            Raw::Null => None,
+            Raw::Str(s) if is_null_text(s) => None,
+            _ => Some(cur),
         })
     }
 

@@ -323,3 +323,145 @@ fn item21_an_unspecified_okta_client_address_falls_back_to_the_ip_chain() {
         Ok(Some("203.0.113.9".parse().expect("ip")))
     );
 }
+
+// ---------------------------------------------------------------------------
+// Item 23: exists / missing
+
+/// Any JSON value, with the strings that matter here (`"null"`, `""`) often.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        (-1e9f64..1e9).prop_map(Value::from),
+        prop_oneof![
+            Just("null".to_owned()),
+            Just("NULL".to_owned()),
+            Just(String::new()),
+            "[a-z ]{0,6}",
+        ]
+        .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+            prop::collection::btree_map("[a-c]", inner, 0..3)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// The rules `E` (`exists(F)`) and `M` (`missing(F)`) for field `field`.
+fn exists_missing_engine(field: &str, profiles: &Profiles) -> Engine {
+    let rules = RuleSet::from_source(
+        "r.rules",
+        &format!(
+            "Rule E — exists\nTrigger: exists({field})\nAction: flag\nSeverity: LOW\n\
+             Rule M — missing\nTrigger: missing({field})\nAction: flag\nSeverity: LOW\n"
+        ),
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    Engine::builder(rules.compile())
+        .profiles(profiles)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `Some(true)` when only `E` fired, `Some(false)` when only `M` did.
+fn exists_xor_missing(engine: &Engine, event: &Event<'_>) -> Option<bool> {
+    match fired(engine, event).as_slice() {
+        [e] if e == "E" => Some(true),
+        [m] if m == "M" => Some(false),
+        _ => None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// For any value, at an `attr.` path (native and Okta events), in a
+    /// built-in field (native and Okta) and in a profile field, exactly one
+    /// of `exists` and `missing` is true.
+    #[test]
+    fn item23_exactly_one_of_exists_and_missing_is_true_for_any_value(value in any_json()) {
+        let text = value.to_string();
+        let no_profiles = Profiles::new();
+
+        // attr.<path>, native and Okta.
+        let attr = exists_missing_engine("attr.x.y", &no_profiles);
+        let line = format!(r#"{{"time": "2026-11-22T10:00:00Z", "agent": "a", "attrs": {{"x": {{"y": {text}}}}}}}"#);
+        let native = parse_event(&line, Format::Native).expect("native event");
+        prop_assert!(exists_xor_missing(&attr, &native).is_some(), "native attr {}", text);
+        let line = format!(r#"{{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
+                 "actor": {{"id": "a", "type": "User"}}, "x": {{"y": {text}}}}}"#);
+        let okta = parse_event(&line, Format::Okta).expect("okta event");
+        prop_assert!(exists_xor_missing(&attr, &okta).is_some(), "okta attr {}", text);
+
+        // A built-in field: Okta's rawUserAgent (any JSON value a reader accepts).
+        let ua = exists_missing_engine("user_agent", &no_profiles);
+        let line = format!(
+            r#"{{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
+                 "actor": {{"id": "a", "type": "User"}}, "client": {{"userAgent": {{"rawUserAgent": {text}}}}}}}"#
+        );
+        if let Ok(okta) = parse_event(&line, Format::Okta) {
+            let present = exists_xor_missing(&ua, &okta);
+            prop_assert!(present.is_some(), "okta user_agent {}", text);
+            // The string "null" is absent, like JSON null.
+            if value == Value::Null || value == "null" {
+                prop_assert_eq!(okta.user_agent.as_deref(), None);
+                prop_assert_eq!(present, Some(false));
+            }
+        }
+        if let Value::String(s) = &value {
+            let native = Event::builder("a", 0).user_agent(s.clone()).build();
+            prop_assert_eq!(exists_xor_missing(&ua, &native), Some(s != "null"), "{:?}", s);
+        }
+
+        // A profile field.
+        let profiles = Profiles::from_json_str(&format!(r#"{{"agent_id": "a", "x": {text}}}"#))
+            .expect("profile");
+        let prof = exists_missing_engine("agent.x", &profiles);
+        let event = Event::builder("a", 0).build();
+        prop_assert!(exists_xor_missing(&prof, &event).is_some(), "profile {}", text);
+    }
+}
+
+#[test]
+fn item23_okta_null_strings_are_absent_in_built_in_fields_and_attr_paths() {
+    let line = r#"{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
+        "actor": {"id": "a", "type": "User"}, "outcome": {"result": "null"},
+        "client": {"userAgent": {"rawUserAgent": "null"}, "geographicalContext": "null",
+                   "ipAddress": "null"},
+        "debugContext": {"debugData": {"grantType": "null", "certAgeDays": "null"}},
+        "securityContext": {"asNumber": "null"}}"#;
+    let [serde, scanner, reference] = three_readers(line);
+    assert_eq!(serde, scanner);
+    assert_eq!(serde, reference);
+    let event = parse_event(line, Format::Auto).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (
+            event.user_agent.as_deref(),
+            event.outcome.as_deref(),
+            event.country.as_deref(),
+            event.grant_type.as_deref(),
+            event.cert.age_days,
+            event.asn,
+            event.ip,
+        ),
+        (None, None, None, None, None, None, None)
+    );
+    for field in [
+        "user_agent",
+        "outcome",
+        "country",
+        "grant_type",
+        "cert.age_days",
+        "asn",
+        "ip",
+        "attr.client.userAgent.rawUserAgent",
+        "attr.outcome.result",
+    ] {
+        let engine = exists_missing_engine(field, &Profiles::new());
+        assert_eq!(exists_xor_missing(&engine, &event), Some(false), "{field}");
+    }
+}
