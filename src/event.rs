@@ -428,6 +428,18 @@ pub(crate) fn parse_client_ip(field: &str, text: &str) -> Result<Option<IpAddr>,
         })
 }
 
+/// `line` without the byte-order mark (U+FEFF) it may start with: the first
+/// line of a file saved by some editors and tools has one, and it is not
+/// part of the JSON. Only one is removed.
+///
+/// ```
+/// assert_eq!(riskgate::event::strip_bom("\u{feff}{}"), "{}");
+/// assert_eq!(riskgate::event::strip_bom("{}"), "{}");
+/// ```
+pub fn strip_bom(line: &str) -> &str {
+    line.strip_prefix('\u{feff}').unwrap_or(line)
+}
+
 /// At most 80 characters of `text`, for error messages about values of any size.
 pub(crate) fn excerpt(text: &str) -> String {
     const MAX: usize = 80;

@@ -85,6 +85,8 @@ pub fn actor_name(kind: ActorKind) -> &'static str {
 }
 
 /// Parses one native event, borrowing its strings from `line` where it can.
+/// A byte-order mark (U+FEFF) at the start of `line`, as the first line of a
+/// file may have, is skipped.
 ///
 /// # Errors
 /// An [`EventError`] for the first problem found: invalid JSON, not an object,
@@ -108,6 +110,11 @@ pub fn actor_name(kind: ActorKind) -> &'static str {
 /// # Ok::<(), EventError>(())
 /// ```
 pub fn parse_native(line: &str) -> Result<Event<'_>, EventError> {
+    native_line(crate::event::strip_bom(line))
+}
+
+/// [`parse_native`] of a line without a byte-order mark.
+pub(crate) fn native_line(line: &str) -> Result<Event<'_>, EventError> {
     let mut slot = None;
     let mut de = serde_json::Deserializer::from_str(line);
     let result = NativeSeed { err: &mut slot }

@@ -45,9 +45,9 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use crate::event::{
-    excerpt, json_kind, parse_client_ip, parse_timestamp_ms, ActorKind, Categories, Event, EventError,
+    excerpt, json_kind, parse_client_ip, parse_timestamp_ms, strip_bom, ActorKind, Categories, Event, EventError,
 };
-use crate::native::{parse_native, split_scopes};
+use crate::native::{native_line, split_scopes};
 use crate::num::{parse_number_text, parse_unsigned_text};
 
 mod attrs;
@@ -85,6 +85,8 @@ pub fn parse_okta(line: &str) -> Result<Event<'static>, EventError> {
 /// for, and borrowing the event's strings from `line` where they hold no
 /// escape.
 ///
+/// A byte-order mark (U+FEFF) at the start of `line` is skipped.
+///
 /// The line is read in one pass, without building a `serde_json::Value` of
 /// the parts of it that are not kept. The event is the one [`parse_okta`]
 /// returns but for its `attrs`, and so is the error: the same JSON is
@@ -108,7 +110,7 @@ pub fn parse_okta(line: &str) -> Result<Event<'static>, EventError> {
 /// # Ok::<(), riskgate::event::EventError>(())
 /// ```
 pub fn parse_okta_with<'l>(line: &'l str, filter: &AttrFilter) -> Result<Event<'l>, EventError> {
-    typed::okta(line, filter)
+    typed::okta(strip_bom(line), filter)
 }
 
 /// Converts an Okta `LogEvent` object; the object becomes the event's `attrs`.
@@ -672,7 +674,8 @@ impl FromStr for Format {
     }
 }
 
-/// Parses one line in `format`.
+/// Parses one line in `format`. A byte-order mark (U+FEFF) at its start, as
+/// the first line of a file may have, is skipped.
 ///
 /// `Auto` reads the line as Okta when its top-level object has an `eventType`
 /// key in any case, else as native. A line holding neither `eventtype` (in
@@ -709,13 +712,14 @@ pub fn parse_event_with<'l>(
     format: Format,
     filter: &AttrFilter,
 ) -> Result<Event<'l>, EventError> {
+    let line = strip_bom(line);
     match format {
-        Format::Native => parse_native(line),
-        Format::Okta => parse_okta_with(line, filter),
-        Format::Auto if !may_have_event_type(line) => parse_native(line),
+        Format::Native => native_line(line),
+        Format::Okta => typed::okta(line, filter),
+        Format::Auto if !may_have_event_type(line) => native_line(line),
         Format::Auto => match typed::auto(line, filter)? {
             Some(event) => Ok(event),
-            None => parse_native(line),
+            None => native_line(line),
         },
     }
 }

@@ -465,3 +465,44 @@ fn item23_okta_null_strings_are_absent_in_built_in_fields_and_attr_paths() {
         assert_eq!(exists_xor_missing(&engine, &event), Some(false), "{field}");
     }
 }
+
+// ---------------------------------------------------------------------------
+// Item 19 (part): a byte-order mark at the start of a line
+
+#[test]
+fn item19_a_line_starting_with_a_byte_order_mark_is_read_in_every_format() {
+    use riskgate::native::parse_native;
+    let native = r#"{"time": "2026-11-22T10:00:00Z", "agent": "a", "ip": "10.1.1.1"}"#;
+    let okta = r#"{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
+        "actor": {"id": "a", "type": "User"}, "client": {"ipAddress": "10.1.1.1"}}"#;
+    let none = AttrFilter::paths(std::iter::empty::<Vec<&str>>());
+    for (line, formats) in [
+        (native, [Format::Auto, Format::Native]),
+        (okta, [Format::Auto, Format::Okta]),
+    ] {
+        let with_bom = format!("\u{feff}{line}");
+        for format in formats {
+            let want = parse_event(line, format).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(parse_event(&with_bom, format), Ok(want.clone()), "{format}");
+            assert_eq!(
+                riskgate::okta::parse_event_with(&with_bom, format, &AttrFilter::all()),
+                Ok(want),
+                "{format}"
+            );
+            // One mark only: a second one is not JSON.
+            let twice = format!("\u{feff}{with_bom}");
+            assert!(
+                matches!(parse_event(&twice, format), Err(EventError::InvalidJson { .. })),
+                "{format}"
+            );
+        }
+    }
+    let with_bom = format!("\u{feff}{native}");
+    assert_eq!(parse_native(&with_bom), parse_native(native));
+    let with_bom = format!("\u{feff}{okta}");
+    assert_eq!(parse_okta(&with_bom), parse_okta(okta));
+    assert_eq!(
+        parse_okta_with(&with_bom, &none).map(|e| e.ip),
+        Ok(Some("10.1.1.1".parse().expect("ip")))
+    );
+}
