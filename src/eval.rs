@@ -185,14 +185,9 @@ pub struct Ctx<'a> {
     pub elem: Option<&'a Value>,
 }
 
-/// Looks a key up in a JSON object: exact first, then ignoring ASCII case.
-pub fn get_ci<'v>(obj: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
+/// Looks a key up in a JSON object: exact first, then the first key in
+/// document order equal to it ignoring ASCII case ([`crate::event::get_ci`]).
+pub use crate::event::get_ci;
 
 /// Follows `path` through objects only (a scalar read).
 pub fn scalar_path<'v>(mut v: &'v Value, path: &[Box<str>]) -> Option<&'v Value> {

@@ -178,8 +178,8 @@ impl Event<'_> {
     }
 
     /// Reads `attr.<path>`: the value at `path` in [`Event::attrs`], keys
-    /// matched as [`crate::okta::lookup_ci`] does (exact first, then ignoring
-    /// ASCII case).
+    /// matched as [`lookup_ci`] does (ignoring ASCII case; among keys that
+    /// differ only by case, the exact one, else the first in document order).
     ///
     /// ```
     /// use riskgate::event::Event;
@@ -189,7 +189,7 @@ impl Event<'_> {
     /// assert_eq!(event.attr(&["outcome", "reason"]), Some(&serde_json::json!("INVALID_CREDENTIALS")));
     /// ```
     pub fn attr(&self, path: &[&str]) -> Option<&Value> {
-        crate::okta::lookup_ci(&self.attrs, path)
+        lookup_ci(&self.attrs, path)
     }
 }
 
@@ -219,6 +219,61 @@ impl<'a> Event<'a> {
             },
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// Keys matched ignoring case
+
+/// The value of `key` in `map`, keys matched ignoring ASCII case: the key
+/// spelled exactly `key` if there is one, else the first key in document
+/// order equal to it ignoring ASCII case.
+///
+/// This is how every path segment after `attr.` and `agent.` finds its key,
+/// in every event format and in profiles, and how the Okta adapter finds
+/// the keys it reads: producers disagree on key case. (JSON objects keep
+/// their document order: riskgate builds `serde_json` with `preserve_order`.)
+///
+/// ```
+/// use riskgate::event::get_ci;
+/// let v: serde_json::Value =
+///     serde_json::from_str(r#"{"team": "a", "TEAM": "b", "Team": "c"}"#).unwrap();
+/// let map = v.as_object().unwrap();
+/// assert_eq!(get_ci(map, "TEAM"), Some(&"b".into())); // exact
+/// assert_eq!(get_ci(map, "tEaM"), Some(&"a".into())); // first in document order
+/// assert_eq!(get_ci(map, "teams"), None);
+/// ```
+pub fn get_ci<'v>(map: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v Value> {
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// The value at a dotted path (`["outcome", "reason"]` for `outcome.reason`),
+/// each key found by [`get_ci`]. A segment that is a decimal number indexes
+/// an array (`["target", "0", "type"]`). An empty path is `v` itself. `null`
+/// values are returned as they are.
+///
+/// ```
+/// use riskgate::event::lookup_ci;
+/// use serde_json::json;
+/// let v = json!({"debugcontext": {"debugData": {"grantType": "client_credentials"}},
+///                "target": [{"type": "AppInstance"}]});
+/// assert_eq!(lookup_ci(&v, &["debugContext", "debugData", "grantType"]), Some(&json!("client_credentials")));
+/// assert_eq!(lookup_ci(&v, &["target", "0", "type"]), Some(&json!("AppInstance")));
+/// assert_eq!(lookup_ci(&v, &["target", "type"]), None);
+/// ```
+pub fn lookup_ci<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    let mut cur = v;
+    for seg in path {
+        cur = match cur {
+            Value::Object(map) => get_ci(map, seg)?,
+            Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 fn own(s: Cow<'_, str>) -> Cow<'static, str> {

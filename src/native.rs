@@ -16,7 +16,8 @@
 //! ([`crate::event::client_ip`]): `""`, `"null"` and the unspecified address
 //! (`0.0.0.0`, `::`) are no address, an IPv4-mapped address is its IPv4 address. `scopes` and `granted_scopes` are arrays of strings, or one
 //! string of scopes separated by commas and/or whitespace. `attrs` is any JSON
-//! object. Every other top-level key, and any key of `cert` other than `issuer`
+//! object; `attr.<path>` finds its keys ignoring ASCII case, the exact key
+//! first, else the first in document order ([`crate::event::get_ci`]). Every other top-level key, and any key of `cert` other than `issuer`
 //! and `age_days`, is an error naming the key (SPEC §7.19), as is a value of
 //! the wrong type (naming the field) and a key given twice.
 //!

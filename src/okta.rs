@@ -28,7 +28,8 @@
 //! `"0x10"` and `"1e400"` reject the event with the field and the reason, as
 //! a JSON `1e400` does; `asNumber` strings are non-negative JSON integers.
 //!
-//! Keys match case-insensitively at every level (an exact match wins), since
+//! Keys match case-insensitively at every level, as [`crate::event::get_ci`]
+//! does (the exact key wins, else the first in document order), since
 //! some pipelines lower-case them (`eventtype`, `debugcontext`). `null` is the
 //! same as an absent key, and so is the string `"null"`, which Okta writes for
 //! values it does not have (`"rawUserAgent": "null"`), and `""` where an
@@ -45,7 +46,7 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use crate::event::{
-    excerpt, json_kind, parse_client_ip, parse_timestamp_ms, strip_bom, ActorKind, Categories, Event, EventError,
+    excerpt, get_ci, json_kind, parse_client_ip, parse_timestamp_ms, strip_bom, ActorKind, Categories, Event, EventError,
 };
 use crate::native::{native_line, split_scopes};
 use crate::num::{parse_number_text, parse_unsigned_text};
@@ -528,43 +529,9 @@ fn asn_text(s: &str) -> Result<Option<u64>, EventError> {
 }
 
 // ---------------------------------------------------------------------------
-// Case-insensitive paths
+// Case-insensitive paths (keys matched by [`crate::event::get_ci`])
 
-/// The value of `key` in `map`: the exact key if present, else the first key
-/// (in the map's order) equal to it ignoring ASCII case.
-fn get_ci<'v>(map: &'v serde_json::Map<String, Value>, key: &str) -> Option<&'v Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
-
-/// The value at a dotted path (`["outcome", "reason"]` for `outcome.reason`),
-/// keys matched case-insensitively with an exact match preferred. A segment
-/// that is a decimal number indexes an array (`["target", "0", "type"]`).
-/// An empty path is `v` itself. `null` values are returned as they are.
-///
-/// ```
-/// use riskgate::okta::lookup_ci;
-/// use serde_json::json;
-/// let v = json!({"debugcontext": {"debugData": {"grantType": "client_credentials"}},
-///                "target": [{"type": "AppInstance"}]});
-/// assert_eq!(lookup_ci(&v, &["debugContext", "debugData", "grantType"]), Some(&json!("client_credentials")));
-/// assert_eq!(lookup_ci(&v, &["target", "0", "type"]), Some(&json!("AppInstance")));
-/// assert_eq!(lookup_ci(&v, &["target", "type"]), None);
-/// ```
-pub fn lookup_ci<'v>(v: &'v Value, path: &[&str]) -> Option<&'v Value> {
-    let mut cur = v;
-    for seg in path {
-        cur = match cur {
-            Value::Object(map) => get_ci(map, seg)?,
-            Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(cur)
-}
+pub use crate::event::lookup_ci;
 
 /// Collects every value at a dotted path, flattening through arrays: where the
 /// path meets an array, the rest of the path is followed in each element (a

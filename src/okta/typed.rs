@@ -13,7 +13,7 @@
 //!   so exactly the same JSON is accepted and a bad line gets the same
 //!   serde_json error (an ignored value is not skipped more leniently);
 //! - among the keys of one object that match a key read, the slot keeps the
-//!   one [`super::get_ci`] would find in a `serde_json::Map`: the exact key if
+//!   one [`crate::event::get_ci`] would find in a `serde_json::Map`: the exact key if
 //!   any (the last one given, as `Map::insert` keeps the last), else the first
 //!   key equal ignoring ASCII case in the map's order (sorted, or insertion
 //!   order under serde_json's `preserve_order`), which is decided key by key

@@ -506,3 +506,128 @@ fn item19_a_line_starting_with_a_byte_order_mark_is_read_in_every_format() {
         Ok(Some("10.1.1.1".parse().expect("ip")))
     );
 }
+
+// ---------------------------------------------------------------------------
+// Item 14: `attr.` keys match ignoring ASCII case; exact case wins, else the
+// first key in document order
+
+/// The value of `attr.<path>` that rules see on `event`: the string `s` such
+/// that `attr.<path> == s` fires, among `candidates`.
+fn attr_seen(event: &Event<'_>, path: &str, candidates: &[&str]) -> Option<String> {
+    let mut seen = None;
+    for c in candidates {
+        let rules = RuleSet::from_source(
+            "r.rules",
+            &format!("Rule A — a\nTrigger: attr.{path} == \"{c}\"\nAction: flag\nSeverity: LOW\n"),
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render(false)));
+        let program = rules.compile();
+        let engine = Engine::builder(program)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        if !fired(&engine, event).is_empty() {
+            assert!(seen.is_none(), "{path}: two values fire");
+            seen = Some((*c).to_owned());
+        }
+    }
+    seen
+}
+
+/// Keys differing only by case, in an order that is not sorted order
+/// (sorted: `TEAM` < `Team` < `team`), nested below keys that do the same.
+const TIED: &str = r#"{"team": "lower", "TEAM": "upper", "Team": "title",
+    "owner": {"Name": "o-title", "name": "o-lower"},
+    "Owner": {"name": "O-lower", "NAME": "O-upper"},
+    "solo": {"Key": "only"}}"#;
+
+/// (path, value rules see) for [`TIED`].
+const TIED_EXPECTED: [(&str, &str); 10] = [
+    // Exact case wins wherever it is.
+    ("team", "lower"),
+    ("TEAM", "upper"),
+    ("Team", "title"),
+    // No exact key: the first in document order.
+    ("tEAM", "lower"),
+    ("owner.name", "o-lower"),
+    ("Owner.NAME", "O-upper"),
+    ("Owner.Name", "O-lower"),
+    ("OWNER.NAME", "o-title"),
+    ("oWnEr.name", "o-lower"),
+    ("SOLO.key", "only"),
+];
+
+const CANDIDATES: [&str; 8] = [
+    "lower", "upper", "title", "o-title", "o-lower", "O-lower", "O-upper", "only",
+];
+
+#[test]
+fn item14_native_attr_keys_match_ignoring_case_exact_first_then_document_order() {
+    let line = format!(r#"{{"time": "2026-11-22T10:00:00Z", "agent": "a", "attrs": {TIED}}}"#);
+    let event = parse_event(&line, Format::Native).unwrap_or_else(|e| panic!("{e}"));
+    for (path, want) in TIED_EXPECTED {
+        assert_eq!(attr_seen(&event, path, &CANDIDATES).as_deref(), Some(want), "native attr.{path}");
+        let segs: Vec<&str> = path.split('.').collect();
+        assert_eq!(event.attr(&segs), Some(&Value::from(want)), "Event::attr {path}");
+    }
+    assert_eq!(attr_seen(&event, "teams", &CANDIDATES), None);
+}
+
+#[test]
+fn item14_okta_attr_keys_match_ignoring_case_exact_first_then_document_order() {
+    let line = format!(
+        r#"{{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
+            "actor": {{"id": "a", "type": "User"}}, "debugContext": {{"debugData": {TIED}}}}}"#
+    );
+    let event = parse_event(&line, Format::Okta).unwrap_or_else(|e| panic!("{e}"));
+    for (path, want) in TIED_EXPECTED {
+        let path = format!("DebugContext.debugdata.{path}");
+        assert_eq!(attr_seen(&event, &path, &CANDIDATES).as_deref(), Some(want), "okta attr.{path}");
+        // Reading only what the rule reads keeps the same answer.
+        let segs: Vec<&str> = path.split('.').collect();
+        let filtered = parse_okta_with(&line, &AttrFilter::paths([segs.clone()]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(filtered.attr(&segs), Some(&Value::from(want)), "filtered {path}");
+    }
+}
+
+#[test]
+fn item14_okta_built_in_keys_follow_the_same_tie_rule() {
+    // `eventtype` spelled three ways, none exact: the first in document order.
+    // (Sorted order would pick the upper-case keys.)
+    let line = r#"{"published": "2026-11-22T10:00:00.000Z", "eventtype": "user.session.start",
+        "EVENTTYPE": "policy.lifecycle.update", "actor": {"id": "a", "type": "User"},
+        "client": {"ipaddress": "10.0.0.1", "IPADDRESS": "10.0.0.2"}}"#;
+    let [serde, scanner, reference] = three_readers(line);
+    assert_eq!(serde, scanner);
+    assert_eq!(serde, reference);
+    let event = serde.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(event.event_type.as_deref(), Some("user.session.start"));
+    assert_eq!(event.ip, Some("10.0.0.1".parse().expect("ip")));
+}
+
+#[test]
+fn item14_any_elements_and_attr_lists_use_the_same_key_rule() {
+    let rules = RuleSet::from_source(
+        "r.rules",
+        "Rule ANY — any\nTrigger: any(attr.TARGET, TYPE == \"User\")\nAction: flag\nSeverity: LOW\n\
+         Rule IN — in\nTrigger: \"AppInstance\" in attr.target.Type\nAction: flag\nSeverity: LOW\n",
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    let engine = Engine::builder(rules.compile())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // `type` comes before `Type` in each element: `TYPE` reads `type`;
+    // `Type` is exact.
+    let event = Event::builder("a", 0)
+        .attrs(serde_json::from_str(
+            r#"{"target": [{"type": "User", "Type": "AppInstance"}]}"#,
+        ).expect("json"))
+        .build();
+    assert_eq!(fired(&engine, &event), ["ANY", "IN"]);
+    let event = Event::builder("a", 0)
+        .attrs(serde_json::from_str(
+            r#"{"target": [{"Type": "User", "type": "AppInstance"}]}"#,
+        ).expect("json"))
+        .build();
+    assert_eq!(fired(&engine, &event), ["ANY"]);
+}
