@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::ast::{ArithOp, CmpOp, StrOp};
 use crate::check::field_name;
-use crate::event::{ActorKind, Event};
+use crate::event::{canonical_ip, client_ip, ActorKind, Event};
 use crate::num::Num;
 use crate::program::*;
 
@@ -92,8 +92,6 @@ pub fn compare_values(op: CmpOp, a: &V<'_>, b: &V<'_>) -> Tri {
         }),
     }
 }
-
-use crate::event::canonical_ip;
 
 /// Where metric values come from (the state store's read of this event).
 pub trait MetricSource {
@@ -642,10 +640,7 @@ impl<'a> Ctx<'a> {
         let n = |o: Option<f64>| o.map_or(V::Absent, |x| V::Num(Num::from_f64(x)));
         match f {
             // Events made without the builder may hold any address.
-            Field::Ip => e
-                .ip
-                .and_then(crate::event::client_ip)
-                .map_or(V::Absent, V::Ip),
+            Field::Ip => e.ip.and_then(client_ip).map_or(V::Absent, V::Ip),
             Field::AgentId => V::Str(&e.agent),
             Field::Actor => V::Str(actor_name(e.actor)),
             Field::EventType => s(&e.event_type),

@@ -368,7 +368,9 @@ mod tests {
 
     #[test]
     fn json_number_grammar() {
-        for ok in ["0", "-0", "12", "-12", "0.5", "1e3", "1E+3", "1e-3", "12.25e2"] {
+        for ok in [
+            "0", "-0", "12", "-12", "0.5", "1e3", "1E+3", "1e-3", "12.25e2",
+        ] {
             assert!(is_json_number(ok), "{ok}");
         }
         for bad in [
@@ -381,7 +383,13 @@ mod tests {
 
     #[test]
     fn a_string_and_a_json_number_of_one_text_agree() {
-        for text in ["0.1", "1e-7", "123456789.123456789", "2.2250738585072014e-308", "1e308"] {
+        for text in [
+            "0.1",
+            "1e-7",
+            "123456789.123456789",
+            "2.2250738585072014e-308",
+            "1e308",
+        ] {
             let json: f64 = serde_json::from_str(text).expect("a JSON number");
             assert_eq!(parse_number_text(text), Ok(json), "{text}");
         }

@@ -46,7 +46,8 @@ use std::str::FromStr;
 use serde_json::Value;
 
 use crate::event::{
-    excerpt, get_ci, json_kind, parse_client_ip, parse_timestamp_ms, strip_bom, ActorKind, Categories, Event, EventError,
+    excerpt, get_ci, json_kind, parse_client_ip, parse_timestamp_ms, strip_bom, ActorKind,
+    Categories, Event, EventError,
 };
 use crate::native::{native_line, split_scopes};
 use crate::num::{parse_number_text, parse_unsigned_text};

@@ -80,7 +80,10 @@ fn item12_nan_extension_number_is_a_bad_field() {
     use riskgate::event::EventError;
     let keys = [
         ("certAgeDays", "debugContext.debugData.certAgeDays"),
-        ("tokenLifetimeMinutes", "debugContext.debugData.tokenLifetimeMinutes"),
+        (
+            "tokenLifetimeMinutes",
+            "debugContext.debugData.tokenLifetimeMinutes",
+        ),
         ("secretAgeDays", "debugContext.debugData.secretAgeDays"),
     ];
     for (key, field) in keys {
@@ -128,7 +131,9 @@ fn item12_out_of_range_extension_number_is_a_bad_field_like_the_json_number() {
 
 #[test]
 fn item12_numeric_strings_read_as_the_json_number_of_the_same_text() {
-    for text in ["400", "-0", "12.5", "1e2", "4.2E-1", "0.1", " 7 ", "\\t7\\n"] {
+    for text in [
+        "400", "-0", "12.5", "1e2", "4.2E-1", "0.1", " 7 ", "\\t7\\n",
+    ] {
         let line = BASE.replace("DD", &format!(r#"{{"certAgeDays": "{text}"}}"#));
         let as_string = all_readers(&line).unwrap_or_else(|e| panic!("{text}: {e}"));
         let number = text.replace("\\t", "").replace("\\n", "");
@@ -148,11 +153,25 @@ fn item12_as_number_strings_follow_the_json_integer_grammar() {
               "actor": {{"id": "00u1", "type": "User"}}, "securityContext": {{"asNumber": {asn}}}}}"#
         )
     };
-    assert_eq!(all_readers(&line(r#""16509""#)).map(|e| e.asn), Ok(Some(16509)));
-    assert_eq!(all_readers(&line(r#"" 16509 ""#)).map(|e| e.asn), Ok(Some(16509)));
+    assert_eq!(
+        all_readers(&line(r#""16509""#)).map(|e| e.asn),
+        Ok(Some(16509))
+    );
+    assert_eq!(
+        all_readers(&line(r#"" 16509 ""#)).map(|e| e.asn),
+        Ok(Some(16509))
+    );
     assert_eq!(all_readers(&line(r#""""#)).map(|e| e.asn), Ok(None));
     for bad in [
-        "NaN", "inf", "1e3", "16509.0", "+16509", "-1", "016509", "0x407D", "18446744073709551616",
+        "NaN",
+        "inf",
+        "1e3",
+        "16509.0",
+        "+16509",
+        "-1",
+        "016509",
+        "0x407D",
+        "18446744073709551616",
     ] {
         match all_readers(&line(&format!(r#""{bad}""#))) {
             Err(EventError::BadValue { field, value, .. }) => {

@@ -129,8 +129,12 @@ fn engine_with_list(source: &str, entry: &str, dir: &std::path::Path) -> Engine 
         "inline" => (format!("list L = [{entry}]"), Profiles::new()),
         "file" => {
             let path = dir.join("l.txt");
-            std::fs::write(&path, format!("# one entry\n{entry}\n")).unwrap_or_else(|e| panic!("{e}"));
-            (format!("list L = file \"{}\"", path.display()), Profiles::new())
+            std::fs::write(&path, format!("# one entry\n{entry}\n"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            (
+                format!("list L = file \"{}\"", path.display()),
+                Profiles::new(),
+            )
         }
         "profile" => (
             "list L = agent.ips".to_owned(),
@@ -187,7 +191,14 @@ fn event_from(format: &str, ip: &str) -> Event<'static> {
         .into_owned()
 }
 
-const FORMATS: [&str; 6] = ["native", "okta", "okta-ipchain", "builder", "builder-ip", "struct"];
+const FORMATS: [&str; 6] = [
+    "native",
+    "okta",
+    "okta-ipchain",
+    "builder",
+    "builder-ip",
+    "struct",
+];
 
 #[test]
 fn item10_ipv4_mapped_list_entries_and_events_match_in_every_combination() {
@@ -243,7 +254,11 @@ fn item10_ipv4_mapped_list_entries_and_events_match_in_every_combination() {
 fn item10_ipv4_mapped_event_addresses_are_stored_as_ipv4() {
     let v4: std::net::IpAddr = "10.1.1.1".parse().expect("ip");
     for format in ["native", "okta", "okta-ipchain", "builder", "builder-ip"] {
-        assert_eq!(event_from(format, "::ffff:10.1.1.1").ip, Some(v4), "{format}");
+        assert_eq!(
+            event_from(format, "::ffff:10.1.1.1").ip,
+            Some(v4),
+            "{format}"
+        );
         assert_eq!(event_from(format, "10.1.1.1").ip, Some(v4), "{format}");
     }
     let v6: std::net::IpAddr = "2001:db8::1".parse().expect("ip");
@@ -492,7 +507,10 @@ fn item19_a_line_starting_with_a_byte_order_mark_is_read_in_every_format() {
             // One mark only: a second one is not JSON.
             let twice = format!("\u{feff}{with_bom}");
             assert!(
-                matches!(parse_event(&twice, format), Err(EventError::InvalidJson { .. })),
+                matches!(
+                    parse_event(&twice, format),
+                    Err(EventError::InvalidJson { .. })
+                ),
                 "{format}"
             );
         }
@@ -565,9 +583,17 @@ fn item14_native_attr_keys_match_ignoring_case_exact_first_then_document_order()
     let line = format!(r#"{{"time": "2026-11-22T10:00:00Z", "agent": "a", "attrs": {TIED}}}"#);
     let event = parse_event(&line, Format::Native).unwrap_or_else(|e| panic!("{e}"));
     for (path, want) in TIED_EXPECTED {
-        assert_eq!(attr_seen(&event, path, &CANDIDATES).as_deref(), Some(want), "native attr.{path}");
+        assert_eq!(
+            attr_seen(&event, path, &CANDIDATES).as_deref(),
+            Some(want),
+            "native attr.{path}"
+        );
         let segs: Vec<&str> = path.split('.').collect();
-        assert_eq!(event.attr(&segs), Some(&Value::from(want)), "Event::attr {path}");
+        assert_eq!(
+            event.attr(&segs),
+            Some(&Value::from(want)),
+            "Event::attr {path}"
+        );
     }
     assert_eq!(attr_seen(&event, "teams", &CANDIDATES), None);
 }
@@ -581,12 +607,20 @@ fn item14_okta_attr_keys_match_ignoring_case_exact_first_then_document_order() {
     let event = parse_event(&line, Format::Okta).unwrap_or_else(|e| panic!("{e}"));
     for (path, want) in TIED_EXPECTED {
         let path = format!("DebugContext.debugdata.{path}");
-        assert_eq!(attr_seen(&event, &path, &CANDIDATES).as_deref(), Some(want), "okta attr.{path}");
+        assert_eq!(
+            attr_seen(&event, &path, &CANDIDATES).as_deref(),
+            Some(want),
+            "okta attr.{path}"
+        );
         // Reading only what the rule reads keeps the same answer.
         let segs: Vec<&str> = path.split('.').collect();
         let filtered = parse_okta_with(&line, &AttrFilter::paths([segs.clone()]))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(filtered.attr(&segs), Some(&Value::from(want)), "filtered {path}");
+        assert_eq!(
+            filtered.attr(&segs),
+            Some(&Value::from(want)),
+            "filtered {path}"
+        );
     }
 }
 
@@ -619,15 +653,17 @@ fn item14_any_elements_and_attr_lists_use_the_same_key_rule() {
     // `type` comes before `Type` in each element: `TYPE` reads `type`;
     // `Type` is exact.
     let event = Event::builder("a", 0)
-        .attrs(serde_json::from_str(
-            r#"{"target": [{"type": "User", "Type": "AppInstance"}]}"#,
-        ).expect("json"))
+        .attrs(
+            serde_json::from_str(r#"{"target": [{"type": "User", "Type": "AppInstance"}]}"#)
+                .expect("json"),
+        )
         .build();
     assert_eq!(fired(&engine, &event), ["ANY", "IN"]);
     let event = Event::builder("a", 0)
-        .attrs(serde_json::from_str(
-            r#"{"target": [{"Type": "User", "type": "AppInstance"}]}"#,
-        ).expect("json"))
+        .attrs(
+            serde_json::from_str(r#"{"target": [{"Type": "User", "type": "AppInstance"}]}"#)
+                .expect("json"),
+        )
         .build();
     assert_eq!(fired(&engine, &event), ["ANY"]);
 }
