@@ -19,7 +19,7 @@
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ahash::AHashMap;
@@ -35,9 +35,17 @@ use crate::verdict::{Alert, Match, Verdict};
 pub trait Clock: Send + Sync {
     /// Milliseconds since the epoch, or `None` to trust event time.
     fn now_ms(&self) -> Option<i64>;
+    /// True when the clock never goes back (by more than the forward-skew
+    /// limit matters): the engine may then keep the last time it read and
+    /// read the clock again only for an event later than that time plus
+    /// the limit, instead of for every event. `false` by default.
+    fn is_monotonic(&self) -> bool {
+        false
+    }
 }
 
-/// Trusts event time (the default; what replay uses).
+/// Trusts event time: with it, no event is ever past the forward-skew
+/// limit (for tests and for replays of logs stamped in the future).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EventClock;
 
@@ -47,13 +55,18 @@ impl Clock for EventClock {
     }
 }
 
-/// The machine's clock (for live traffic).
+/// The machine's clock: the default, for live traffic and replays alike
+/// (a historical log lies in the past, so an event stamped later than now
+/// plus the forward-skew limit is forged or broken).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now_ms(&self) -> Option<i64> {
         Some(chrono::Utc::now().timestamp_millis())
+    }
+    fn is_monotonic(&self) -> bool {
+        true
     }
 }
 
@@ -77,6 +90,9 @@ impl Clock for ManualClock {
         Some(self.0.load(Ordering::Relaxed))
     }
 }
+
+/// The default forward-skew limit: 5 minutes.
+pub const DEFAULT_MAX_FORWARD_SKEW_MS: u64 = 5 * 60 * 1_000;
 
 /// Builds an [`Engine`].
 pub struct EngineBuilder {
@@ -112,12 +128,22 @@ impl EngineBuilder {
         self
     }
     /// Events more than this far ahead of the clock are evaluated but not
-    /// counted (off by default).
+    /// counted in any window, and tallied in [`Stats::skewed`] (default
+    /// [`DEFAULT_MAX_FORWARD_SKEW_MS`], 5 minutes): one event stamped in
+    /// the year 9999 cannot push an agent's windows past all its real
+    /// events.
     pub fn max_forward_skew_ms(mut self, ms: u64) -> Self {
         self.config.max_forward_skew_ms = Some(ms);
         self
     }
-    /// The clock (default: event time).
+    /// Turns the forward-skew limit off: every event counts, whatever its
+    /// time (for logs whose clock is known to be ahead).
+    pub fn no_forward_skew_limit(mut self) -> Self {
+        self.config.max_forward_skew_ms = None;
+        self
+    }
+    /// The clock the forward-skew limit is measured against (default:
+    /// [`SystemClock`]; tests inject a [`ManualClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -155,7 +181,9 @@ impl EngineBuilder {
             profiles,
             profile_list: profile_list.into_boxed_slice(),
             profile_in_slot,
+            clock_monotonic: self.clock.is_monotonic(),
             clock: self.clock,
+            now_cache: AtomicI64::new(i64::MIN),
             events: EventCount::default(),
             fired,
             cooldowns: DashMap::with_hasher(ahash::RandomState::new()),
@@ -205,8 +233,12 @@ pub struct Stats {
     pub untracked: u64,
     /// Events too far in the future to count.
     pub skewed: u64,
-    /// Late events too old for every window.
+    /// Late events too old for every window they should have been counted
+    /// in (counted nowhere).
     pub late_dropped: u64,
+    /// Late events that missed some windows but were counted in others
+    /// (a 5-minute-late event misses a 1-minute ring, enters a 1-hour one).
+    pub late_partial: u64,
 }
 
 /// The rule engine. `Send + Sync`: share it (`Arc`) across threads.
@@ -223,6 +255,10 @@ pub struct Engine {
     /// before the agent's lock (see [`Engine::observe`]).
     profile_in_slot: bool,
     clock: Arc<dyn Clock>,
+    /// `clock.is_monotonic()`: `now_cache` may stand for the clock.
+    clock_monotonic: bool,
+    /// The latest time read from a monotonic clock.
+    now_cache: AtomicI64,
     events: EventCount,
     fired: Box<[AtomicU64]>,
     cooldowns: DashMap<(u32, Box<str>), i64, ahash::RandomState>,
@@ -329,8 +365,11 @@ impl Engine {
         EngineBuilder {
             program,
             profiles: Vec::new(),
-            config: state::StoreConfig::default(),
-            clock: Arc::new(EventClock),
+            config: state::StoreConfig {
+                max_forward_skew_ms: Some(DEFAULT_MAX_FORWARD_SKEW_MS),
+                ..state::StoreConfig::default()
+            },
+            clock: Arc::new(SystemClock),
         }
     }
 
@@ -643,11 +682,26 @@ impl Engine {
     }
 
     /// The clock for the forward-skew check; read only when a limit is set.
+    /// A monotonic clock is read again only for an event later than the
+    /// last time read plus the limit (live traffic: about once per limit),
+    /// so the hot path costs one load of a line that is rarely written.
     fn now_ms(&self, event: &Event<'_>) -> i64 {
-        if self.store.config().max_forward_skew_ms.is_some() {
-            self.clock.now_ms().unwrap_or(event.time_ms)
-        } else {
-            event.time_ms
+        let Some(skew) = self.store.config().max_forward_skew_ms else {
+            return event.time_ms;
+        };
+        if !self.clock_monotonic {
+            return self.clock.now_ms().unwrap_or(event.time_ms);
+        }
+        let cached = self.now_cache.load(Ordering::Relaxed);
+        if i128::from(event.time_ms) <= i128::from(cached) + i128::from(skew) {
+            return cached;
+        }
+        match self.clock.now_ms() {
+            Some(now) => {
+                self.now_cache.fetch_max(now, Ordering::Relaxed);
+                now.max(cached)
+            }
+            None => event.time_ms,
         }
     }
 
@@ -668,6 +722,7 @@ impl Engine {
             untracked: st.untracked_events,
             skewed: st.skewed_events,
             late_dropped: st.late_dropped_events,
+            late_partial: st.late_partial_events,
         }
     }
 

@@ -715,8 +715,21 @@ pub struct ObserveOutcome {
     /// Late enough to miss at least one window (ring) it should have been
     /// counted in; metrics that still hold its bucket counted it.
     pub late_dropped: bool,
+    /// Counted in at least one window.
+    pub counted: bool,
     /// A keyed counter's key was not tracked (key cap).
     pub untracked_key: bool,
+}
+
+impl ObserveOutcome {
+    /// Notes whether one window held the event's bucket.
+    fn note_ring(&mut self, in_ring: bool) {
+        if in_ring {
+            self.counted = true;
+        } else {
+            self.late_dropped = true;
+        }
+    }
 }
 
 /// Counters of what the store did since it was created.
@@ -732,8 +745,12 @@ pub struct StoreStats {
     pub untracked_key_events: u64,
     /// Events beyond the forward skew (evaluated, not counted).
     pub skewed_events: u64,
-    /// Events late enough to miss at least one window.
+    /// Late events too old for every window they should have been counted
+    /// in: counted nowhere.
     pub late_dropped_events: u64,
+    /// Late events that missed some windows (a short ring) but were counted
+    /// in others (a longer one still held their bucket).
+    pub late_partial_events: u64,
     /// Agents removed by idle eviction.
     pub evicted_agents: u64,
     /// Keys removed by idle eviction.
@@ -899,7 +916,7 @@ impl AgentState {
             }
             if !skewed {
                 let hit = obs.counter_hits.get(i).copied().unwrap_or(false);
-                outcome.late_dropped |= !w.record(c.plan, newest, t, hit).in_ring;
+                outcome.note_ring(w.record(c.plan, newest, t, hit).in_ring);
             }
             if !in_place {
                 out.write_counter(i, c.plan, w, newest);
@@ -909,7 +926,7 @@ impl AgentState {
             if !skewed {
                 if let Some(values) = obs.distinct_values.get(i).copied().flatten() {
                     if !values.is_empty() {
-                        outcome.late_dropped |= !d.record(g, newest, t, values);
+                        outcome.note_ring(d.record(g, newest, t, values));
                     }
                 }
             }
@@ -982,7 +999,7 @@ impl KeyState {
                 self.window.advance(plan, self.newest_ms, t);
                 self.newest_ms = t;
             }
-            outcome.late_dropped |= !self.window.record(plan, self.newest_ms, t, hit).in_ring;
+            outcome.note_ring(self.window.record(plan, self.newest_ms, t, hit).in_ring);
         }
         out.write_counter(counter, plan, &self.window, self.newest_ms);
     }
@@ -1089,6 +1106,7 @@ pub struct StateStore {
     untracked_key_events: AtomicU64,
     skewed_events: AtomicU64,
     late_dropped_events: AtomicU64,
+    late_partial_events: AtomicU64,
     evicted_agents: AtomicU64,
     evicted_keys: AtomicU64,
 }
@@ -1111,6 +1129,7 @@ impl StateStore {
             untracked_key_events: AtomicU64::new(0),
             skewed_events: AtomicU64::new(0),
             late_dropped_events: AtomicU64::new(0),
+            late_partial_events: AtomicU64::new(0),
             evicted_agents: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
         })
@@ -1276,7 +1295,9 @@ impl StateStore {
         if outcome.skewed {
             self.skewed_events.fetch_add(1, Ordering::Relaxed);
         }
-        if outcome.late_dropped {
+        if outcome.late_dropped && outcome.counted {
+            self.late_partial_events.fetch_add(1, Ordering::Relaxed);
+        } else if outcome.late_dropped {
             self.late_dropped_events.fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -1420,6 +1441,7 @@ impl StateStore {
             untracked_key_events: self.untracked_key_events.load(Ordering::Relaxed),
             skewed_events: self.skewed_events.load(Ordering::Relaxed),
             late_dropped_events: self.late_dropped_events.load(Ordering::Relaxed),
+            late_partial_events: self.late_partial_events.load(Ordering::Relaxed),
             evicted_agents: self.evicted_agents.load(Ordering::Relaxed),
             evicted_keys: self.evicted_keys.load(Ordering::Relaxed),
         }

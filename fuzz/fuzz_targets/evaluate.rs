@@ -329,7 +329,8 @@ impl<'a> Arbitrary<'a> for Op {
 
 #[derive(Arbitrary, Debug)]
 struct Input {
-    /// Bit 0: at most 2 agents tracked; bit 1: a forward-skew limit;
+    /// Bit 0: at most 2 agents tracked; bit 1: a forward-skew limit of
+    /// `skew_secs` (else the default, 5 minutes);
     /// bit 2: an idle TTL.
     config: u8,
     skew_secs: u16,
@@ -498,10 +499,16 @@ fuzz_target!(|input: Input| {
     if input.config & 1 != 0 {
         builder = builder.max_agents(2);
     }
+    // Always the manual clock: the default limit (5 minutes) or one chosen
+    // by the input, so far-future events are measured deterministically.
+    let skew_ms = if input.config & 2 != 0 {
+        u64::from(input.skew_secs) * 1_000
+    } else {
+        riskgate::engine::DEFAULT_MAX_FORWARD_SKEW_MS
+    };
+    builder = builder.clock(clock.clone());
     if input.config & 2 != 0 {
-        builder = builder
-            .max_forward_skew_ms(u64::from(input.skew_secs) * 1_000)
-            .clock(clock.clone());
+        builder = builder.max_forward_skew_ms(skew_ms);
     }
     if input.config & 4 != 0 {
         builder = builder.idle_ttl_ms(u64::from(input.idle_ttl_secs) * 1_000);
@@ -555,6 +562,14 @@ fuzz_target!(|input: Input| {
         let after = engine.stats();
         let newest_after = engine.store().agent_state(agent).map(|s| s.newest_ms());
         let skewed = after.skewed > before.skewed;
+        // An event is past the limit exactly when later than the clock plus
+        // the limit, and then it is tallied (never silently dropped).
+        let now = clock.0.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(
+            skewed,
+            i128::from(t) > i128::from(now) + i128::from(skew_ms),
+            "event at {t}, clock {now}, limit {skew_ms} ms"
+        );
         if engine.store().stats().evicted_keys > evicted_keys {
             // An idle sweep for a new agent at the cap dropped keys.
             model.keys.clear();

@@ -33,6 +33,40 @@ pub struct ReplayArgs {
     /// Maximum agents with state.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_agents: usize,
+    /// Events later than the machine's clock plus this (`30s`, `5m`, `2h`,
+    /// `1d`) are evaluated but counted in no window; `off` counts every
+    /// event whatever its time.
+    #[arg(long, default_value = "5m", value_parser = parse_skew)]
+    pub max_skew: Skew,
+}
+
+/// A forward-skew limit in milliseconds, or none.
+#[derive(Clone, Copy, Debug)]
+pub struct Skew(pub Option<u64>);
+
+/// `off`, or a whole number followed by `ms`, `s`, `m`, `h` or `d`.
+fn parse_skew(text: &str) -> Result<Skew, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(Skew(None));
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (digits, unit) = text.split_at(split);
+    let unit_ms: u64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => return Err("expected `off` or a duration such as `30s`, `5m`, `2h`".into()),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit_ms))
+        .map(|ms| Skew(Some(ms)))
+        .ok_or_else(|| "duration out of range".into())
 }
 
 /// Output formats.
@@ -49,10 +83,15 @@ pub fn build_engine(
     rules: &std::path::Path,
     profiles: Option<&std::path::Path>,
     max_agents: usize,
+    max_skew: Skew,
     color: bool,
 ) -> Option<Engine> {
     let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
     let mut builder = Engine::builder(set.compile()).max_agents(max_agents);
+    builder = match max_skew.0 {
+        Some(ms) => builder.max_forward_skew_ms(ms),
+        None => builder.no_forward_skew_limit(),
+    };
     if let Some(p) = profiles {
         match riskgate::profile::Profiles::from_path(p) {
             Ok(profiles) => builder = builder.profiles(&profiles),
@@ -77,6 +116,7 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
         &args.rules,
         args.profiles.as_deref(),
         args.max_agents,
+        args.max_skew,
         color,
     ) else {
         return ExitCode::FAILURE;
@@ -367,8 +407,8 @@ impl Summary {
         eprintln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
         let stats = engine.stats();
         eprintln!(
-            "agents tracked: {}  untracked evaluations: {}  late dropped: {}",
-            stats.tracked_agents, stats.untracked, stats.late_dropped
+            "agents tracked: {}  untracked evaluations: {}  late dropped: {}  late partly counted: {}  past the forward skew: {}",
+            stats.tracked_agents, stats.untracked, stats.late_dropped, stats.late_partial, stats.skewed
         );
         eprintln!("rules fired:");
         for (id, n) in &stats.fired {
