@@ -1061,7 +1061,7 @@ impl World {
                     }
                 }
                 Kind::ExpiredCert => {
-                    if nth % 2 == 0 {
+                    if nth.is_multiple_of(2) {
                         g.cert_age = old_cert;
                     } else {
                         g.issuer = bad_issuer;

@@ -624,7 +624,7 @@ pub fn format_duration(ms: u64) -> String {
         (1, "ms"),
     ];
     for (size, unit) in UNITS {
-        if ms != 0 && ms % size == 0 {
+        if ms != 0 && ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
     }

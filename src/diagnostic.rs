@@ -334,19 +334,54 @@ fn render_one(out: &mut String, d: &Diagnostic, text: Option<&str>, color: bool)
 /// A character as shown: tabs as spaces; other control characters as their
 /// Unicode control pictures (NUL as `␀`), one column each, so none reaches
 /// the terminal.
+/// Characters that reorder or break the text around them (bidirectional
+/// controls, line and paragraph separators) are shown as `�`.
 fn visible(c: char) -> char {
     match c {
         '\t' => ' ',
         '\0'..='\u{1f}' => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{fffd}'),
         '\u{7f}' => '\u{2421}',
-        c if c.is_control() => '\u{fffd}',
+        c if c.is_control() || reorders(c) => '\u{fffd}',
         c => c,
     }
 }
 
-/// `text` with [`visible`] characters (messages quote the source).
-fn printable(text: &str) -> String {
-    text.chars().map(visible).collect()
+/// Bidirectional controls (`U+202A`–`U+202E`, `U+2066`–`U+2069`, the marks
+/// `U+200E`, `U+200F`, `U+061C`) and the line and paragraph separators: a
+/// value holding one could make a terminal show text other than the bytes.
+fn reorders(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{061c}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+/// `text` safe to print on a terminal: tabs as spaces, control characters
+/// (newlines and escape sequences included) as their Unicode control
+/// pictures (`␊`, `␛`), bidirectional controls and line separators as `�`.
+/// Borrowed when there is nothing to replace. Every value from input that
+/// the CLI prints goes through it, so no value can forge an output line or
+/// drive the terminal.
+///
+/// ```
+/// use riskgate::diagnostic::printable;
+/// assert_eq!(printable("evil\nline 9 DENY"), "evil\u{240a}line 9 DENY");
+/// assert_eq!(printable("\u{1b}[31mred"), "\u{241b}[31mred");
+/// assert_eq!(printable("abc\u{202e}fed"), "abc\u{fffd}fed");
+/// assert!(matches!(printable("plain"), std::borrow::Cow::Borrowed(_)));
+/// ```
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().all(|c| visible(c) == c) {
+        std::borrow::Cow::Borrowed(text)
+    } else {
+        std::borrow::Cow::Owned(text.chars().map(visible).collect())
+    }
 }
 
 /// Longest source line shown whole in a snippet, in characters.

@@ -98,7 +98,7 @@ impl Grid {
     /// The grid of a window of `width_ms`; `None` unless `width_ms` is a
     /// positive multiple of 60 whose bucket width fits an `i64`.
     pub fn new(width_ms: u64) -> Option<Self> {
-        if width_ms == 0 || width_ms % 60 != 0 {
+        if width_ms == 0 || !width_ms.is_multiple_of(60) {
             return None;
         }
         let bucket_ms = i64::try_from(width_ms / 60).ok()?;

@@ -183,7 +183,7 @@ fn window_count(width: i64, newest: i64, times: impl Iterator<Item = i64>) -> u6
 
 fn decimal(sum: u64, windows: u64) -> String {
     let x = sum as f64 / windows as f64;
-    if sum % windows == 0 {
+    if sum.is_multiple_of(windows) {
         return format!("{}", sum / windows);
     }
     let s = format!("{x}");

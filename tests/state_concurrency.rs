@@ -84,7 +84,11 @@ fn agent_id(a: usize) -> String {
 }
 
 fn observe(store: &StateStore, ev: &Ev, m: &mut Metrics) -> u64 {
-    let key = if ev.agent % 2 == 0 { "even" } else { "odd" };
+    let key = if ev.agent.is_multiple_of(2) {
+        "even"
+    } else {
+        "odd"
+    };
     let v = [ev.value];
     let obs = Observation {
         counter_hits: &[true, true, ev.cond],

@@ -8,9 +8,19 @@ use clap::{Parser, Subcommand};
 
 mod cli;
 
+/// Exit codes, the same for every command.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0    success (replay: every line read; test: every case passed)
+  1    error: rules with errors, a file that cannot be read or written,
+       a failed test case, a file that `fmt --check` would change
+  2    replay: some input lines were bad (each reported and skipped)
+  64   usage error (unknown option, missing argument)
+  141  an output pipe was closed (ends quietly, as if by SIGPIPE)";
+
 /// Real-time risk rules for AI agents' and service apps' authentication.
 #[derive(Parser)]
-#[command(name = "riskgate", version, about, long_about = None)]
+#[command(name = "riskgate", version, about, long_about = None, after_help = EXIT_CODES)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -36,16 +46,30 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Evaluate a JSONL event stream and print every non-allow verdict and a summary.
-    ///
-    /// Exit codes: 0 ok, 1 rules or I/O error, 2 some lines were bad (reported, skipped).
+    /// Evaluate a JSONL event stream and print every verdict with a match and a summary.
+    #[command(after_help = EXIT_CODES)]
     Replay(cli::replay::ReplayArgs),
     /// Check expected verdicts of JSONL test cases. Exit 1 on any failure.
+    #[command(after_help = EXIT_CODES)]
     Test(cli::test::TestArgs),
 }
 
+/// Exit code of a usage error (`EX_USAGE`), apart from replay's 2.
+const EXIT_USAGE: u8 = 64;
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are printed to stdout and are not errors.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
     let color = std::io::stderr().is_terminal();
     match cli.command {
         Command::Check { files, together } => cli::check(&files, together, color),

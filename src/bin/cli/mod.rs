@@ -3,8 +3,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use riskgate::diagnostic::printable;
 use riskgate::RuleSet;
 
+use output::{err, errln, outln};
+
+pub mod output;
 pub mod replay;
 pub mod test;
 
@@ -13,12 +17,12 @@ pub fn load_rules(files: &[PathBuf], color: bool) -> Option<RuleSet> {
     match RuleSet::from_files(files) {
         Ok(set) => {
             if !set.warnings().items.is_empty() {
-                eprint!("{}", set.warnings().render(color));
+                err!("{}", set.warnings().render(color));
             }
             Some(set)
         }
         Err(d) => {
-            eprint!("{}", d.render(color));
+            err!("{}", d.render(color));
             None
         }
     }
@@ -36,8 +40,11 @@ pub fn check(files: &[PathBuf], together: bool, color: bool) -> ExitCode {
         match load_rules(set, color) {
             Some(rules) => {
                 let n = rules.program().rules.len();
-                let names: Vec<String> = set.iter().map(|p| p.display().to_string()).collect();
-                eprintln!("ok: {n} rule{} in {}", plural(n), names.join(", "));
+                let names: Vec<String> = set
+                    .iter()
+                    .map(|p| printable(&p.display().to_string()).into_owned())
+                    .collect();
+                errln!("ok: {n} rule{} in {}", plural(n), names.join(", "));
             }
             None => ok = false,
         }
@@ -55,12 +62,13 @@ pub fn fmt(files: &[PathBuf], check: bool, color: bool) -> ExitCode {
     let mut differ = Vec::new();
     for f in files {
         let name = f.display().to_string();
+        let shown = printable(&name).into_owned();
         // Read no further than the file-size limit (`/dev/zero` stops at
         // once); a larger file's first bytes get the parser's limit error.
         let text = match riskgate::limits::read_rules_file(f, &riskgate::Limits::default()) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: {e}");
+                errln!("error: {}", printable(&e.to_string()));
                 failed = true;
                 continue;
             }
@@ -69,22 +77,22 @@ pub fn fmt(files: &[PathBuf], check: bool, color: bool) -> ExitCode {
             Ok(formatted) if formatted == text => {}
             Ok(formatted) => {
                 if check {
-                    differ.push(name);
+                    differ.push(shown);
                 } else if let Err(e) = std::fs::write(f, formatted) {
-                    eprintln!("error: cannot write `{name}`: {e}");
+                    errln!("error: cannot write `{shown}`: {e}");
                     failed = true;
                 } else {
-                    eprintln!("formatted {name}");
+                    errln!("formatted {shown}");
                 }
             }
             Err(d) => {
-                eprint!("{}", d.render(color));
+                err!("{}", d.render(color));
                 failed = true;
             }
         }
     }
     for name in &differ {
-        println!("{name}: not formatted");
+        outln!("{name}: not formatted");
     }
     if failed || !differ.is_empty() {
         ExitCode::FAILURE

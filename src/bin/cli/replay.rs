@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use super::output::errln;
+use riskgate::diagnostic::printable;
 use riskgate::engine::Engine;
 use riskgate::okta::{parse_event_with, AttrFilter, Format};
 use riskgate::verdict::{format_time, Verdict};
@@ -30,6 +32,11 @@ pub struct ReplayArgs {
     /// `text` (one line per verdict) or `json` (one verdict object per line).
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
+    /// Print only verdicts with an enforced match or an alert: leave out
+    /// those whose only matches are shadow rules (counted in the summary all
+    /// the same).
+    #[arg(long)]
+    pub hide_shadow: bool,
     /// Maximum agents with state.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_agents: usize,
@@ -96,7 +103,7 @@ pub fn build_engine(
         match riskgate::profile::Profiles::from_path(p) {
             Ok(profiles) => builder = builder.profiles(&profiles),
             Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
+                errln!("error: {}: {e}", printable(&p.display().to_string()));
                 return None;
             }
         }
@@ -104,7 +111,7 @@ pub fn build_engine(
     match builder.build() {
         Ok(engine) => Some(engine),
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             None
         }
     }
@@ -124,13 +131,19 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     let (input, total_bytes): (Box<dyn Read>, Option<u64>) = if args.events.as_os_str() == "-" {
         (Box::new(std::io::stdin().lock()), None)
     } else {
+        let name = printable(&args.events.display().to_string()).into_owned();
         match std::fs::File::open(&args.events) {
-            Ok(f) => {
-                let len = f.metadata().ok().map(|m| m.len());
-                (Box::new(f), len)
-            }
+            Ok(f) => match f.metadata() {
+                // A directory opens on Unix but cannot be read: an I/O
+                // error of the whole input, not a bad line.
+                Ok(m) if m.is_dir() => {
+                    errln!("error: cannot read `{name}`: it is a directory");
+                    return ExitCode::FAILURE;
+                }
+                m => (Box::new(f), m.ok().map(|m| m.len())),
+            },
             Err(e) => {
-                eprintln!("error: cannot open `{}`: {e}", args.events.display());
+                errln!("error: cannot open `{name}`: {e}");
                 return ExitCode::FAILURE;
             }
         }
@@ -157,19 +170,25 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     let mut summary = Summary::default();
     let started = Instant::now();
     let mut line_no = 0u64;
+    let mut read_failed = false;
+    // Error messages quote the input: escaped like every value printed.
     let report = |line_no: u64, what: &dyn std::fmt::Display| {
+        let what = what.to_string();
+        let what = printable(&what);
         if let Some(bar) = &progress {
-            bar.suspend(|| eprintln!("line {line_no}: {what}"));
+            bar.suspend(|| errln!("line {line_no}: {what}"));
         } else {
-            eprintln!("line {line_no}: {what}");
+            errln!("line {line_no}: {what}");
         }
     };
     loop {
         let read = match read_line_capped(&mut reader, &mut line, &mut skip_buf, MAX_LINE_BYTES) {
             Ok(r) => r,
             Err(e) => {
-                eprintln!("error: reading line {}: {e}", line_no + 1);
-                summary.bad += 1;
+                // The input itself failed (not one line of it): exit 1
+                // after the summary of what was read.
+                errln!("error: reading line {}: {e}", line_no + 1);
+                read_failed = true;
                 break;
             }
         };
@@ -216,19 +235,25 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
             engine.evaluate(&event)
         };
         summary.count(&verdict);
-        if verdict.is_notable() {
+        // Shadow matches are shown (marked) unless hidden: seeing what a
+        // rule would do before enforcing it is what shadow mode is for.
+        let shown = verdict.is_notable() || (!args.hide_shadow && !verdict.matches.is_empty());
+        if shown {
             if let Err(e) = print_verdict(&mut out, line_no, &verdict, args.output) {
-                eprintln!("error: writing output: {e}");
-                return ExitCode::FAILURE;
+                super::output::stdout_failed(&e);
             }
         }
     }
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
-    let _ = out.flush();
+    if let Err(e) = out.flush() {
+        super::output::stdout_failed(&e);
+    }
     summary.print(&engine, started.elapsed().as_secs_f64());
-    if summary.bad > 0 {
+    if read_failed {
+        ExitCode::FAILURE
+    } else if summary.bad > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -315,7 +340,7 @@ fn print_verdict(
                 .matches
                 .iter()
                 .map(|m| {
-                    let mut s = format!("{}", m.rule);
+                    let mut s = printable(&m.rule).into_owned();
                     if m.shadow {
                         s.push_str("(shadow)");
                     }
@@ -326,17 +351,17 @@ fn print_verdict(
                 out,
                 "line {line} {} {} {} {sev} rules={}",
                 format_time(v.time_ms),
-                v.agent,
+                printable(v.agent),
                 v.decision.as_str().to_uppercase(),
                 rules.join(",")
             )?;
             for m in &v.matches {
-                let title = m.title.as_deref().unwrap_or("");
+                let title = printable(m.title.as_deref().unwrap_or(""));
                 let alerts: Vec<String> = m
                     .alerts
                     .iter()
                     .map(|a| {
-                        let ch = a.channel.as_deref().unwrap_or("default");
+                        let ch = printable(a.channel.as_deref().unwrap_or("default"));
                         let imm = if a.immediate { "immediate " } else { "" };
                         let sup = if a.suppressed {
                             " (suppressed by cooldown)"
@@ -354,12 +379,12 @@ fn print_verdict(
                 writeln!(
                     out,
                     "  rule {} — {title}: {}{alerts}",
-                    m.rule,
-                    m.actions.join(" + ")
+                    printable(&m.rule),
+                    printable(&m.actions.join(" + "))
                 )?;
                 if let Some(ex) = &m.explanation {
                     for e in ex {
-                        writeln!(out, "    because {e}")?;
+                        writeln!(out, "    because {}", printable(e))?;
                     }
                 }
             }
@@ -399,18 +424,19 @@ impl Summary {
             0.0
         };
         let [allow, flag, suspend, deny] = self.decisions;
-        eprintln!("--- summary");
-        eprintln!(
+        errln!("--- summary");
+        errln!(
             "events: {}  bad lines: {}  time: {secs:.3}s  rate: {rate:.0} events/s",
-            self.events, self.bad
+            self.events,
+            self.bad
         );
-        eprintln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
+        errln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
         let stats = engine.stats();
-        eprintln!(
+        errln!(
             "agents tracked: {}  untracked evaluations: {}  late dropped: {}  late partly counted: {}  past the forward skew: {}",
             stats.tracked_agents, stats.untracked, stats.late_dropped, stats.late_partial, stats.skewed
         );
-        eprintln!("rules fired:");
+        errln!("rules fired:");
         for (id, n) in &stats.fired {
             let title = engine
                 .program()
@@ -419,7 +445,7 @@ impl Summary {
                 .find(|r| r.id == *id)
                 .and_then(|r| r.title.as_deref())
                 .unwrap_or("");
-            eprintln!("  {n:>8}  {id} — {title}");
+            errln!("  {n:>8}  {} — {}", printable(id), printable(title));
         }
     }
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use serde_json::Value;
 
+use super::output::{errln, outln};
+use riskgate::diagnostic::printable;
 use riskgate::engine::Engine;
 use riskgate::okta::{parse_event_with, AttrFilter, Format};
 use riskgate::profile::Profiles;
@@ -77,7 +79,7 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
         Some(p) => match Profiles::from_path(p) {
             Ok(p) => Some(p),
             Err(e) => {
-                eprintln!("error: {}: {e}", p.display());
+                errln!("error: {}: {e}", printable(&p.display().to_string()));
                 return ExitCode::FAILURE;
             }
         },
@@ -100,11 +102,16 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
     let text = match read {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: cannot read `{}`: {e}", args.cases.display());
+            errln!(
+                "error: cannot read `{}`: {e}",
+                printable(&args.cases.display().to_string())
+            );
             return ExitCode::FAILURE;
         }
     };
     let (mut passed, mut failed) = (0usize, 0usize);
+    // A byte-order mark (some editors write one) is not part of the first case.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     for (i, line) in text.lines().enumerate() {
         let line_no = i + 1;
         if line.trim().is_empty() || line.trim_start().starts_with("//") {
@@ -117,24 +124,31 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
             .unwrap_or_else(|| format!("line {line_no}"));
         if outcome.failures.is_empty() {
             passed += 1;
-            println!("PASS  {name}");
+            outln!("PASS  {}", printable(&name));
         } else {
             failed += 1;
-            println!("FAIL  {name}  ({}:{line_no})", args.cases.display());
+            outln!(
+                "FAIL  {}  ({}:{line_no})",
+                printable(&name),
+                printable(&args.cases.display().to_string())
+            );
             for f in &outcome.failures {
                 for l in f.lines() {
-                    println!("      {l}");
+                    outln!("      {}", printable(l));
                 }
             }
         }
     }
-    println!("{passed} passed, {failed} failed");
+    outln!("{passed} passed, {failed} failed");
     if failed > 0 {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
 }
+
+/// The keys a case may have.
+const CASE_KEYS: [&str; 4] = ["name", "events", "expect", "profiles"];
 
 struct Outcome {
     name: Option<String>,
@@ -154,10 +168,25 @@ fn run_case(line: &str, set: &riskgate::RuleSet, shared: Option<&Profiles>) -> O
         }
     };
     out.name = case.get("name").and_then(Value::as_str).map(str::to_string);
+    if let Some(obj) = case.as_object() {
+        // A misspelt key (`expects`, `profile`) would otherwise be a check
+        // silently not made.
+        if let Some(k) = obj.keys().find(|k| !CASE_KEYS.contains(&k.as_str())) {
+            out.failures.push(format!(
+                "unknown key `{k}` in the case (expected one of `name`, `events`, `expect`, `profiles`)"
+            ));
+            return out;
+        }
+    }
     let Some(events) = case.get("events").and_then(Value::as_array) else {
         out.failures.push("missing `events` array".into());
         return out;
     };
+    if events.is_empty() {
+        out.failures
+            .push("`events` is empty: a case checks at least one event".into());
+        return out;
+    }
     let expects: Vec<(usize, Expect)> = match case.get("expect") {
         Some(Value::Array(items)) => {
             if items.len() != events.len() {
