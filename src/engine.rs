@@ -122,6 +122,14 @@ impl EngineBuilder {
         self.config.max_agents = n;
         self
     }
+    /// Most keys of `by` counters with state at once, over all such counters
+    /// (default 1 000 000). A key gets state only for an event its counter's
+    /// condition counts; a counted event of a new key past the cap is
+    /// evaluated on fresh state and tallied in [`Stats::untracked_key_updates`].
+    pub fn max_keys(mut self, n: usize) -> Self {
+        self.config.max_keys = n;
+        self
+    }
     /// Drop an agent's state after this long without events (event time).
     pub fn idle_ttl_ms(mut self, ms: u64) -> Self {
         self.config.idle_ttl_ms = Some(ms);
@@ -239,6 +247,12 @@ pub struct Stats {
     /// Late events that missed some windows but were counted in others
     /// (a 5-minute-late event misses a 1-minute ring, enters a 1-hour one).
     pub late_partial: u64,
+    /// Keys of `count(..) over W by F` counters with state now.
+    pub tracked_keys: u64,
+    /// Counted events of `by` keys that could not be tracked (at
+    /// `max_keys`): their counts start from zero each time, so a rule on
+    /// them may miss. Not zero means the cap is too low for the traffic.
+    pub untracked_key_updates: u64,
 }
 
 /// The rule engine. `Send + Sync`: share it (`Arc`) across threads.
@@ -723,6 +737,8 @@ impl Engine {
             skewed: st.skewed_events,
             late_dropped: st.late_dropped_events,
             late_partial: st.late_partial_events,
+            tracked_keys: as_u64(st.keys),
+            untracked_key_updates: st.untracked_key_events,
         }
     }
 

@@ -612,6 +612,17 @@ impl Metrics {
         }
     }
 
+    /// Counter `c` as a key without state reads it: a count of 0 and no
+    /// history (its baseline warming up).
+    fn write_fresh_counter(&mut self, c: usize) {
+        if let Some(slot) = self.counts.get_mut(c) {
+            *slot = Some(0);
+        }
+        if let Some(slot) = self.reads.get_mut(c) {
+            *slot = None;
+        }
+    }
+
     fn write_unknown_counter(&mut self, c: usize) {
         if let Some(slot) = self.counts.get_mut(c) {
             *slot = None;
@@ -1269,18 +1280,29 @@ impl StateStore {
                 continue;
             };
             let hit = obs.counter_hits.get(c).copied().unwrap_or(false);
+            if !hit && map.get(key, &map.guard()).is_none() {
+                // Nothing to count and nothing counted before: no state to
+                // create or lock (and no allocation on a quiet event).
+                out.write_fresh_counter(c);
+                continue;
+            }
+            // A key gets state only for an event its condition counts: a
+            // flood of events it does not count (one agent's successes from
+            // a million addresses) creates no key and cannot fill the cap
+            // for the keys that matter. An uncounted event of an unknown
+            // key reads fresh state (a count of 0), as an inserted key would.
             let tracking = self.with_slot(
                 map,
                 &self.reserved_keys,
                 self.config.max_keys,
                 key,
                 obs.time_ms,
-                skewed,
+                skewed || !hit,
                 || KeyState::new(info.plan, obs.time_ms),
                 || 0,
                 |state, _| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome),
             );
-            if tracking == Tracking::Untracked && !skewed {
+            if tracking == Tracking::Untracked && !skewed && hit {
                 outcome.untracked_key = true;
                 self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
             }
@@ -1304,7 +1326,8 @@ impl StateStore {
 
     /// Runs `f` on the state of `key` in `map` under its lock: the existing
     /// state, a newly inserted one, or (at the cap, for a key that is too
-    /// long, or for a skewed event of an unknown key) fresh temporary state.
+    /// long, or with `no_insert` — a skewed event, an uncounted one — for a
+    /// key not there) fresh temporary state.
     #[allow(clippy::too_many_arguments)]
     fn with_slot<S>(
         &self,
@@ -1313,7 +1336,7 @@ impl StateStore {
         cap: usize,
         key: &str,
         time_ms: i64,
-        skewed: bool,
+        no_insert: bool,
         create: impl Fn() -> S,
         tag: impl Fn() -> u32,
         f: impl FnOnce(&mut S, u32),
@@ -1335,7 +1358,7 @@ impl StateStore {
                 let _ = map.remove_if(key, |_, v| std::ptr::eq(v, slot), &guard);
                 continue;
             }
-            if skewed || key.len() > self.config.max_key_bytes {
+            if no_insert || key.len() > self.config.max_key_bytes {
                 break;
             }
             let reserved_one =

@@ -261,6 +261,17 @@ impl Model {
             let series: Option<(Option<i64>, Series)> = if spec.keyed {
                 match ev.keys.get(c).cloned().flatten() {
                     None => None,
+                    // A key gets state only from an event its condition
+                    // counts; before that it reads as fresh.
+                    Some(key)
+                        if !ev.hits.get(c).copied().unwrap_or(false)
+                            && self
+                                .keys
+                                .get(&(c, key.clone()))
+                                .is_none_or(|k| k.newest.is_none()) =>
+                    {
+                        Some((None, Vec::new()))
+                    }
                     Some(key) => {
                         let k = self.keys.entry((c, key)).or_default();
                         if !skewed {

@@ -95,3 +95,56 @@ fn item18_late_dropped_counts_only_events_counted_in_no_window() {
     let stats = engine.stats();
     assert_eq!((stats.late_dropped, stats.late_partial), (1, 1));
 }
+
+const BY_IP: &str = "Rule B: Brute force from one address\n\
+    Trigger: count(outcome == \"FAILURE\") over 10m by ip > 3\n\
+    Action: deny\nSeverity: HIGH\n";
+
+fn from_ip<'a>(agent: &'a str, t: i64, ip: std::net::IpAddr, outcome: &'static str) -> Event<'a> {
+    Event::builder(agent, t).ip(ip).outcome(outcome).build()
+}
+
+fn nth_ip(i: u32) -> std::net::IpAddr {
+    std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i))
+}
+
+#[test]
+fn item11_events_a_by_counter_does_not_count_create_no_keys() {
+    let engine = builder(BY_IP)
+        .max_keys(1_000)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // One agent, 5,000 successes from 5,000 addresses: nothing counted.
+    for i in 0..5_000 {
+        let _ = engine.evaluate(&from_ip("flood", DAY + i64::from(i), nth_ip(i), "SUCCESS"));
+    }
+    assert_eq!(engine.stats().tracked_keys, 0);
+    // Another agent's five failures from one address still fire.
+    let victim: std::net::IpAddr = "192.0.2.9".parse().unwrap_or_else(|e| panic!("{e}"));
+    let denies = (0..5)
+        .filter(|i| {
+            let t = DAY + 10_000 + i * 1_000;
+            engine
+                .evaluate(&from_ip("victim", t, victim, "FAILURE"))
+                .decision
+                == Decision::Deny
+        })
+        .count();
+    assert_eq!(denies, 2, "the 4th and 5th failures");
+    let stats = engine.stats();
+    assert_eq!((stats.tracked_keys, stats.untracked_key_updates), (1, 0));
+}
+
+#[test]
+fn item11_keys_lost_at_the_cap_show_in_stats() {
+    let engine = builder(BY_IP)
+        .max_keys(100)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for i in 0..300 {
+        let _ = engine.evaluate(&from_ip("flood", DAY + i64::from(i), nth_ip(i), "FAILURE"));
+    }
+    let stats = engine.stats();
+    assert_eq!(stats.tracked_keys, 100);
+    assert_eq!(stats.untracked_key_updates, 200);
+}

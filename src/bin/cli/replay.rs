@@ -40,10 +40,24 @@ pub struct ReplayArgs {
     /// Maximum agents with state.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_agents: usize,
+    /// Maximum keys of `count(..) over W by F` counters with state, over
+    /// all such counters.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_keys: usize,
     /// Events later than the machine's clock plus this (`30s`, `5m`, `2h`,
     /// `1d`) are evaluated but counted in no window; `off` counts every
     /// event whatever its time.
     #[arg(long, default_value = "5m", value_parser = parse_skew)]
+    pub max_skew: Skew,
+}
+
+/// The state bounds set from the command line.
+pub struct StateLimits {
+    /// `--max-agents`
+    pub max_agents: usize,
+    /// `--max-keys`
+    pub max_keys: usize,
+    /// `--max-skew`
     pub max_skew: Skew,
 }
 
@@ -89,12 +103,14 @@ pub enum Output {
 pub fn build_engine(
     rules: &std::path::Path,
     profiles: Option<&std::path::Path>,
-    max_agents: usize,
-    max_skew: Skew,
+    limits: StateLimits,
     color: bool,
 ) -> Option<Engine> {
     let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
-    let mut builder = Engine::builder(set.compile()).max_agents(max_agents);
+    let mut builder = Engine::builder(set.compile())
+        .max_agents(limits.max_agents)
+        .max_keys(limits.max_keys);
+    let max_skew = limits.max_skew;
     builder = match max_skew.0 {
         Some(ms) => builder.max_forward_skew_ms(ms),
         None => builder.no_forward_skew_limit(),
@@ -122,8 +138,11 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     let Some(engine) = build_engine(
         &args.rules,
         args.profiles.as_deref(),
-        args.max_agents,
-        args.max_skew,
+        StateLimits {
+            max_agents: args.max_agents,
+            max_keys: args.max_keys,
+            max_skew: args.max_skew,
+        },
         color,
     ) else {
         return ExitCode::FAILURE;
@@ -436,6 +455,13 @@ impl Summary {
             "agents tracked: {}  untracked evaluations: {}  late dropped: {}  late partly counted: {}  past the forward skew: {}",
             stats.tracked_agents, stats.untracked, stats.late_dropped, stats.late_partial, stats.skewed
         );
+        if stats.tracked_keys > 0 || stats.untracked_key_updates > 0 {
+            errln!(
+                "keys tracked: {}  untracked key updates: {}",
+                stats.tracked_keys,
+                stats.untracked_key_updates
+            );
+        }
         errln!("rules fired:");
         for (id, n) in &stats.fired {
             let title = engine
