@@ -195,6 +195,8 @@ impl EngineBuilder {
             events: EventCount::default(),
             fired,
             cooldowns: DashMap::with_hasher(ahash::RandomState::new()),
+            cooldown_ids: ahash::RandomState::new(),
+            cooldown_order: std::sync::Mutex::new(std::collections::VecDeque::new()),
             cooldown_cap: self.config.max_agents.max(1_024),
             plain_hits,
             program: self.program,
@@ -275,7 +277,16 @@ pub struct Engine {
     now_cache: AtomicI64,
     events: EventCount,
     fired: Box<[AtomicU64]>,
-    cooldowns: DashMap<(u32, Box<str>), i64, ahash::RandomState>,
+    /// (rule, agent id hash) → time of the last alert not suppressed. The id
+    /// is hashed with this engine's own random seed (`cooldown_ids`): 16
+    /// bytes a key whatever the id's length, and no id an attacker picks can
+    /// be made to collide with another's.
+    cooldowns: DashMap<(u32, u64), i64, ahash::RandomState>,
+    cooldown_ids: ahash::RandomState,
+    /// The entries of `cooldowns` in the order they were written (rule,
+    /// hash, time), for expiry and the cap in amortised O(1): each written
+    /// entry is taken out once, from the front.
+    cooldown_order: std::sync::Mutex<std::collections::VecDeque<(u32, u64, i64)>>,
     /// Most (rule, agent) cooldown entries kept: `max_agents`, at least 1,024.
     cooldown_cap: usize,
     /// `Some(hits)` (every counter hit) when the program's metrics are all
@@ -545,7 +556,7 @@ impl Engine {
             return false;
         }
         let t = event.time_ms;
-        let key = (rule, Box::from(&*event.agent));
+        let key = (rule, self.cooldown_ids.hash_one(&*event.agent));
         // Any `i64` is a time an alert may have been raised at (`i64::MIN`
         // too, so no sentinel), and `last + D` may pass `i64::MAX`.
         match self.cooldowns.entry(key) {
@@ -559,16 +570,35 @@ impl Engine {
                 e.insert(t);
             }
         }
-        if self.cooldowns.len() > self.cooldown_cap {
-            self.prune_cooldowns(t);
-        }
+        self.expire_cooldowns(key, t);
         false
     }
 
-    /// Bounds the cooldown map (a flood of new agents must not grow it
-    /// without end): forgets every entry that no longer suppresses at `now_ms`
-    /// and, if that is not enough, all of them. Forgetting an entry can only
-    /// let an alert through again, never hide one.
+    /// Notes the entry just written and, past the cap, takes the oldest
+    /// written entries out: amortised O(1) a write (each entry is taken out
+    /// once, from the front), never a scan of the map. Only the cap forgets
+    /// an entry on this path (a late event of an agent may still fall in an
+    /// old cooldown, so time alone cannot); forgetting one can only let an
+    /// alert through again, never hide one.
+    fn expire_cooldowns(&self, key: (u32, u64), t: i64) {
+        let Ok(mut order) = self.cooldown_order.lock() else {
+            return;
+        };
+        order.push_back((key.0, key.1, t));
+        while order.len() > self.cooldown_cap.saturating_mul(2)
+            || self.cooldowns.len() > self.cooldown_cap
+        {
+            let Some((rule, hash, last)) = order.pop_front() else {
+                break;
+            };
+            // A later alert of the same pair rewrote the entry: it has its
+            // own place further back.
+            self.cooldowns.remove_if(&(rule, hash), |_, v| *v == last);
+        }
+    }
+
+    /// Forgets every entry that no longer suppresses at `now_ms` (a sweep,
+    /// from [`Engine::evict_idle`], never on the evaluation path).
     fn prune_cooldowns(&self, now_ms: i64) {
         let rules = &self.program.rules;
         self.cooldowns.retain(|(rule, _), last| {
@@ -578,9 +608,6 @@ impl Engine {
                 .unwrap_or(0);
             suppresses(now_ms, *last, d)
         });
-        if self.cooldowns.len() > self.cooldown_cap {
-            self.cooldowns.clear();
-        }
     }
 
     /// (rule, agent) pairs with a cooldown entry (for memory figures and tests).

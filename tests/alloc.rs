@@ -15,21 +15,30 @@ struct Counting;
 
 thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
+    /// Bytes allocated and not yet freed by this thread.
+    static HELD: Cell<i64> = const { Cell::new(0) };
+}
+
+fn held(delta: i64) {
+    let _ = HELD.try_with(|c| c.set(c.get() + delta));
 }
 
 // SAFETY: forwards to the system allocator unchanged; only counts calls.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        held(layout.size() as i64);
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        held(-(layout.size() as i64));
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         let _ = ALLOCS.try_with(|c| c.set(c.get() + 1));
+        held(new_size as i64 - layout.size() as i64);
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -130,4 +139,34 @@ Severity: LOW
     let (v, n) = allocations(|| engine.evaluate(&e));
     assert!(v.matches.is_empty());
     assert_eq!(n, 0);
+}
+
+/// Hardening item 8: the cooldown map kept every alerting agent's full id
+/// (5,000 ids of 200 KB reached 987 MB). Now it keeps a 16-byte key per
+/// (rule, agent) whatever the id's length.
+#[test]
+fn item08_cooldowns_hold_no_copy_of_long_agent_ids() {
+    let engine = engine(
+        "Rule A: a\nTrigger: count over 1m > 0\nAction: flag + alert security team\nSeverity: LOW\nCooldown: 1h\n",
+    );
+    let ids: Vec<String> = (0..1_000)
+        .map(|i| format!("{i:08}{}", "x".repeat(64 * 1024)))
+        .collect();
+    let before = HELD.with(Cell::get);
+    for (k, id) in ids.iter().enumerate() {
+        let e = Event::builder(id.as_str(), T0 + k as i64).build();
+        let v = engine.evaluate(&e);
+        assert_eq!(v.rule_ids().collect::<Vec<_>>(), ["A"]);
+    }
+    let retained = HELD.with(Cell::get) - before;
+    assert_eq!(engine.cooldown_entries(), 1_000);
+    // 64 MiB of ids went through; well under 1 MiB stays.
+    assert!(retained < 1 << 20, "{retained} bytes retained");
+    // The cooldown still applies to each of them.
+    let again = Event::builder(ids[7].as_str(), T0 + 5_000).build();
+    let v = engine.evaluate(&again);
+    assert!(v
+        .matches
+        .iter()
+        .all(|m| m.alerts.iter().all(|a| a.suppressed)));
 }

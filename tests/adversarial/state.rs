@@ -148,3 +148,29 @@ fn item11_keys_lost_at_the_cap_show_in_stats() {
     assert_eq!(stats.tracked_keys, 100);
     assert_eq!(stats.untracked_key_updates, 200);
 }
+
+#[test]
+fn item05_cooldowns_stay_within_their_cap_under_a_flood_of_new_agents() {
+    let rules = "Rule A: alert on everything\nTrigger: count over 1m > 0\n\
+                 Action: flag + alert security team\nSeverity: LOW\nCooldown: 1000s\n";
+    let engine = builder(rules)
+        .max_agents(1_000)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ids: Vec<String> = (0..20_000).map(|i| format!("agent-{i}")).collect();
+    for (k, id) in ids.iter().enumerate() {
+        let e = failure(id, DAY + k as i64);
+        let v = engine.evaluate(&e);
+        assert!(!v.matches[0].alerts[0].suppressed, "{id}: first alert");
+        // The cap (max_agents, at least 1,024) holds at every step.
+        assert!(engine.cooldown_entries() <= 1_024);
+    }
+    // The newest agents' cooldowns still apply; the oldest were forgotten
+    // (their alerts may be raised again: never hidden).
+    let (recent, oldest) = (
+        failure(&ids[19_999], DAY + 30_000),
+        failure(&ids[0], DAY + 30_000),
+    );
+    assert!(engine.evaluate(&recent).matches[0].alerts[0].suppressed);
+    assert!(!engine.evaluate(&oldest).matches[0].alerts[0].suppressed);
+}
