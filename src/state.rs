@@ -927,7 +927,12 @@ impl AgentState {
             }
             if !skewed {
                 let hit = obs.counter_hits.get(i).copied().unwrap_or(false);
-                outcome.note_ring(w.record(c.plan, newest, t, hit).in_ring);
+                let done = w.record(c.plan, newest, t, hit);
+                outcome.note_ring(done.in_ring);
+                if c.plan.history > 0 {
+                    // A baseline's history is a window too.
+                    outcome.note_ring(done.in_history);
+                }
             }
             if !in_place {
                 out.write_counter(i, c.plan, w, newest);
@@ -1010,7 +1015,11 @@ impl KeyState {
                 self.window.advance(plan, self.newest_ms, t);
                 self.newest_ms = t;
             }
-            outcome.note_ring(self.window.record(plan, self.newest_ms, t, hit).in_ring);
+            let done = self.window.record(plan, self.newest_ms, t, hit);
+            outcome.note_ring(done.in_ring);
+            if plan.history > 0 {
+                outcome.note_ring(done.in_history);
+            }
         }
         out.write_counter(counter, plan, &self.window, self.newest_ms);
     }

@@ -174,3 +174,20 @@ fn item05_cooldowns_stay_within_their_cap_under_a_flood_of_new_agents() {
     assert!(engine.evaluate(&recent).matches[0].alerts[0].suppressed);
     assert!(!engine.evaluate(&oldest).matches[0].alerts[0].suppressed);
 }
+
+#[test]
+fn item18_a_late_event_that_enters_a_baseline_history_is_not_dropped() {
+    let rules = "Rule H: over baseline\nTrigger: requests_per_minute > baseline * 100\n\
+                 Action: flag\nSeverity: LOW\n";
+    let engine = builder(rules).build().unwrap_or_else(|e| panic!("{e}"));
+    let t = DAY + 3 * 3_600_000;
+    let _ = engine.evaluate(&failure("a", t));
+    // Five minutes late: not in the one-minute ring, in the 60-minute history.
+    let _ = engine.evaluate(&failure("a", t - 300_000));
+    let stats = engine.stats();
+    assert_eq!((stats.late_dropped, stats.late_partial), (0, 1));
+    // Two hours late: older than the history too.
+    let _ = engine.evaluate(&failure("a", t - 7_200_000));
+    let stats = engine.stats();
+    assert_eq!((stats.late_dropped, stats.late_partial), (1, 1));
+}
