@@ -763,7 +763,18 @@ fn late_event_enters_the_history_but_not_the_ring() {
             windows: 12
         })
     );
+    // The earlier late event missed the ring but entered the history.
+    assert_eq!(store.stats().late_partial_events, 1);
+    assert_eq!(store.stats().late_dropped_events, 0);
+    // Older than the 60-minute history too: counted nowhere.
+    let obs = Observation {
+        counter_hits: &[true],
+        ..Observation::at(t0 - 2 * HOUR)
+    };
+    let outcome = store.observe("a", &obs, &mut m);
+    assert!(outcome.late_dropped && !outcome.counted);
     assert_eq!(store.stats().late_dropped_events, 1);
+    assert_eq!(store.stats().late_partial_events, 1);
 }
 
 #[test]
