@@ -108,9 +108,26 @@ pub struct Source {
 }
 
 /// Byte offsets of line starts, to turn offsets into 1-based (line, column in chars).
+///
+/// Columns count characters, found in bounded time whatever the length of
+/// the line: the index keeps the number of characters before every
+/// [`CHECKPOINT`]-th byte, so a column costs at most that many bytes of
+/// counting (a 4 MiB one-line file with a span every few bytes is indexed
+/// in linear time, not in time quadratic in the line).
 #[derive(Debug, Clone)]
 pub struct LineIndex {
     starts: Vec<usize>,
+    /// Characters in `text[..k * CHECKPOINT]`, for each `k`.
+    chars_before: Vec<usize>,
+}
+
+/// Bytes between two character-count checkpoints of a [`LineIndex`].
+pub const CHECKPOINT: usize = 256;
+
+/// Characters in `bytes` of UTF-8 (any byte range: a character is counted
+/// at its first byte).
+fn count_chars(bytes: &[u8]) -> usize {
+    bytes.iter().filter(|&&b| b & 0xc0 != 0x80).count()
 }
 
 impl LineIndex {
@@ -122,7 +139,28 @@ impl LineIndex {
                 starts.push(i + 1);
             }
         }
-        LineIndex { starts }
+        let mut chars_before = Vec::with_capacity(text.len() / CHECKPOINT + 1);
+        let mut n = 0;
+        chars_before.push(0);
+        for chunk in text.as_bytes().chunks(CHECKPOINT) {
+            n += count_chars(chunk);
+            chars_before.push(n);
+        }
+        LineIndex {
+            starts,
+            chars_before,
+        }
+    }
+
+    /// Characters in `text[..offset]`, counting at most [`CHECKPOINT`] bytes.
+    fn chars_to(&self, text: &str, offset: usize) -> usize {
+        let offset = offset.min(text.len());
+        let k = offset / CHECKPOINT;
+        let base = self.chars_before.get(k).copied().unwrap_or(0);
+        base + text
+            .as_bytes()
+            .get(k * CHECKPOINT..offset)
+            .map_or(0, count_chars)
     }
 
     /// The span of bytes `start..end` of `text`, with line and column.
@@ -132,10 +170,9 @@ impl LineIndex {
             Err(i) => i.saturating_sub(1),
         };
         let line_start = self.starts.get(line_idx).copied().unwrap_or(0);
-        let col = text
-            .get(line_start..start)
-            .map(|s| s.chars().count())
-            .unwrap_or(0);
+        let col = self
+            .chars_to(text, start)
+            .saturating_sub(self.chars_to(text, line_start));
         Span {
             start,
             end: end.max(start),
@@ -191,15 +228,51 @@ impl Diagnostics {
 
     /// Renders every diagnostic rustc-style, then a summary line. With `color`,
     /// ANSI colours (for terminals).
+    ///
+    /// At most [`MAX_RENDERED_PER_FILE`] diagnostics of each file are shown
+    /// in full, then one line says how many more there are (as rustc stops
+    /// at an error limit): a file with a million errors renders in bounded
+    /// size, and every rendered diagnostic costs at most the length of its
+    /// line, so rendering is linear in the input.
     pub fn render(&self, color: bool) -> String {
         let mut out = String::new();
-        for d in &self.items {
+        let mut shown_in_file = 0usize;
+        let mut i = 0;
+        while let Some(d) = self.items.get(i) {
+            let file_end = self
+                .items
+                .get(i..)
+                .unwrap_or(&[])
+                .iter()
+                .position(|x| x.file != d.file)
+                .map_or(self.items.len(), |n| i + n);
             let text = self
                 .sources
                 .iter()
                 .find(|s| s.name == d.file)
                 .map(|s| &*s.text);
-            render_one(&mut out, d, text, color);
+            for d in self.items.get(i..file_end).unwrap_or(&[]) {
+                if shown_in_file == MAX_RENDERED_PER_FILE {
+                    break;
+                }
+                render_one(&mut out, d, text, color);
+                shown_in_file += 1;
+            }
+            let rest = self.items.get(i + shown_in_file..file_end).unwrap_or(&[]);
+            if !rest.is_empty() {
+                let errors = rest.iter().filter(|d| d.is_error()).count();
+                let warnings = rest.len() - errors;
+                let _ = writeln!(
+                    out,
+                    "{}: {errors} more error{} and {warnings} more warning{} in `{}` not shown\n",
+                    paint("note", BLUE, color),
+                    plural(errors),
+                    plural(warnings),
+                    printable(&d.file)
+                );
+            }
+            shown_in_file = 0;
+            i = file_end;
         }
         let (e, w) = (self.error_count(), self.warning_count());
         if e > 0 {
@@ -233,6 +306,9 @@ impl fmt::Display for Diagnostics {
 }
 
 impl std::error::Error for Diagnostics {}
+
+/// Diagnostics of one file rendered in full by [`Diagnostics::render`].
+pub const MAX_RENDERED_PER_FILE: usize = 50;
 
 fn plural(n: usize) -> &'static str {
     if n == 1 {
@@ -414,27 +490,51 @@ fn window(line: &str, before: usize, width: usize) -> (String, usize, usize) {
     (shown, caret, width)
 }
 
+/// Longest name (in characters) that gets a "did you mean" suggestion, and
+/// longest candidate considered: suggestions cost at most
+/// `MAX_SUGGESTED_LEN²` steps per candidate, whatever names a file holds.
+pub const MAX_SUGGESTED_LEN: usize = 64;
+
 /// The candidate closest to `word` by edit distance, if it is close enough to
 /// be a likely typo (case differences count as small).
+///
+/// Work is bounded: a word longer than [`MAX_SUGGESTED_LEN`] gets no
+/// suggestion, longer candidates are skipped after a length check, and a
+/// candidate whose length differs from the word's by more than the edit
+/// budget is never aligned (it can only be a prefix match).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    if word.len() > 4 * MAX_SUGGESTED_LEN {
+        return None;
+    }
+    let n = word.chars().count();
+    if n > MAX_SUGGESTED_LEN {
+        return None;
+    }
     let lower = word.to_ascii_lowercase();
-    let max = (word.chars().count() / 3).max(1);
+    let max = (n / 3).max(1);
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {
-        if c == word {
+        if c == word || c.len() > 4 * MAX_SUGGESTED_LEN {
             continue;
         }
+        let m = c.chars().count();
+        if m > MAX_SUGGESTED_LEN {
+            continue;
+        }
+        // A prefix (`suspend` of `suspend_token`) is a likely intent too.
+        let prefix = m > n && n >= 3 && c.to_ascii_lowercase().starts_with(&lower);
         let d = if c.eq_ignore_ascii_case(word) {
             0
+        } else if prefix {
+            m - n
+        } else if m.abs_diff(n) > max {
+            continue;
         } else {
             edit_distance(&lower, &c.to_ascii_lowercase())
         };
-        // A prefix (`suspend` of `suspend_token`) is a likely intent too.
-        let prefix =
-            c.len() > word.len() && c.to_ascii_lowercase().starts_with(&lower) && word.len() >= 3;
         if (d <= max || prefix) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }

@@ -1,1 +1,98 @@
-//! Adversarial inputs: front.
+//! Adversarial inputs: the front end (parser, checker, diagnostics).
+
+use riskgate::diagnostic::{LineIndex, MAX_RENDERED_PER_FILE};
+use riskgate::RuleSet;
+
+/// A rule whose trigger is one line of `n` chained comparisons `a==a==a…`,
+/// each `==` after the first an error (chained comparison).
+fn chained(n: usize) -> String {
+    format!(
+        "Rule 1: t\nTrigger: a{}\nAction: deny\nSeverity: LOW\n",
+        "==a".repeat(n)
+    )
+}
+
+#[test]
+fn item02_rendering_stops_after_a_bounded_number_of_diagnostics_per_file() {
+    for n in [1_000, 4_000] {
+        let Err(d) = RuleSet::from_source("long.rules", &chained(n)) else {
+            panic!("accepted")
+        };
+        assert!(
+            d.error_count() > MAX_RENDERED_PER_FILE,
+            "{}",
+            d.error_count()
+        );
+        let text = d.render(false);
+        // Each rendered diagnostic starts with `error[`; the rest are counted.
+        assert_eq!(text.matches("error[").count(), MAX_RENDERED_PER_FILE);
+        let more = d.error_count() - MAX_RENDERED_PER_FILE;
+        assert!(
+            text.contains(&format!(
+                "note: {more} more errors and 0 more warnings in `long.rules` not shown"
+            )),
+            "{}",
+            &text[text.len().saturating_sub(400)..]
+        );
+        // Bounded output: the same size whatever the number of errors, but
+        // for the digits of the counts.
+        assert!(text.len() < 40_000, "{} bytes", text.len());
+    }
+}
+
+#[test]
+fn item02_columns_are_character_counts_on_long_lines_of_any_text() {
+    // Multi-byte characters straddling the index's checkpoints.
+    let line: String = (0..3_000)
+        .map(|i| ["a", "—", "é", "𝔸", " "][i % 5])
+        .collect();
+    let text = format!("x\n{line}\n{line}");
+    let idx = LineIndex::new(&text);
+    let second = text.find('\n').unwrap_or(0) + 1;
+    for (offset, _) in text.char_indices().step_by(7) {
+        let span = idx.span(&text, offset, offset);
+        let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let col = text[line_start..offset].chars().count() + 1;
+        assert_eq!(span.col as usize, col, "offset {offset}");
+        let line_no = 1 + text[..offset].matches('\n').count();
+        assert_eq!(span.line as usize, line_no, "offset {offset}");
+        let _ = second;
+    }
+}
+
+#[test]
+fn item03_suggestions_are_bounded_to_names_of_reasonable_length() {
+    use riskgate::diagnostic::{did_you_mean, MAX_SUGGESTED_LEN};
+    // Short names still get their suggestion.
+    assert_eq!(did_you_mean("suspnd", ["suspend", "deny"]), Some("suspend"));
+    assert_eq!(
+        did_you_mean("approved", ["approved_ranges"]),
+        Some("approved_ranges")
+    );
+    // A name past the bound gets none, however close a candidate is, and a
+    // candidate past it is never aligned.
+    let long = "n".repeat(MAX_SUGGESTED_LEN + 1);
+    let typo = format!("{}m", &long[1..]);
+    assert_eq!(did_you_mean(&typo, [long.as_str()]), None);
+    assert_eq!(did_you_mean("nnn", [long.as_str()]), None);
+    // A file of long list names and misspelt uses: every use is reported,
+    // without suggestions.
+    let mut src = String::new();
+    for i in 0..20 {
+        src.push_str(&format!("list L{i}{} = [10.0.0.0/8]\n", "x".repeat(2_000)));
+    }
+    for i in 0..20 {
+        src.push_str(&format!(
+            "Rule R{i}: t\nTrigger: from IP in L{i}{}y\nAction: deny\nSeverity: LOW\n\n",
+            "x".repeat(1_999)
+        ));
+    }
+    let Err(d) = RuleSet::from_source("long-names.rules", &src) else {
+        panic!("accepted")
+    };
+    let unknown: Vec<_> = d.items.iter().filter(|i| i.code == "E0201").collect();
+    assert_eq!(unknown.len(), 20);
+    assert!(unknown
+        .iter()
+        .all(|i| !i.help.as_deref().unwrap_or("").contains("did you mean")));
+}
