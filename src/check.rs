@@ -2239,14 +2239,7 @@ enum ListFileError {
 /// or directory, so `/dev/zero` or `/dev/stdin` cannot exhaust memory or
 /// block) of at most `max` bytes.
 fn read_list_file(path: &Path, max: usize) -> Result<String, ListFileError> {
-    let file = std::fs::File::open(path).map_err(ListFileError::Io)?;
-    let meta = file.metadata().map_err(ListFileError::Io)?;
-    if !meta.is_file() {
-        return Err(ListFileError::Io(std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            "not a regular file",
-        )));
-    }
+    let file = crate::limits::open_input(path, true).map_err(ListFileError::Io)?;
     let bytes = crate::limits::read_capped(file, max).map_err(ListFileError::Io)?;
     if bytes.len() > max {
         return Err(ListFileError::TooLarge(max));

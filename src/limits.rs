@@ -49,6 +49,62 @@ pub fn read_capped(file: impl std::io::Read, max: usize) -> std::io::Result<Vec<
     Ok(bytes)
 }
 
+/// Opens `path` for reading without ever blocking: a FIFO (named pipe)
+/// or a socket is refused before it is opened, and the file is opened
+/// non-blocking on Unix, so a FIFO put in its place meanwhile cannot block
+/// either (the handle is checked again once open). With `regular_only`,
+/// devices (`/dev/zero`, `/dev/stdin`) and directories are refused too;
+/// without, a device may be read (a capped read of `/dev/zero` ends at the
+/// size limit).
+///
+/// # Errors
+/// The open error, or `InvalidInput` naming what the path is.
+pub fn open_input(path: &std::path::Path, regular_only: bool) -> std::io::Result<std::fs::File> {
+    let refuse = |what: &str| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        )
+    };
+    let check = |meta: &std::fs::Metadata| -> std::io::Result<()> {
+        let kind = meta.file_type();
+        if kind.is_dir() {
+            return Err(refuse("a directory"));
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt as _;
+            if kind.is_fifo() {
+                return Err(refuse("a FIFO (named pipe)"));
+            }
+            if kind.is_socket() {
+                return Err(refuse("a socket"));
+            }
+        }
+        if regular_only && !kind.is_file() {
+            return Err(refuse("a device"));
+        }
+        Ok(())
+    };
+    check(&std::fs::metadata(path)?)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    check(&file.metadata()?)?;
+    Ok(file)
+}
+
+/// `O_NONBLOCK` of the platform's `open(2)`.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const O_NONBLOCK: i32 = 0o4000;
+#[cfg(all(unix, not(any(target_os = "linux", target_os = "android"))))]
+const O_NONBLOCK: i32 = 0x0004;
+
 /// Why a rules file could not be read as text.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -77,7 +133,7 @@ pub enum ReadError {
 /// device or an endless pipe stops there too.
 pub fn read_rules_file(path: &std::path::Path, limits: &Limits) -> Result<String, ReadError> {
     let max = limits.max_file_bytes;
-    let bytes = std::fs::File::open(path)
+    let bytes = open_input(path, false)
         .and_then(|f| read_capped(f, max))
         .map_err(|source| ReadError::Io {
             path: path.to_path_buf(),

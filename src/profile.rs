@@ -325,7 +325,7 @@ impl Profiles {
             path: path.to_owned(),
             source,
         };
-        let bytes = std::fs::File::open(path)
+        let bytes = crate::limits::open_input(path, false)
             .and_then(|f| crate::limits::read_capped(f, max))
             .map_err(io)?;
         if bytes.len() > max {

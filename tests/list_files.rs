@@ -42,7 +42,9 @@ fn a_device_is_not_a_list_file() {
     let d = dir("list-device");
     let err = errors_for(&d, "/dev/zero");
     assert!(
-        err.contains("error[E0308]: cannot read list file `/dev/zero`: not a regular file"),
+        err.contains(
+            "error[E0308]: cannot read list file `/dev/zero`: it is a device, not a regular file"
+        ),
         "{err}"
     );
     assert!(err.contains("x.rules:1:21"), "{err}");

@@ -96,3 +96,64 @@ fn item03_suggestions_are_bounded_to_names_of_reasonable_length() {
         .iter()
         .all(|i| !i.help.as_deref().unwrap_or("").contains("did you mean")));
 }
+
+/// Runs `f` on another thread and returns its result, or fails the test if
+/// it has not returned after a minute: a guard so that a regression hangs
+/// no CI run (the bound asserted is the error, not the time).
+fn without_hanging<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(60))
+        .unwrap_or_else(|_| panic!("blocked on a FIFO"))
+}
+
+fn fifo(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("adversarial-tmp");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    let status = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap_or_else(|e| panic!("mkfifo: {e}"));
+    assert!(status.success());
+    path
+}
+
+#[test]
+fn item04_a_fifo_as_list_file_rules_file_or_profiles_file_is_an_error_not_a_hang() {
+    let list = fifo("list.fifo");
+    let src = format!(
+        "list L = file \"{}\"\nRule 1: t\nTrigger: from IP in L\nAction: deny\nSeverity: LOW\n",
+        list.display()
+    );
+    let rendered = without_hanging(move || match RuleSet::from_source("fifo.rules", &src) {
+        Ok(_) => String::from("accepted"),
+        Err(d) => d.render(false),
+    });
+    assert!(rendered.contains("error[E0308]"), "{rendered}");
+    assert!(
+        rendered.contains("it is a FIFO (named pipe), not a regular file"),
+        "{rendered}"
+    );
+
+    let rules = fifo("rules.fifo");
+    let err = without_hanging(move || match RuleSet::from_files([rules]) {
+        Ok(_) => String::from("accepted"),
+        Err(d) => d.render(false),
+    });
+    assert!(err.contains("FIFO"), "{err}");
+
+    let profiles = fifo("profiles.fifo");
+    let err = without_hanging(
+        move || match riskgate::profile::Profiles::from_path(&profiles) {
+            Ok(_) => String::from("accepted"),
+            Err(e) => e.to_string(),
+        },
+    );
+    assert!(err.contains("FIFO"), "{err}");
+}

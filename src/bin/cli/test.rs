@@ -88,7 +88,7 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
     // Cases files are small: read no more than 256 MiB (a device or an
     // endless pipe given by mistake is an error, not a read without end).
     const MAX_CASES_BYTES: usize = 256 << 20;
-    let read = std::fs::File::open(&args.cases)
+    let read = riskgate::limits::open_input(&args.cases, false)
         .and_then(|f| riskgate::limits::read_capped(f, MAX_CASES_BYTES))
         .and_then(|bytes| {
             if bytes.len() > MAX_CASES_BYTES {
