@@ -123,6 +123,15 @@ pub struct Checker {
     baseline_target: Option<(u32, Span)>,
     /// Bounds on list files (size, items).
     limits: crate::Limits,
+    /// Each list file read so far (by the path as joined): its constant
+    /// list and type, so a file named by many declarations is read once.
+    list_files: AHashMap<PathBuf, (u32, Ty)>,
+    /// List items over the rule set, inline and from files.
+    list_items: usize,
+    /// Each distinct regex compiled so far, so identical ones share one.
+    regexes: AHashMap<String, regex::Regex>,
+    /// Bytes charged to regexes so far (see [`Checker::regex`]).
+    regex_bytes: usize,
 }
 
 impl Checker {
@@ -140,7 +149,77 @@ impl Checker {
             in_count: false,
             baseline_target: None,
             limits: *limits,
+            list_files: AHashMap::new(),
+            list_items: 0,
+            regexes: AHashMap::new(),
+            regex_bytes: 0,
         }
+    }
+
+    /// Charges `n` list items to the rule set's total; false (with an E0102
+    /// at `span`) once the total passes [`crate::Limits::max_total_list_items`].
+    fn charge_list_items(&mut self, n: usize, span: Span) -> bool {
+        self.list_items = self.list_items.saturating_add(n);
+        let max = self.limits.max_total_list_items;
+        if self.list_items > max {
+            self.error(
+                "E0102",
+                span,
+                format!(
+                    "the lists of this rule set hold more than the limit of {max} items in all"
+                ),
+                Some(
+                    "move large lists into fewer files, or raise `Limits::max_total_list_items`"
+                        .into(),
+                ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Compiles `re` once per rule set, within the rule set's regex budget
+    /// ([`crate::Limits::max_regex_bytes`]): each distinct regex is charged
+    /// its compiled size (measured) plus its match cache's limit.
+    fn regex(&mut self, re: &str) -> Result<regex::Regex, String> {
+        if let Some(r) = self.regexes.get(re) {
+            return Ok(r.clone());
+        }
+        let budget = self.limits.max_regex_bytes.saturating_sub(self.regex_bytes);
+        let over = |max: usize| {
+            format!("the regexes of this rule set need more than the limit of {max} bytes in all")
+        };
+        if budget <= REGEX_CACHE_BYTES {
+            return Err(over(self.limits.max_regex_bytes));
+        }
+        let size_limit = (budget - REGEX_CACHE_BYTES).min(MAX_REGEX_BYTES);
+        let measured = regex_automata::meta::Regex::builder()
+            .configure(regex_automata::meta::Config::new().nfa_size_limit(Some(size_limit)))
+            .build(re);
+        let used = match measured {
+            Ok(m) => m.memory_usage(),
+            // Past the remaining budget rather than the per-regex limit.
+            Err(e) if e.size_limit().is_some() && size_limit < MAX_REGEX_BYTES => {
+                return Err(over(self.limits.max_regex_bytes))
+            }
+            Err(_) => 0, // the regex crate reports the syntax error below
+        };
+        let r = regex::RegexBuilder::new(re)
+            .size_limit(MAX_REGEX_BYTES)
+            .dfa_size_limit(REGEX_CACHE_BYTES)
+            .build()
+            .map_err(|e| {
+                let msg = e.to_string();
+                msg.lines()
+                    .rfind(|l| !l.trim().is_empty())
+                    .unwrap_or("")
+                    .trim()
+                    .trim_start_matches("error: ")
+                    .to_string()
+            })?;
+        self.regex_bytes = self.regex_bytes.saturating_add(used + REGEX_CACHE_BYTES);
+        self.regexes.insert(re.to_owned(), r.clone());
+        Ok(r)
     }
 
     fn push(&mut self, mut d: Diagnostic) {
@@ -453,6 +532,9 @@ impl Checker {
         }
         let label: Arc<str> = Arc::from(name.as_str());
         let (list, ty) = match &l.value {
+            ast::ListValue::Items(items) if !self.charge_list_items(items.len(), l.name.span) => {
+                return self.poisoned_list(l);
+            }
             ast::ListValue::Items(items) => match list_ty_of(items) {
                 Ok(ty) => (self.const_list(list_data(items, ty), label), ty),
                 Err((span, msg)) => {
@@ -468,19 +550,26 @@ impl Checker {
             ast::ListValue::File(f) => {
                 let base = path.and_then(Path::parent).unwrap_or(Path::new(""));
                 let full = base.join(&f.node);
-                match read_list_file(&full, self.limits.max_file_bytes) {
-                    Ok(text) => {
-                        let mut items = Vec::new();
-                        for line in text.lines() {
-                            let line = line.split('#').next().unwrap_or("").trim();
-                            if !line.is_empty() {
-                                items
-                                    .push(Spanned::new(crate::syntax::classify_bare(line), f.span));
+                if let Some(&(i, ty)) = self.list_files.get(&full) {
+                    // Read once per load: another declaration shares it.
+                    (ListRef::Const(i, label), ty)
+                } else {
+                    match read_list_file(&full, self.limits.max_file_bytes) {
+                        Ok(text) => {
+                            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+                            let mut items = Vec::new();
+                            for line in text.lines() {
+                                let line = line.split('#').next().unwrap_or("").trim();
+                                if !line.is_empty() {
+                                    items.push(Spanned::new(
+                                        crate::syntax::classify_bare(line),
+                                        f.span,
+                                    ));
+                                }
                             }
-                        }
-                        let max_items = self.limits.max_list_items;
-                        if items.len() > max_items {
-                            self.error(
+                            let max_items = self.limits.max_list_items;
+                            if items.len() > max_items {
+                                self.error(
                                 "E0102",
                                 f.span,
                                 format!(
@@ -490,12 +579,21 @@ impl Checker {
                                 ),
                                 None,
                             );
-                            return self.poisoned_list(l);
-                        }
-                        match list_ty_of(&items) {
-                            Ok(ty) => (self.const_list(list_data(&items, ty), label), ty),
-                            Err((span, msg)) => {
-                                self.error(
+                                return self.poisoned_list(l);
+                            }
+                            if !self.charge_list_items(items.len(), f.span) {
+                                return self.poisoned_list(l);
+                            }
+                            match list_ty_of(&items) {
+                                Ok(ty) => {
+                                    let list = self.const_list(list_data(&items, ty), label);
+                                    if let ListRef::Const(i, _) = &list {
+                                        self.list_files.insert(full.clone(), (*i, ty));
+                                    }
+                                    (list, ty)
+                                }
+                                Err((span, msg)) => {
+                                    self.error(
                                     "E0305",
                                     span,
                                     format!("in `{}`: {msg}", full.display()),
@@ -504,30 +602,31 @@ impl Checker {
                                             .into(),
                                     ),
                                 );
-                                return self.poisoned_list(l);
+                                    return self.poisoned_list(l);
+                                }
                             }
                         }
-                    }
-                    Err(ListFileError::TooLarge(max)) => {
-                        self.error(
-                            "E0102",
-                            f.span,
-                            format!(
-                                "list file `{}` is larger than the limit of {max} bytes",
-                                full.display()
-                            ),
-                            None,
-                        );
-                        return self.poisoned_list(l);
-                    }
-                    Err(ListFileError::Io(e)) => {
-                        self.error(
-                            "E0308",
-                            f.span,
-                            format!("cannot read list file `{}`: {e}", full.display()),
-                            None,
-                        );
-                        return self.poisoned_list(l);
+                        Err(ListFileError::TooLarge(max)) => {
+                            self.error(
+                                "E0102",
+                                f.span,
+                                format!(
+                                    "list file `{}` is larger than the limit of {max} bytes",
+                                    full.display()
+                                ),
+                                None,
+                            );
+                            return self.poisoned_list(l);
+                        }
+                        Err(ListFileError::Io(e)) => {
+                            self.error(
+                                "E0308",
+                                f.span,
+                                format!("cannot read list file `{}`: {e}", full.display()),
+                                None,
+                            );
+                            return self.poisoned_list(l);
+                        }
                     }
                 }
             }
@@ -1272,27 +1371,25 @@ impl Checker {
         }
         if op == ast::StrOp::Matches {
             return match &b.node {
-                Expr::Lit(Literal::Str(re, _)) => {
-                    match regex::RegexBuilder::new(re).size_limit(1 << 20).build() {
-                        Ok(r) => Cond::Matches(va, r, label),
-                        Err(e) => {
-                            let msg = e.to_string();
-                            let last = msg
-                                .lines()
-                                .rfind(|l| !l.trim().is_empty())
-                                .unwrap_or("")
-                                .trim()
-                                .to_string();
-                            self.error(
-                                "E0306",
-                                b.span,
-                                format!("invalid regex `{re}`"),
-                                Some(last.trim_start_matches("error: ").to_string()),
-                            );
-                            Cond::Const(Tri::False)
-                        }
+                Expr::Lit(Literal::Str(re, _)) => match self.regex(re) {
+                    Ok(r) => Cond::Matches(va, r, label),
+                    Err(help) if help.starts_with("the regexes of this rule set") => {
+                        self.error(
+                            "E0102",
+                            b.span,
+                            help,
+                            Some(
+                                "use fewer or smaller regexes, or raise `Limits::max_regex_bytes`"
+                                    .into(),
+                            ),
+                        );
+                        Cond::Const(Tri::False)
                     }
-                }
+                    Err(help) => {
+                        self.error("E0306", b.span, format!("invalid regex `{re}`"), Some(help));
+                        Cond::Const(Tri::False)
+                    }
+                },
                 _ => {
                     self.error(
                         "E0206",
@@ -2226,6 +2323,11 @@ fn fold_or(parts: Vec<Cond>) -> Cond {
         _ => Cond::Or(out.into()),
     }
 }
+
+/// Largest compiled regex (1 MiB).
+const MAX_REGEX_BYTES: usize = 1 << 20;
+/// Match cache (lazy DFA) limit of each regex, charged to the budget.
+const REGEX_CACHE_BYTES: usize = 256 << 10;
 
 /// Why a list file could not be read.
 enum ListFileError {

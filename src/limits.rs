@@ -18,6 +18,15 @@ pub struct Limits {
     pub max_list_items: usize,
     /// Most rules in one file (default 10 000).
     pub max_rules: usize,
+    /// Most list items over a whole rule set, inline and from files, each
+    /// list file counted once however many declarations name it (default
+    /// 1 000 000).
+    pub max_total_list_items: usize,
+    /// Most bytes of compiled regexes over a whole rule set (default
+    /// 64 MiB): each distinct `matches` pattern is charged its compiled size
+    /// plus its 256 KiB match cache; identical patterns are compiled once.
+    /// One regex may use at most 1 MiB.
+    pub max_regex_bytes: usize,
 }
 
 impl Default for Limits {
@@ -27,6 +36,8 @@ impl Default for Limits {
             max_depth: 64,
             max_list_items: 100_000,
             max_rules: 10_000,
+            max_total_list_items: 1_000_000,
+            max_regex_bytes: 64 << 20,
         }
     }
 }

@@ -269,6 +269,8 @@ impl Profiles {
     /// # Ok::<(), riskgate::profile::ProfileError>(())
     /// ```
     pub fn from_json_str(text: &str) -> Result<Profiles, ProfileError> {
+        // A byte-order mark before the JSON is not part of it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut profiles = Profiles::new();
         let start = text.len() - text.trim_start().len();
         if text.get(start..).is_some_and(|t| t.starts_with('[')) {

@@ -82,6 +82,12 @@ impl RuleSet {
         let mut paths = Vec::new();
         for (name, path, text) in sources {
             let name: Arc<str> = Arc::from(name.as_str());
+            // A byte-order mark (some editors write one) is not part of the
+            // rules; spans are offsets into the text without it.
+            let text = match text.strip_prefix('\u{feff}') {
+                Some(rest) => rest.to_owned(),
+                None => text,
+            };
             let (file, d) = parse_file(&name, &text, limits);
             diags.items.extend(d);
             diags.sources.push(Source {

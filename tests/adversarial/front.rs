@@ -157,3 +157,94 @@ fn item04_a_fifo_as_list_file_rules_file_or_profiles_file_is_an_error_not_a_hang
     );
     assert!(err.contains("FIFO"), "{err}");
 }
+
+fn load_with(src: &str, limits: &riskgate::Limits) -> Result<RuleSet, riskgate::Diagnostics> {
+    RuleSet::from_sources(vec![("t.rules".into(), None, src.into())], limits)
+}
+
+fn matches_rules(patterns: impl Iterator<Item = String>) -> String {
+    patterns
+        .enumerate()
+        .map(|(i, p)| {
+            format!("Rule R{i}: t\nTrigger: user_agent matches \"{p}\"\nAction: deny\nSeverity: LOW\n\n")
+        })
+        .collect()
+}
+
+#[test]
+fn item06_regexes_share_a_total_budget_and_identical_ones_compile_once() {
+    let limits = riskgate::Limits {
+        max_regex_bytes: 4 << 20,
+        ..riskgate::Limits::default()
+    };
+    // 2,000 copies of one pattern: compiled and charged once.
+    let same = matches_rules((0..2_000).map(|_| r"\w{20}".to_string()));
+    assert!(load_with(&same, &limits).is_ok());
+    // 200 distinct patterns: past the budget, an E0102 at the first regex
+    // that does not fit, not gigabytes.
+    let distinct = matches_rules((0..200).map(|i| format!(r"\w{{8}}-{i}")));
+    let Err(d) = load_with(&distinct, &limits) else {
+        panic!("accepted past the regex budget")
+    };
+    let over: Vec<_> = d
+        .items
+        .iter()
+        .filter(|i| i.code == "E0102" && i.message.contains("regexes of this rule set"))
+        .collect();
+    assert!(!over.is_empty(), "{}", d.render(false));
+    // The default budget takes a realistic rule set of distinct patterns.
+    let few = matches_rules((0..20).map(|i| format!(r"^svc-{i}-\w+$")));
+    assert!(load_with(&few, &riskgate::Limits::default()).is_ok());
+}
+
+#[test]
+fn item07_a_list_file_named_many_times_is_read_and_counted_once() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("adversarial-tmp");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join("l10k.txt");
+    let items: String = (0..10_000)
+        .map(|i| format!("10.{}.{}.0/24\n", i / 256, i % 256))
+        .collect();
+    std::fs::write(&file, format!("\u{feff}{items}")).unwrap_or_else(|e| panic!("{e}"));
+    let limits = riskgate::Limits {
+        max_total_list_items: 50_000,
+        ..riskgate::Limits::default()
+    };
+    let mut src: String = (0..200)
+        .map(|i| format!("list L{i} = file \"{}\"\n", file.display()))
+        .collect();
+    src.push_str(
+        "Rule 1: t\nTrigger: from IP in L0 or from IP in L199\nAction: deny\nSeverity: LOW\n",
+    );
+    let set = load_with(&src, &limits).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    // One list of 10,000 items held, not 200 copies.
+    assert_eq!(set.program().lists.len(), 1);
+    // Distinct lists count toward the total: six inline lists of 10,000.
+    let inline: String = (0..6)
+        .map(|i| {
+            let items: Vec<String> = (0..10_000).map(|k| format!("\"s{i}-{k}\"")).collect();
+            format!("list S{i} = [{}]\n", items.join(", "))
+        })
+        .collect();
+    let Err(d) = load_with(&inline, &limits) else {
+        panic!("accepted past the total item budget")
+    };
+    assert!(d
+        .render(false)
+        .contains("more than the limit of 50000 items in all"));
+}
+
+#[test]
+fn item19_a_byte_order_mark_starts_a_rules_file_or_a_profiles_file() {
+    let src =
+        "\u{feff}Rule 1: t\nTrigger: from IP not in [10.0.0.0/8]\nAction: deny\nSeverity: LOW\n";
+    let set =
+        RuleSet::from_source("bom.rules", src).unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert_eq!(set.program().rules.len(), 1);
+    let profiles =
+        riskgate::profile::Profiles::from_json_str("\u{feff}{\"agent_id\": \"a\", \"scopes\": []}")
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(profiles.len(), 1);
+}
