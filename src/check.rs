@@ -1966,6 +1966,19 @@ impl Checker {
     }
 
     fn path_value(&mut self, p: &str, span: Span) -> Option<(Val, Ty)> {
+        // Inside `any(attr.path, cond)` a bare name is a key of the element
+        // under test, even where it is also a built-in field (`ip`,
+        // `country`): `any(attr.request.ipChain, ip in corp)` tests each
+        // hop's `ip`, not the event's client address. `attr.`, `agent.` and
+        // the metrics keep their meaning.
+        if self.in_any
+            && !p.starts_with("attr.")
+            && !p.starts_with("agent.")
+            && p != "requests_per_minute"
+            && p != "baseline"
+        {
+            return Some((Val::Elem(split_path(p)), Ty::Dyn));
+        }
         if let Some((_, f, t)) = FIELDS.iter().find(|(n, _, _)| *n == p) {
             return Some((Val::Field(*f), *t));
         }
@@ -2026,9 +2039,6 @@ impl Checker {
                 )),
             );
             return None;
-        }
-        if self.in_any {
-            return Some((Val::Elem(split_path(p)), Ty::Dyn));
         }
         let mut names: Vec<&str> = FIELDS.iter().map(|(n, _, _)| *n).collect();
         names.push("requests_per_minute");

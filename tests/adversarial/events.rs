@@ -667,3 +667,38 @@ fn item14_any_elements_and_attr_lists_use_the_same_key_rule() {
         .build();
     assert_eq!(fired(&engine, &event), ["ANY"]);
 }
+
+#[test]
+fn item22_inside_any_a_built_in_field_name_reads_the_element() {
+    let rules = "list corp = [10.0.0.0/8]\n\
+        Rule HOP: a proxy hop inside corp\n\
+        Trigger: any(attr.request.ipChain, ip in corp)\nAction: flag\nSeverity: LOW\n\n\
+        Rule GEO: a hop in France\n\
+        Trigger: any(attr.request.ipChain, country == \"France\")\nAction: flag\nSeverity: LOW\n";
+    let set = RuleSet::from_source("any.rules", rules).unwrap_or_else(|d| panic!("{d}"));
+    let engine = Engine::builder(set.compile())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let line = |client: &str, hop: &str, country: &str| {
+        format!(
+            r#"{{"eventType":"user.session.start","published":"2026-11-22T10:00:00Z",
+                "actor":{{"id":"u","type":"User"}},
+                "client":{{"ipAddress":"{client}","geographicalContext":{{"country":"United States"}}}},
+                "request":{{"ipChain":[{{"ip":"{hop}","country":"{country}"}}]}}}}"#
+        )
+    };
+    let fire = |l: String| {
+        let event = riskgate::okta::parse_event(&l, riskgate::okta::Format::Okta)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut ids = fired(&engine, &event);
+        ids.sort();
+        ids
+    };
+    // The hop is in corp and in France, the client is neither.
+    assert_eq!(
+        fire(line("203.0.113.9", "10.1.1.1", "France")),
+        ["GEO", "HOP"]
+    );
+    // The client is in corp, the hop is not: the element decides.
+    assert!(fire(line("10.1.1.1", "203.0.113.9", "Spain")).is_empty());
+}
