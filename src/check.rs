@@ -112,6 +112,8 @@ pub struct Checker {
     lists: AHashMap<String, ListInfo>,
     const_lists: Vec<ListData>,
     profile_paths: Vec<Box<[Box<str>]>>,
+    /// For each profile slot, whether it is read as a list.
+    profile_list_slots: Vec<bool>,
     counters: Vec<CounterDef>,
     distincts: Vec<DistinctDef>,
     first_seens: Vec<FirstSeenDef>,
@@ -142,6 +144,7 @@ impl Checker {
             lists: AHashMap::new(),
             const_lists: Vec::new(),
             profile_paths: Vec::new(),
+            profile_list_slots: Vec::new(),
             counters: Vec::new(),
             distincts: Vec::new(),
             first_seens: Vec::new(),
@@ -311,6 +314,7 @@ pub fn check_with(
         rules,
         lists: c.const_lists,
         profile_paths: c.profile_paths,
+        profile_list_slots: c.profile_list_slots,
         counters: c.counters,
         distincts: c.distincts,
         first_seens: c.first_seens,
@@ -632,7 +636,7 @@ impl Checker {
             }
             ast::ListValue::Field(p) => match p.node.strip_prefix("agent.") {
                 Some(rest) if rest != "id" && !rest.is_empty() => (
-                    ListRef::Profile(self.profile_slot(rest), label),
+                    ListRef::Profile(self.profile_list_slot(rest), label),
                     Ty::DynList,
                 ),
                 _ => {
@@ -686,12 +690,22 @@ impl Checker {
         )
     }
 
+    /// The slot of profile path `path`, read as a list.
+    fn profile_list_slot(&mut self, path: &str) -> u32 {
+        let slot = self.profile_slot(path);
+        if let Some(is_list) = self.profile_list_slots.get_mut(slot as usize) {
+            *is_list = true;
+        }
+        slot
+    }
+
     fn profile_slot(&mut self, path: &str) -> u32 {
         let segs = split_path(path);
         let i = match self.profile_paths.iter().position(|p| *p == segs) {
             Some(i) => i,
             None => {
                 self.profile_paths.push(segs);
+                self.profile_list_slots.push(false);
                 self.profile_paths.len() - 1
             }
         };
@@ -1310,7 +1324,7 @@ impl Checker {
                 if let Some(rest) = p.strip_prefix("agent.") {
                     if rest != "id" {
                         return Some((
-                            ListRef::Profile(self.profile_slot(rest), label),
+                            ListRef::Profile(self.profile_list_slot(rest), label),
                             Ty::DynList,
                         ));
                     }

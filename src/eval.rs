@@ -146,9 +146,28 @@ impl ResolvedProfile {
         let slots = program
             .profile_paths
             .iter()
-            .map(|path| {
+            .enumerate()
+            .map(|(slot, path)| {
                 let segs: Vec<&str> = path.iter().map(|s| &**s).collect();
-                let value = get(&segs).cloned();
+                let mut value = get(&segs).cloned();
+                if program
+                    .profile_list_slots
+                    .get(slot)
+                    .copied()
+                    .unwrap_or(false)
+                {
+                    // Read as a list: an array of strings, anything else is
+                    // the empty list (fail closed: `not in` is true), and
+                    // an element that is not a string is skipped. A list
+                    // with a stray element no longer makes every test of it
+                    // unknown. `Profiles::check_types` reports both.
+                    value = match value {
+                        Some(Value::Array(items)) => Some(Value::Array(
+                            items.into_iter().filter(Value::is_string).collect(),
+                        )),
+                        _ => None,
+                    };
+                }
                 let set = match &value {
                     Some(Value::Array(items)) if items.iter().all(Value::is_string) => Some(
                         items

@@ -24,6 +24,9 @@ use std::sync::Arc;
 use ahash::AHashMap;
 use serde_json::{Map, Value};
 
+mod strict;
+use strict::Strict;
+
 /// One agent's profile.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Profile {
@@ -274,7 +277,7 @@ impl Profiles {
         let mut profiles = Profiles::new();
         let start = text.len() - text.trim_start().len();
         if text.get(start..).is_some_and(|t| t.starts_with('[')) {
-            let value: Value = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+            let Strict(value) = serde_json::from_str(text).map_err(|e| json_error(&e))?;
             let items = match value {
                 Value::Array(items) => items,
                 _ => Vec::new(),
@@ -287,7 +290,7 @@ impl Profiles {
             }
             return Ok(profiles);
         }
-        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Strict>();
         let (mut counted_to, mut line) = (0, 1);
         loop {
             // The line where the next value starts, counted on from the last one.
@@ -298,7 +301,7 @@ impl Profiles {
             match stream.next() {
                 None => break,
                 Some(Err(e)) => return Err(json_error(&e)),
-                Some(Ok(value)) => {
+                Some(Ok(Strict(value))) => {
                     profiles.add(
                         Profile::from_value(value, Location::Line(line))?,
                         Location::Line(line),
@@ -394,6 +397,117 @@ impl FromIterator<Profile> for Profiles {
             profiles.insert(p);
         }
         profiles
+    }
+}
+
+/// A profile field whose type is not what the program reading it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProfileWarning {
+    /// The profile's agent id.
+    pub agent_id: String,
+    /// Where the profile is in its file, if it came from one.
+    pub location: Option<Location>,
+    /// The field's path (`scopes`, `owner.team`).
+    pub field: String,
+    /// What is wrong, and how the engine reads it.
+    pub problem: String,
+}
+
+impl fmt::Display for ProfileWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(at) = &self.location {
+            write!(f, "{at}: ")?;
+        }
+        write!(
+            f,
+            "profile `{}`: `agent.{}` {}",
+            crate::diagnostic::printable(&self.agent_id),
+            self.field,
+            self.problem
+        )
+    }
+}
+
+impl Profiles {
+    /// The fields of these profiles whose type does not fit how `program`
+    /// reads them, one warning each (sorted by location). A field read as a
+    /// list (`list approved = agent.scopes`, `includes scope in
+    /// agent.scopes`) must be an array of strings: any other value is read
+    /// as an empty list (an absent list is empty: `not in` is true, which
+    /// fails closed), and an element that is not a string is skipped. A
+    /// field read as a value must not be an array or an object (it reads as
+    /// unknown).
+    ///
+    /// ```
+    /// use riskgate::{profile::Profiles, RuleSet};
+    /// let rules = RuleSet::from_source("r.rules", "list ok = agent.scopes\n\
+    ///     Rule 3: t\nTrigger: token request includes scope not in ok\nAction: deny\nSeverity: HIGH\n")?;
+    /// let profiles = Profiles::from_json_str(r#"{"agent_id": "a", "scopes": "read"}"#)?;
+    /// let warnings = profiles.check_types(rules.program());
+    /// assert_eq!(warnings[0].to_string(),
+    ///     "line 1: profile `a`: `agent.scopes` is a string, not a list of strings: read as an empty list");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check_types(&self, program: &crate::Program) -> Vec<ProfileWarning> {
+        let mut out = Vec::new();
+        for (id, profile) in &self.map {
+            for (slot, path) in program.profile_paths.iter().enumerate() {
+                let segs: Vec<&str> = path.iter().map(|s| &**s).collect();
+                let Some(value) = profile.get(&segs) else {
+                    continue;
+                };
+                let as_list = program
+                    .profile_list_slots
+                    .get(slot)
+                    .copied()
+                    .unwrap_or(false);
+                let problem = match (as_list, value) {
+                    (_, Value::Null) => None,
+                    (true, Value::Array(items)) => {
+                        items.iter().position(|v| !v.is_string()).map(|i| {
+                            format!(
+                                "holds {} at [{i}], not a string: that element is skipped",
+                                crate::event::json_kind(items.get(i).unwrap_or(&Value::Null))
+                            )
+                        })
+                    }
+                    (true, other) => Some(format!(
+                        "is {}, not a list of strings: read as an empty list",
+                        crate::event::json_kind(other)
+                    )),
+                    (false, other @ (Value::Array(_) | Value::Object(_))) => Some(format!(
+                        "is {}, not a single value: read as unknown",
+                        crate::event::json_kind(other)
+                    )),
+                    (false, _) => None,
+                };
+                if let Some(problem) = problem {
+                    out.push(ProfileWarning {
+                        agent_id: id.clone(),
+                        location: self.origin.get(id).cloned(),
+                        field: path.join("."),
+                        problem,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| {
+            (location_key(&a.location), &a.agent_id, &a.field).cmp(&(
+                location_key(&b.location),
+                &b.agent_id,
+                &b.field,
+            ))
+        });
+        out
+    }
+}
+
+fn location_key(l: &Option<Location>) -> (usize, usize) {
+    match l {
+        Some(Location::Line(n)) => (0, *n),
+        Some(Location::Index(i)) => (1, *i),
+        None => (2, 0),
     }
 }
 

@@ -646,6 +646,9 @@ pub struct Program {
     pub lists: Vec<ListData>,
     /// Profile paths read by the rules (`agent.<path>`), by slot.
     pub profile_paths: Vec<Box<[Box<str>]>>,
+    /// For each slot, whether the rules read it as a list (the engine then
+    /// reads anything but an array as an empty list).
+    pub profile_list_slots: Vec<bool>,
     /// Counters (count metrics).
     pub counters: Vec<CounterDef>,
     /// Distinct metrics.

@@ -37,6 +37,10 @@ pub struct ReplayArgs {
     /// the same).
     #[arg(long)]
     pub hide_shadow: bool,
+    /// Refuse profiles whose fields do not have the types the rules read
+    /// them with (they are reported as warnings otherwise).
+    #[arg(long)]
+    pub strict: bool,
     /// Maximum agents with state.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_agents: usize,
@@ -51,6 +55,31 @@ pub struct ReplayArgs {
     pub max_skew: Skew,
 }
 
+/// Reports the fields of `profiles` whose types do not fit how `program`
+/// reads them; false (an error) when there are some and `strict` is set.
+pub fn profiles_fit(
+    profiles: &riskgate::profile::Profiles,
+    program: &riskgate::Program,
+    path: &std::path::Path,
+    strict: bool,
+) -> bool {
+    let warnings = profiles.check_types(program);
+    let name = printable(&path.display().to_string()).into_owned();
+    let level = if strict { "error" } else { "warning" };
+    for w in &warnings {
+        errln!("{level}: {name}: {w}");
+    }
+    if strict && !warnings.is_empty() {
+        errln!(
+            "error: {} profile field{} of the wrong type in `{name}` (--strict)",
+            warnings.len(),
+            super::plural(warnings.len())
+        );
+        return false;
+    }
+    true
+}
+
 /// The state bounds set from the command line.
 pub struct StateLimits {
     /// `--max-agents`
@@ -59,6 +88,8 @@ pub struct StateLimits {
     pub max_keys: usize,
     /// `--max-skew`
     pub max_skew: Skew,
+    /// `--strict`: mistyped profile fields are an error.
+    pub strict: bool,
 }
 
 /// A forward-skew limit in milliseconds, or none.
@@ -117,9 +148,15 @@ pub fn build_engine(
     };
     if let Some(p) = profiles {
         match riskgate::profile::Profiles::from_path(p) {
-            Ok(profiles) => builder = builder.profiles(&profiles),
+            Ok(profiles) => {
+                if !profiles_fit(&profiles, set.program(), p, limits.strict) {
+                    return None;
+                }
+                builder = builder.profiles(&profiles);
+            }
+            // The error names the file.
             Err(e) => {
-                errln!("error: {}: {e}", printable(&p.display().to_string()));
+                errln!("error: {}", printable(&e.to_string()));
                 return None;
             }
         }
@@ -142,6 +179,7 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
             max_agents: args.max_agents,
             max_keys: args.max_keys,
             max_skew: args.max_skew,
+            strict: args.strict,
         },
         color,
     ) else {

@@ -77,9 +77,13 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
     };
     let shared_profiles = match &args.profiles {
         Some(p) => match Profiles::from_path(p) {
-            Ok(p) => Some(p),
+            Ok(profiles) => {
+                let _ = super::replay::profiles_fit(&profiles, set.program(), p, false);
+                Some(profiles)
+            }
+            // The error names the file.
             Err(e) => {
-                errln!("error: {}: {e}", printable(&p.display().to_string()));
+                errln!("error: {}", printable(&e.to_string()));
                 return ExitCode::FAILURE;
             }
         },
