@@ -713,10 +713,12 @@ impl<'a> Ctx<'a> {
                 negated,
                 item,
                 list,
-                label,
+                ..
             } => {
+                // The item with its name (`ip 10.1.1.1`), or a literal
+                // once (`"x"`, not `"x" "x"`).
                 let not = if *negated { "not " } else { "" };
-                format!("{label} {} {not}in {}", self.val(item), list.label())
+                format!("{} {not}in {}", self.show(item), list.label())
             }
             Cond::Scope { negated, list } => {
                 let not = if *negated { "not " } else { "" };
@@ -803,8 +805,14 @@ impl<'a> Ctx<'a> {
                 }
                 f => format!("{} {value}", field_name(*f)),
             },
-            Val::Attr(p) => format!("attr.{} {value}", p.join(".")),
-            Val::Elem(p) => format!("{} {value}", p.join(".")),
+            Val::Attr(p) => {
+                let raw = self.attr_root().and_then(|r| scalar_path(r, p));
+                format!("attr.{} {}", p.join("."), shape_or(raw, &value))
+            }
+            Val::Elem(p) => {
+                let raw = self.elem.and_then(|e| scalar_path(e, p));
+                format!("{} {}", p.join("."), shape_or(raw, &value))
+            }
             Val::Profile(slot) => {
                 let path = self
                     .program
@@ -887,5 +895,24 @@ pub fn actor_name(a: ActorKind) -> &'static str {
         ActorKind::Agent => "agent",
         ActorKind::System => "system",
         ActorKind::Other => "other",
+    }
+}
+
+/// How an explanation shows a JSON value: an array or an object (which have
+/// no scalar value, so `value` reads absent) by its shape, anything else as
+/// `value`.
+fn shape_or(raw: Option<&Value>, value: &V<'_>) -> String {
+    match raw {
+        Some(Value::Array(items)) => format!(
+            "[{} item{}]",
+            items.len(),
+            if items.len() == 1 { "" } else { "s" }
+        ),
+        Some(Value::Object(map)) => format!(
+            "{{object of {} key{}}}",
+            map.len(),
+            if map.len() == 1 { "" } else { "s" }
+        ),
+        _ => value.to_string(),
     }
 }
