@@ -315,12 +315,21 @@ enum Op {
     Eval(Ev),
     Evict(TimeSpec),
     SetClock(TimeSpec),
+    /// A key flood by an agent outside the model: `n` events (at most 512)
+    /// from as many new addresses, all failures or all successes, with an
+    /// agent id of `id_len` bytes (long ones are never tracked).
+    Flood { n: u16, failures: bool, id_len: u16 },
 }
 
 impl<'a> Arbitrary<'a> for Op {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(match u.arbitrary::<u8>()? {
-            0..=239 => Op::Eval(u.arbitrary()?),
+            0..=235 => Op::Eval(u.arbitrary()?),
+            236..=239 => Op::Flood {
+                n: u.arbitrary()?,
+                failures: u.arbitrary()?,
+                id_len: u.arbitrary()?,
+            },
             240..=247 => Op::Evict(u.arbitrary()?),
             _ => Op::SetClock(u.arbitrary()?),
         })
@@ -527,6 +536,29 @@ fuzz_target!(|input: Input| {
     for op in input.ops.iter().take(256) {
         let ev = match op {
             Op::Eval(ev) => ev,
+            Op::Flood { n, failures, id_len } => {
+                let id = format!("flood-{}", "x".repeat(usize::from(*id_len) % 4_096));
+                let keys_before = engine.stats().tracked_keys;
+                for k in 0..u32::from(*n % 512) {
+                    let ip = std::net::Ipv4Addr::from(0xc612_0000 + k); // 198.18.0.0/15
+                    let event = Event::builder(id.as_str(), cursor)
+                        .ip(std::net::IpAddr::V4(ip))
+                        .outcome(if *failures { "FAILURE" } else { "SUCCESS" })
+                        .build();
+                    let v = engine.evaluate_explained(&event);
+                    check_verdict(fx, &v);
+                }
+                // An event a keyed counter does not count creates no key.
+                if !*failures {
+                    // (Every keyed counter of the fixture has a condition a
+                    // success without categories fails.)
+                    assert_eq!(engine.stats().tracked_keys, keys_before);
+                }
+                // The flood's keys are shared with the model's agents.
+                model.keys.clear();
+                model.keys_evicted = true;
+                continue;
+            }
             Op::Evict(t) => {
                 let watermark = t.apply(cursor);
                 engine.evict_idle(watermark);
