@@ -232,6 +232,8 @@ impl fmt::Display for Num {
                     write!(f, "{x:.4}")
                 }
             }
+            // Bounded: `1e308` is not printed as 309 digits.
+            Num::Float(x) if x != 0.0 && !(1e-6..1e15).contains(&x.abs()) => write!(f, "{x:e}"),
             Num::Float(x) => write!(f, "{x}"),
         }
     }

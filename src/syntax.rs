@@ -185,9 +185,9 @@ fn bare_literal(s: &str) -> Result<Literal, (&'static str, String, Option<String
         return Err(invalid_ip(s));
     }
     if numeric && s.matches('.').count() <= 1 && !s.starts_with('.') && !s.ends_with('.') {
-        if let Ok(n) = s.parse::<f64>() {
-            return Ok(Literal::Num(n, s.to_string()));
-        }
+        return number_literal(s)
+            .map(|n| Literal::Num(n, s.to_string()))
+            .map_err(|msg| ("E0303", msg, None));
     }
     let hexish = s
         .chars()
@@ -196,6 +196,29 @@ fn bare_literal(s: &str) -> Result<Literal, (&'static str, String, Option<String
         return Err(invalid_ip(s));
     }
     Ok(Literal::Str(s.to_string(), true))
+}
+
+/// Most digits before the decimal point of a number literal: every such
+/// number is exact in the rationals comparisons use, and none silently
+/// becomes a rounded `1e50`.
+pub const MAX_INT_DIGITS: usize = 18;
+
+/// A number literal (`digits` or `digits.digits`), or why it is refused.
+fn number_literal(text: &str) -> Result<f64, String> {
+    let int = text.split('.').next().unwrap_or("");
+    if int.trim_start_matches('0').len() > MAX_INT_DIGITS {
+        return Err(format!("number `{}` is out of range", excerpt(text)));
+    }
+    text.parse::<f64>()
+        .map_err(|_| format!("invalid number `{}`", excerpt(text)))
+}
+
+/// At most 40 characters of `text`, for messages about literals of any length.
+fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(40) {
+        None => text.to_owned(),
+        Some((at, _)) => format!("{}...", text.get(..at).unwrap_or("")),
+    }
 }
 
 fn invalid_ip(s: &str) -> (&'static str, String, Option<String>) {
@@ -1278,14 +1301,12 @@ impl<'a> Lower<'a> {
                     (poison(span), 1)
                 }
             },
-            Rule::number => match p.as_str().parse::<f64>() {
+            Rule::number => match number_literal(p.as_str()) {
                 Ok(n) => lit(Literal::Num(n, p.as_str().to_string())),
-                Err(_) => {
-                    self.err(Diagnostic::error(
-                        "E0303",
-                        span,
-                        format!("invalid number `{}`", p.as_str()),
-                    ));
+                Err(msg) => {
+                    self.err(Diagnostic::error("E0303", span, msg).with_help(format!(
+                        "numbers are written with at most {MAX_INT_DIGITS} digits before the decimal point"
+                    )));
                     lit(Literal::Num(0.0, String::new()))
                 }
             },
@@ -1590,6 +1611,18 @@ fn rule_name(r: Rule) -> &'static str {
 }
 
 fn help_for(expected: &str, rest: &str) -> Option<String> {
+    // A name with a look-alike letter (a Cyrillic `с` for a Latin `c`) is
+    // refused: say which character, not just "expected a name".
+    let word: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    if let Some(c) = word.chars().find(|c| !c.is_ascii()) {
+        return Some(format!(
+            "`{c}` (U+{:04X}) is not an ASCII letter: names are made of ASCII letters, digits and `_`",
+            u32::from(c)
+        ));
+    }
     if expected.starts_with("a rule, a list") {
         return Some("a rule starts with `Rule <id> — <title>`, a list with `list NAME = ...`, a comment with `#`".to_string());
     }

@@ -248,3 +248,27 @@ fn item19_a_byte_order_mark_starts_a_rules_file_or_a_profiles_file() {
             .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(profiles.len(), 1);
 }
+
+#[test]
+fn item20_numbers_are_printed_in_a_bounded_form_and_huge_literals_are_refused() {
+    use riskgate::num::Num;
+    assert_eq!(Num::Float(1e308).to_string(), "1e308");
+    assert_eq!(Num::Float(-2.5e20).to_string(), "-2.5e20");
+    assert_eq!(Num::Float(12.5).to_string(), "12.5");
+    assert!(Num::Float(f64::MAX).to_string().len() < 30);
+    let src = format!(
+        "Rule 1: t\nTrigger: asn > {}\nAction: deny\nSeverity: LOW\n",
+        "1".repeat(50)
+    );
+    let Err(d) = RuleSet::from_source("n.rules", &src) else {
+        panic!("a 50-digit literal was accepted")
+    };
+    assert!(
+        d.render(false).contains("is out of range"),
+        "{}",
+        d.render(false)
+    );
+    // 18 digits are still exact.
+    let src = "Rule 1: t\nTrigger: asn > 999999999999999999\nAction: deny\nSeverity: LOW\n";
+    assert!(RuleSet::from_source("n.rules", src).is_ok());
+}
