@@ -331,7 +331,7 @@ impl Profiles {
             source,
         };
         let bytes = crate::limits::open_input(path, false)
-            .and_then(|f| crate::limits::read_capped(f, max))
+            .and_then(|f| read_json_capped(f, max))
             .map_err(io)?;
         if bytes.len() > max {
             return Err(ProfileError::TooLarge {
@@ -522,4 +522,38 @@ fn json_error(e: &serde_json::Error) -> ProfileError {
 
 fn count_newlines(text: &str) -> usize {
     text.bytes().filter(|&b| b == b'\n').count()
+}
+
+/// Reads a profiles file up to `max` + 1 bytes, but fails at once when it
+/// does not start like JSON: its first character other than white space
+/// (after a byte-order mark) must be `{` or `[`. `/dev/zero`, a binary file
+/// or a log given by mistake is refused after its first block, not after a
+/// gigabyte.
+fn read_json_capped(file: impl std::io::Read, max: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut file = file.take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1));
+    let mut bytes = Vec::new();
+    let mut block = [0u8; 4096];
+    loop {
+        let n = file.read(&mut block)?;
+        if n == 0 {
+            return Ok(bytes);
+        }
+        bytes.extend_from_slice(block.get(..n).unwrap_or(&[]));
+        let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&bytes);
+        match text.iter().find(|b| !b.is_ascii_whitespace()) {
+            None => continue,
+            Some(b'{' | b'[') => break,
+            Some(&b) => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!(
+                        "not JSON: profiles start with `{{` or `[`, found byte 0x{b:02x} first"
+                    ),
+                ))
+            }
+        }
+    }
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }

@@ -291,17 +291,23 @@ fn insert_adds_or_replaces_and_profiles_are_shared() {
 /// runs out; a file within the limit still loads.
 #[test]
 fn from_path_stops_at_the_size_limit() {
-    let err = Profiles::from_path_capped("/dev/zero", 1 << 16).expect_err("too large");
+    let dir = std::env::temp_dir().join(format!("riskgate-profiles-cap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    // Starts like JSON (so it is read on), larger than the cap.
+    let big = dir.join("big.json");
+    std::fs::write(&big, format!("[{}]", " ".repeat(70_000))).expect("write");
+    let err = Profiles::from_path_capped(&big, 1 << 16).expect_err("too large");
     assert!(
-        matches!(err, ProfileError::TooLarge { limit: 65_536, ref path } if path.as_os_str() == "/dev/zero"),
+        matches!(err, ProfileError::TooLarge { limit: 65_536, ref path } if *path == big),
         "{err:?}"
     );
     assert_eq!(
         err.to_string(),
-        "profiles file `/dev/zero` is larger than the limit of 65536 bytes"
+        format!("profiles file `{}` is larger than the limit of 65536 bytes", big.display())
     );
-    let dir = std::env::temp_dir().join(format!("riskgate-profiles-cap-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    // `/dev/zero` does not start like JSON: refused at its first block.
+    let err = Profiles::from_path_capped("/dev/zero", 1 << 16).expect_err("not JSON");
+    assert!(err.to_string().contains("not JSON"), "{err}");
     let file = dir.join("two.jsonl");
     let text = "{\"agent_id\": \"a\"}\n{\"agent_id\": \"b\"}\n";
     std::fs::write(&file, text).expect("write");

@@ -135,3 +135,28 @@ fn item21_a_profiles_error_names_the_file_once() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(err.matches("/nonexistent/p.json").count(), 1, "{err}");
 }
+
+#[test]
+fn item09_a_profiles_file_that_is_not_json_fails_at_its_first_block() {
+    // `/dev/zero` was read to the 1 GiB limit before failing.
+    let err = Profiles::from_path("/dev/zero")
+        .err()
+        .unwrap_or_else(|| panic!("accepted /dev/zero"))
+        .to_string();
+    assert!(err.contains("not JSON") && err.contains("0x00"), "{err}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("adversarial-tmp");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let log = dir.join("not-profiles.log");
+    std::fs::write(&log, "2026-11-22 10:00:00 INFO started\n").unwrap_or_else(|e| panic!("{e}"));
+    let err = Profiles::from_path(&log)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("not JSON"), "{err}");
+    // White space and a byte-order mark before the JSON are fine.
+    let ok = dir.join("ok-profiles.json");
+    std::fs::write(&ok, "\u{feff}\n\n  [{\"agent_id\": \"a\"}]").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Profiles::from_path(&ok).map(|p| p.len()).unwrap_or(0), 1);
+}
