@@ -31,13 +31,16 @@ use crate::program::{Field, Program, Tri, Val};
 use crate::state::{self, StateStore};
 use crate::verdict::{Alert, Match, Verdict};
 
-/// Where "now" comes from, for what is not event time (forward-skew checks).
+/// Where "now" comes from, for what is not event time: the forward-skew
+/// check (an event stamped later than now plus the limit is evaluated but
+/// not counted).
 pub trait Clock: Send + Sync {
     /// Milliseconds since the epoch, or `None` to trust event time.
     fn now_ms(&self) -> Option<i64>;
 }
 
-/// Trusts event time (the default; what replay uses).
+/// Trusts event time: no event is ever past the forward skew (as with
+/// [`EngineBuilder::forward_skew_limit_ms`]`(None)`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EventClock;
 
@@ -47,7 +50,8 @@ impl Clock for EventClock {
     }
 }
 
-/// The machine's clock (for live traffic).
+/// The machine's clock: the default. A replayed log lies in the past, so
+/// against this clock only events stamped in the future are skewed.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -111,13 +115,23 @@ impl EngineBuilder {
         self.config.idle_ttl_ms = Some(ms);
         self
     }
-    /// Events more than this far ahead of the clock are evaluated but not
-    /// counted (off by default).
-    pub fn max_forward_skew_ms(mut self, ms: u64) -> Self {
-        self.config.max_forward_skew_ms = Some(ms);
+    /// Events stamped more than `ms` ahead of the [clock](Self::clock) are
+    /// evaluated but not counted: they do not move the agent's windows, are
+    /// not remembered as seen and start no cooldown, and each is tallied in
+    /// [`Stats::skewed`]. Default: 5 minutes
+    /// ([`state::DEFAULT_MAX_FORWARD_SKEW_MS`]).
+    pub fn max_forward_skew_ms(self, ms: u64) -> Self {
+        self.forward_skew_limit_ms(Some(ms))
+    }
+    /// The forward-skew limit of [`max_forward_skew_ms`](Self::max_forward_skew_ms),
+    /// or `None` to trust every event time (one event stamped in the year
+    /// 9999 then moves its agent's windows past every later event).
+    pub fn forward_skew_limit_ms(mut self, ms: Option<u64>) -> Self {
+        self.config.max_forward_skew_ms = ms;
         self
     }
-    /// The clock (default: event time).
+    /// The clock the forward skew is measured against (default:
+    /// [`SystemClock`], also in replays; tests inject a [`ManualClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -203,7 +217,7 @@ pub struct Stats {
     pub tracked_agents: u64,
     /// Evaluations of agents that could not be tracked (at `max_agents`).
     pub untracked: u64,
-    /// Events too far in the future to count.
+    /// Events stamped past the forward-skew limit (evaluated, not counted).
     pub skewed: u64,
     /// Late events too old for every window.
     pub late_dropped: u64,
@@ -330,7 +344,7 @@ impl Engine {
             program,
             profiles: Vec::new(),
             config: state::StoreConfig::default(),
-            clock: Arc::new(EventClock),
+            clock: Arc::new(SystemClock),
         }
     }
 

@@ -46,10 +46,13 @@
 //!   and moves `f` back only when the history took it; every metric is read as
 //!   it stands at the newest time. A newer event advances the rings; a gap
 //!   longer than a ring clears it in one pass.
-//! * Forward skew: with [`StoreConfig::max_forward_skew_ms`] = `Some(s)`, an
-//!   event later than `now + s` changes nothing (not counted, does not move
-//!   the window, not remembered as seen) but its metrics are still read, and
-//!   it is tallied in [`StoreStats::skewed_events`].
+//! * Forward skew: with [`StoreConfig::max_forward_skew_ms`] = `Some(s)`
+//!   (default 5 minutes), an event later than `now + s` (`now` the injected
+//!   clock, [`Observation::now_ms`]) changes nothing (not counted, does not
+//!   move the window, not remembered as seen) but its metrics are still
+//!   read, and it is tallied in [`StoreStats::skewed_events`]. One forged
+//!   far-future time therefore cannot push an agent's windows past its
+//!   real events.
 //! * Keyed counters (`count(..) over W by F`, §7.13) live in their own map,
 //!   keyed by F's value alone, with their own newest time; an event without a
 //!   key is not counted and reads `None` (UNKNOWN).
@@ -92,8 +95,7 @@
 //!   time, if an idle TTL is set); if that frees nothing the event is
 //!   evaluated on fresh temporary state, not inserted, and tallied in
 //!   [`StoreStats::untracked_events`]. The sweep's watermark is that event's
-//!   time: with a forward-skew limit, a far-future time cannot reach it; in
-//!   replays (no limit) the data is trusted.
+//!   time: a skewed (far-future) time never reaches it.
 //! * Agent ids and keys longer than [`StoreConfig::max_key_bytes`] are never
 //!   stored: such events are evaluated on fresh state like agents past the
 //!   cap, so long ids cannot multiply the memory per agent.
@@ -165,6 +167,8 @@ pub const DEFAULT_BASELINE_WINDOWS: u32 = 60;
 pub const MAX_HISTORY_WINDOWS: u32 = 1440;
 /// Default `first_seen` retention: 30 days (§7.14).
 pub const DEFAULT_FIRST_SEEN_RETENTION_MS: u64 = 30 * 86_400_000;
+/// Default forward-skew limit: 5 minutes.
+pub const DEFAULT_MAX_FORWARD_SKEW_MS: u64 = 5 * 60_000;
 /// Default number of values a first-seen set keeps per agent.
 pub const DEFAULT_FIRST_SEEN_CAPACITY: u16 = 64;
 /// Largest first-seen capacity a layout may ask for.
@@ -382,8 +386,9 @@ pub struct StoreConfig {
     /// Agents and keys idle longer than this (event time) may be evicted;
     /// `None` (default) never evicts.
     pub idle_ttl_ms: Option<u64>,
-    /// Events later than the injected clock plus this are evaluated but not
-    /// counted; `None` (default, right for replays) accepts any time.
+    /// Events later than the injected clock ([`Observation::now_ms`]) plus
+    /// this are evaluated but not counted; default 5 minutes
+    /// ([`DEFAULT_MAX_FORWARD_SKEW_MS`]); `None` accepts any time.
     pub max_forward_skew_ms: Option<u64>,
     /// Least event time between two idle sweeps triggered by a new agent at
     /// the cap (default 1 s), so a flood of new agents cannot make every
@@ -400,7 +405,7 @@ impl Default for StoreConfig {
             max_agents: 1_000_000,
             max_keys: 1_000_000,
             idle_ttl_ms: None,
-            max_forward_skew_ms: None,
+            max_forward_skew_ms: Some(DEFAULT_MAX_FORWARD_SKEW_MS),
             cap_sweep_interval_ms: 1_000,
             max_key_bytes: 1_024,
         }

@@ -825,15 +825,29 @@ fn forward_skew_is_evaluated_but_not_counted() {
 }
 
 #[test]
-fn skew_is_off_by_default() {
+fn skew_is_five_minutes_by_default() {
     let store = seed_store();
     let mut m = store.metrics();
-    let obs = Observation {
+    let at = |t, now| Observation {
         counter_hits: &[true],
-        now_ms: 0,
-        ..Observation::at(10 * DAY)
+        now_ms: now,
+        ..Observation::at(t)
     };
-    assert!(!store.observe("a", &obs, &mut m).skewed);
+    assert!(!store.observe("a", &at(5 * MINUTE, 0), &mut m).skewed);
+    assert_eq!(m.count(0), Some(1));
+    assert!(store.observe("a", &at(5 * MINUTE + 1, 0), &mut m).skewed);
+    assert!(store.observe("a", &at(10 * DAY, 0), &mut m).skewed);
+    assert_eq!(m.count(0), Some(1));
+    // Off: any time is trusted.
+    let trusting = StateStore::new(
+        Layout::seed(),
+        StoreConfig {
+            max_forward_skew_ms: None,
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(!trusting.observe("a", &at(10 * DAY, 0), &mut m).skewed);
     assert_eq!(m.count(0), Some(1));
 }
 

@@ -30,9 +30,34 @@ pub struct ReplayArgs {
     /// `text` (one line per verdict) or `json` (one verdict object per line).
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
+    /// Bounds of the engine's state.
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// The engine's state bounds, as `replay` flags.
+#[derive(clap::Args)]
+pub struct StateArgs {
     /// Maximum agents with state.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_agents: usize,
+    /// Events stamped more than this ahead of the system clock are evaluated
+    /// but not counted (`30s`, `5m`, `1h`, or `off` to trust every time).
+    #[arg(long, default_value = "5m", value_parser = parse_skew)]
+    pub max_skew: Skew,
+}
+
+/// A forward-skew limit in ms, `None` for `off`.
+#[derive(Clone, Copy, Debug)]
+pub struct Skew(pub Option<u64>);
+
+fn parse_skew(s: &str) -> Result<Skew, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(Skew(None));
+    }
+    riskgate::syntax::parse_duration(s)
+        .map(|ms| Skew(Some(ms)))
+        .ok_or_else(|| format!("invalid duration `{s}`: write `30s`, `5m`, `1h` or `off`"))
 }
 
 /// Output formats.
@@ -48,11 +73,13 @@ pub enum Output {
 pub fn build_engine(
     rules: &std::path::Path,
     profiles: Option<&std::path::Path>,
-    max_agents: usize,
+    state: &StateArgs,
     color: bool,
 ) -> Option<Engine> {
     let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
-    let mut builder = Engine::builder(set.compile()).max_agents(max_agents);
+    let mut builder = Engine::builder(set.compile())
+        .max_agents(state.max_agents)
+        .forward_skew_limit_ms(state.max_skew.0);
     if let Some(p) = profiles {
         match riskgate::profile::Profiles::from_path(p) {
             Ok(profiles) => builder = builder.profiles(&profiles),
@@ -73,12 +100,8 @@ pub fn build_engine(
 
 /// Runs the replay.
 pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
-    let Some(engine) = build_engine(
-        &args.rules,
-        args.profiles.as_deref(),
-        args.max_agents,
-        color,
-    ) else {
+    let Some(engine) = build_engine(&args.rules, args.profiles.as_deref(), &args.state, color)
+    else {
         return ExitCode::FAILURE;
     };
     let (input, total_bytes): (Box<dyn Read>, Option<u64>) = if args.events.as_os_str() == "-" {
@@ -367,8 +390,8 @@ impl Summary {
         eprintln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
         let stats = engine.stats();
         eprintln!(
-            "agents tracked: {}  untracked evaluations: {}  late dropped: {}",
-            stats.tracked_agents, stats.untracked, stats.late_dropped
+            "agents tracked: {}  untracked evaluations: {}  late dropped: {}  skewed: {}",
+            stats.tracked_agents, stats.untracked, stats.late_dropped, stats.skewed
         );
         eprintln!("rules fired:");
         for (id, n) in &stats.fired {
