@@ -219,8 +219,14 @@ pub struct Stats {
     pub untracked: u64,
     /// Events stamped past the forward-skew limit (evaluated, not counted).
     pub skewed: u64,
-    /// Late events too old for every window.
+    /// Late events too old for every window they would enter (each
+    /// counter's ring and history, each distinct window, each key's ring):
+    /// evaluated, counted in none.
     pub late_dropped: u64,
+    /// Late events too old for some window but counted in another (a
+    /// five-minute-late event misses a one-minute ring but enters the
+    /// minute history of a baseline).
+    pub late_partial: u64,
 }
 
 /// The rule engine. `Send + Sync`: share it (`Arc`) across threads.
@@ -682,6 +688,7 @@ impl Engine {
             untracked: st.untracked_events,
             skewed: st.skewed_events,
             late_dropped: st.late_dropped_events,
+            late_partial: st.late_partial_events,
         }
     }
 

@@ -717,11 +717,36 @@ pub struct ObserveOutcome {
     pub skewed: bool,
     /// Older than the agent's newest event.
     pub late: bool,
-    /// Late enough to miss at least one window (ring) it should have been
-    /// counted in; metrics that still hold its bucket counted it.
+    /// Too old for every window it was offered to (each counter's ring and
+    /// history, each distinct window, each key's ring): counted nowhere.
     pub late_dropped: bool,
+    /// Too old for some window but counted in another (a five-minute-late
+    /// event misses a one-minute ring but enters the minute history).
+    pub late_partial: bool,
     /// A keyed counter's key was not tracked (key cap).
     pub untracked_key: bool,
+    /// Which windows took the event, for `late_dropped` / `late_partial`.
+    #[serde(skip)]
+    windows: Offered,
+}
+
+/// Whether the windows an event was offered to took it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Offered {
+    /// At least one window was too short to hold the event.
+    missed: bool,
+    /// At least one window counted it.
+    entered: bool,
+}
+
+impl Offered {
+    fn offered(&mut self, took: bool) {
+        if took {
+            self.entered = true;
+        } else {
+            self.missed = true;
+        }
+    }
 }
 
 /// Counters of what the store did since it was created.
@@ -737,8 +762,11 @@ pub struct StoreStats {
     pub untracked_key_events: u64,
     /// Events beyond the forward skew (evaluated, not counted).
     pub skewed_events: u64,
-    /// Events late enough to miss at least one window.
+    /// Events too old for every window they were offered to (counted in
+    /// none).
     pub late_dropped_events: u64,
+    /// Events too old for some window but counted in another.
+    pub late_partial_events: u64,
     /// Agents removed by idle eviction.
     pub evicted_agents: u64,
     /// Keys removed by idle eviction.
@@ -904,7 +932,11 @@ impl AgentState {
             }
             if !skewed {
                 let hit = obs.counter_hits.get(i).copied().unwrap_or(false);
-                outcome.late_dropped |= !w.record(c.plan, newest, t, hit).in_ring;
+                let done = w.record(c.plan, newest, t, hit);
+                outcome.windows.offered(done.in_ring);
+                if c.plan.history > 0 {
+                    outcome.windows.offered(done.in_history);
+                }
             }
             if !in_place {
                 out.write_counter(i, c.plan, w, newest);
@@ -914,7 +946,7 @@ impl AgentState {
             if !skewed {
                 if let Some(values) = obs.distinct_values.get(i).copied().flatten() {
                     if !values.is_empty() {
-                        outcome.late_dropped |= !d.record(g, newest, t, values);
+                        outcome.windows.offered(d.record(g, newest, t, values));
                     }
                 }
             }
@@ -987,7 +1019,11 @@ impl KeyState {
                 self.window.advance(plan, self.newest_ms, t);
                 self.newest_ms = t;
             }
-            outcome.late_dropped |= !self.window.record(plan, self.newest_ms, t, hit).in_ring;
+            let done = self.window.record(plan, self.newest_ms, t, hit);
+            outcome.windows.offered(done.in_ring);
+            if plan.history > 0 {
+                outcome.windows.offered(done.in_history);
+            }
         }
         out.write_counter(counter, plan, &self.window, self.newest_ms);
     }
@@ -1094,6 +1130,7 @@ pub struct StateStore {
     untracked_key_events: AtomicU64,
     skewed_events: AtomicU64,
     late_dropped_events: AtomicU64,
+    late_partial_events: AtomicU64,
     evicted_agents: AtomicU64,
     evicted_keys: AtomicU64,
 }
@@ -1116,6 +1153,7 @@ impl StateStore {
             untracked_key_events: AtomicU64::new(0),
             skewed_events: AtomicU64::new(0),
             late_dropped_events: AtomicU64::new(0),
+            late_partial_events: AtomicU64::new(0),
             evicted_agents: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
         })
@@ -1172,7 +1210,7 @@ impl StateStore {
             },
         );
         self.observe_keys(obs, skewed, out, &mut outcome);
-        self.tally(&outcome);
+        self.tally(&mut outcome);
         outcome
     }
 
@@ -1210,7 +1248,7 @@ impl StateStore {
             });
         });
         outcome.tracking = tracking;
-        self.tally(&outcome);
+        self.tally(&mut outcome);
         outcome
     }
 
@@ -1274,7 +1312,10 @@ impl StateStore {
     }
 
     /// The store's tallies of one observed event.
-    fn tally(&self, outcome: &ObserveOutcome) {
+    fn tally(&self, outcome: &mut ObserveOutcome) {
+        let Offered { missed, entered } = outcome.windows;
+        outcome.late_dropped = missed && !entered;
+        outcome.late_partial = missed && entered;
         if outcome.tracking == Tracking::Untracked && !outcome.skewed {
             self.untracked_events.fetch_add(1, Ordering::Relaxed);
         }
@@ -1283,6 +1324,9 @@ impl StateStore {
         }
         if outcome.late_dropped {
             self.late_dropped_events.fetch_add(1, Ordering::Relaxed);
+        }
+        if outcome.late_partial {
+            self.late_partial_events.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -1425,6 +1469,7 @@ impl StateStore {
             untracked_key_events: self.untracked_key_events.load(Ordering::Relaxed),
             skewed_events: self.skewed_events.load(Ordering::Relaxed),
             late_dropped_events: self.late_dropped_events.load(Ordering::Relaxed),
+            late_partial_events: self.late_partial_events.load(Ordering::Relaxed),
             evicted_agents: self.evicted_agents.load(Ordering::Relaxed),
             evicted_keys: self.evicted_keys.load(Ordering::Relaxed),
         }

@@ -358,6 +358,9 @@ impl CounterPlan {
 pub struct Recorded {
     /// The event's bucket was in the ring (it counts in the window value).
     pub in_ring: bool,
+    /// The event's window was one of the history's `H + 1` (always `false`
+    /// without a history).
+    pub in_history: bool,
     /// The cells were promoted from `u16` to `u32` (one allocation).
     pub promoted: bool,
 }
@@ -465,6 +468,7 @@ impl CounterWindow {
         let slots = plan.history_slots();
         let in_history =
             slots > 0 && w <= nm && i128::from(w) >= i128::from(nm) - i128::from(plan.history);
+        done.in_history = in_history;
         let accepted = if slots > 0 { in_history } else { done.in_ring };
         if accepted && w < self.first_window {
             self.first_window = w;

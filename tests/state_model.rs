@@ -728,7 +728,7 @@ fn late_event_enters_the_history_but_not_the_ring() {
     };
     let outcome = store.observe("a", &obs, &mut m);
     assert!(outcome.late);
-    assert!(outcome.late_dropped);
+    assert!(outcome.late_partial && !outcome.late_dropped);
     assert_eq!(m.count(0), Some(1), "read as it stands at the newest time");
     assert_eq!(
         m.baseline(0, 60),
@@ -743,7 +743,7 @@ fn late_event_enters_the_history_but_not_the_ring() {
         ..Observation::at(t0 + 12 * MINUTE - 30_000)
     };
     let outcome = store.observe("a", &obs, &mut m);
-    assert!(outcome.late && !outcome.late_dropped);
+    assert!(outcome.late && !outcome.late_dropped && !outcome.late_partial);
     assert_eq!(m.count(0), Some(2));
     assert_eq!(
         m.baseline(0, 60),
@@ -752,7 +752,17 @@ fn late_event_enters_the_history_but_not_the_ring() {
             windows: 12
         })
     );
+    assert_eq!(store.stats().late_partial_events, 1);
+    assert_eq!(store.stats().late_dropped_events, 0);
+    // Older than the 60-minute history too: counted nowhere.
+    let obs = Observation {
+        counter_hits: &[true],
+        ..Observation::at(t0 - 2 * HOUR)
+    };
+    let outcome = store.observe("a", &obs, &mut m);
+    assert!(outcome.late_dropped && !outcome.late_partial);
     assert_eq!(store.stats().late_dropped_events, 1);
+    assert_eq!(store.stats().late_partial_events, 1);
 }
 
 #[test]

@@ -187,3 +187,42 @@ fn item13_replay_counts_skewed_events_and_takes_max_skew() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("invalid duration `soon`"));
 }
+
+const RATE: &str = r#"
+Rule B — Burst over the baseline
+Trigger: requests_per_minute > max(baseline * 3, 20)
+Action: flag_for_review
+Severity: LOW
+"#;
+
+fn request(agent: &str, t: i64) -> Event<'static> {
+    Event::builder(agent.to_string(), t)
+        .actor(ActorKind::ServiceApp)
+        .categories(Categories::AUTHENTICATION)
+        .build()
+}
+
+/// `late_dropped` counts only events counted in no window, as documented;
+/// one that misses the 1-second ring of `requests_per_minute` but enters its
+/// minute history (for the baseline) is `late_partial`. Before, both were
+/// "late dropped".
+#[test]
+fn item18_late_dropped_counts_only_events_counted_in_no_window() {
+    let engine = build(builder(RATE).clock(Arc::new(ManualClock::new(T0 + 3_600_000))));
+    for minute in 0..=20 {
+        engine.evaluate(&request("svc", T0 + minute * MINUTE));
+    }
+    let stats = engine.stats();
+    assert_eq!((stats.late_dropped, stats.late_partial), (0, 0));
+    // Inside the ring: late, but counted everywhere.
+    engine.evaluate(&request("svc", T0 + 20 * MINUTE - 30_000));
+    // Five minutes late: misses the ring, enters the history.
+    engine.evaluate(&request("svc", T0 + 15 * MINUTE));
+    let stats = engine.stats();
+    assert_eq!((stats.late_dropped, stats.late_partial), (0, 1));
+    // Two hours late: older than the 60-minute history as well.
+    engine.evaluate(&request("svc", T0 - 120 * MINUTE));
+    let stats = engine.stats();
+    assert_eq!((stats.late_dropped, stats.late_partial), (1, 1));
+    assert_eq!(stats.events, 24);
+}

@@ -390,8 +390,8 @@ impl Summary {
         eprintln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
         let stats = engine.stats();
         eprintln!(
-            "agents tracked: {}  untracked evaluations: {}  late dropped: {}  skewed: {}",
-            stats.tracked_agents, stats.untracked, stats.late_dropped, stats.skewed
+            "agents tracked: {}  untracked evaluations: {}  late dropped: {}  late partial: {}  skewed: {}",
+            stats.tracked_agents, stats.untracked, stats.late_dropped, stats.late_partial, stats.skewed
         );
         eprintln!("rules fired:");
         for (id, n) in &stats.fired {
