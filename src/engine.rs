@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ahash::AHashMap;
-use dashmap::DashMap;
 
 use crate::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile, V};
 use crate::event::Event;
@@ -105,9 +104,41 @@ impl EngineBuilder {
         self
     }
     /// Most agents with state (default 1 000 000). Agents past it are still
-    /// evaluated, with fresh state, and counted in [`Stats::untracked`].
+    /// evaluated, with fresh state (windows holding only the event, no
+    /// cooldown: their alerts are not suppressed), and counted in
+    /// [`Stats::untracked`].
     pub fn max_agents(mut self, n: usize) -> Self {
         self.config.max_agents = n;
+        self
+    }
+    /// Most keys of keyed counters (`count(..) by F`) kept at once
+    /// (default 1,000,000); a new key at the cap first evicts the least
+    /// recently seen eighth of the keys ([`Stats::evicted_keys`]).
+    pub fn max_keys(mut self, n: usize) -> Self {
+        self.config.max_keys = n;
+        self
+    }
+    /// Most keys one agent's events create and keep (default 10,000): past
+    /// it, the agent's new key evicts the oldest key it created
+    /// ([`Stats::quota_evicted_keys`]), so one agent cannot fill the key
+    /// space and starve the others' counters.
+    pub fn max_keys_per_agent(mut self, n: usize) -> Self {
+        self.config.max_keys_per_agent = n;
+        self
+    }
+    /// Budget of state bytes, over all agents and keys (default 1 GiB;
+    /// [`Stats::state_bytes`] is the figure it bounds). An evaluation that
+    /// leaves the state above it evicts the least recently seen agents and
+    /// keys, an eighth of the budget at a time ([`Stats::evicted_agents`],
+    /// [`Stats::evicted_keys`]).
+    pub fn max_state_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_state_bytes = bytes;
+        self
+    }
+    /// Longest agent id kept as it is (default 1,024 bytes); a longer one is
+    /// kept as its start and a 64-bit hash of the whole id.
+    pub fn max_key_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_key_bytes = bytes;
         self
     }
     /// Drop an agent's state after this long without events (event time).
@@ -139,7 +170,7 @@ impl EngineBuilder {
     /// The engine. Fails only if the program asks for state the store cannot
     /// keep (the checker rules such programs out).
     pub fn build(self) -> Result<Engine, state::StateError> {
-        let layout = layout_of(&self.program);
+        let (layout, cooldown_slots) = layout_of(&self.program);
         let fired = (0..self.program.rules.len())
             .map(|_| AtomicU64::new(0))
             .collect();
@@ -160,9 +191,12 @@ impl EngineBuilder {
             profiles.insert(Box::from(id.as_str()), i);
             profile_list.push(profile);
         }
+        // Cooldowns live in the agent's state: a program with one keeps
+        // agents even if it has no metric.
+        let stateful = p.has_state() || !layout.cooldowns_ms.is_empty();
         // Tags are `index + 1` (0: no profile).
         let profile_in_slot =
-            p.has_state() && plain_hits.is_some() && profile_list.len() < u32::MAX as usize;
+            stateful && plain_hits.is_some() && profile_list.len() < u32::MAX as usize;
         Ok(Engine {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             store: StateStore::new(layout, self.config.clone())?,
@@ -172,16 +206,29 @@ impl EngineBuilder {
             clock: self.clock,
             events: EventCount::default(),
             fired,
-            cooldowns: DashMap::with_hasher(ahash::RandomState::new()),
-            cooldown_cap: self.config.max_agents.max(1_024),
+            cooldown_slots,
+            stateful,
             plain_hits,
             program: self.program,
         })
     }
 }
 
-fn layout_of(p: &Program) -> state::Layout {
-    state::Layout {
+/// The state layout of a program, and each rule's cooldown slot in it (a
+/// rule with a cooldown and at least one alert).
+fn layout_of(p: &Program) -> (state::Layout, Box<[Option<u32>]>) {
+    let mut cooldowns_ms = Vec::new();
+    let slots = p
+        .rules
+        .iter()
+        .map(|r| {
+            let d = r.cooldown_ms.filter(|_| !r.alerts.is_empty())?;
+            let slot = u32::try_from(cooldowns_ms.len()).ok()?;
+            cooldowns_ms.push(d);
+            Some(slot)
+        })
+        .collect();
+    let layout = state::Layout {
         counters: p
             .counters
             .iter()
@@ -203,7 +250,9 @@ fn layout_of(p: &Program) -> state::Layout {
             .iter()
             .map(|f| state::FirstSeenSpec::with_retention(f.retention_ms))
             .collect(),
-    }
+        cooldowns_ms,
+    };
+    (layout, slots)
 }
 
 /// Counters since the engine was built.
@@ -217,6 +266,24 @@ pub struct Stats {
     pub tracked_agents: u64,
     /// Evaluations of agents that could not be tracked (at `max_agents`).
     pub untracked: u64,
+    /// Agents whose state was dropped: idle (`idle_ttl_ms`) or least
+    /// recently seen when the state passed `max_state_bytes`.
+    pub evicted_agents: u64,
+    /// Keys of keyed counters (`count(..) by F`) with state now.
+    pub tracked_keys: u64,
+    /// Keyed-counter updates on keys that could not be kept (at the key cap
+    /// while another thread was making room): counted on fresh state.
+    pub untracked_keys: u64,
+    /// Keys whose state was dropped: idle, least recently seen at
+    /// `max_keys` or past `max_state_bytes`, or pushed out of an agent's
+    /// `max_keys_per_agent` quota (those also in `quota_evicted_keys`).
+    pub evicted_keys: u64,
+    /// Keys dropped because the agent that created them created
+    /// `max_keys_per_agent` newer ones.
+    pub quota_evicted_keys: u64,
+    /// State bytes held now (map entries and the heap the states own,
+    /// requested sizes), what `max_state_bytes` bounds.
+    pub state_bytes: u64,
     /// Events stamped past the forward-skew limit (evaluated, not counted).
     pub skewed: u64,
     /// Late events too old for every window they would enter (each
@@ -245,9 +312,11 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     events: EventCount,
     fired: Box<[AtomicU64]>,
-    cooldowns: DashMap<(u32, Box<str>), i64, ahash::RandomState>,
-    /// Most (rule, agent) cooldown entries kept: `max_agents`, at least 1,024.
-    cooldown_cap: usize,
+    /// Per rule: its cooldown slot in the agent state, if it has a
+    /// cooldown and alerts.
+    cooldown_slots: Box<[Option<u32>]>,
+    /// The program keeps per-agent state (metrics or cooldowns).
+    stateful: bool,
     /// `Some(hits)` (every counter hit) when the program's metrics are all
     /// plain per-agent counters (`count over W`, `requests_per_minute`): such
     /// an event's observation needs nothing computed.
@@ -306,8 +375,8 @@ struct Scratch {
     /// The engine these buffers are sized for.
     engine: u64,
     hits: Vec<bool>,
+    /// Keys of keyed counters that are not strings of the event, written out.
     keys: Vec<String>,
-    has_key: Vec<bool>,
     hashes: Vec<u64>,
     distinct_ranges: Vec<Option<(u32, u32)>>,
     first_seen_ranges: Vec<Option<(u32, u32)>>,
@@ -318,10 +387,13 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Cooldown (SPEC §7.16): an alert at `t` is suppressed iff `t < last + d`,
-/// computed exactly (no saturation at `i64::MAX`).
-fn suppresses(t: i64, last: i64, d: u64) -> bool {
-    i128::from(t) < i128::from(last) + i128::from(d)
+/// Where the key of a keyed counter is, for one event.
+#[derive(Clone, Copy)]
+enum KeySource<'a> {
+    /// A string of the event (or of the program).
+    Event(&'a str),
+    /// Written into the scratch buffer of its counter.
+    Written,
 }
 
 /// Fixed seeds: value hashes are stable across runs (snapshots stay valid).
@@ -372,7 +444,6 @@ impl Engine {
 
     fn run<'e>(&self, event: &'e Event<'e>, explain: bool) -> Verdict<'e> {
         self.events.add_one();
-        let program = &*self.program;
         let profile = if self.profile_in_slot {
             None
         } else {
@@ -392,20 +463,27 @@ impl Engine {
                 severity: None,
                 matches: Vec::new(),
             };
-            if program.has_state() {
+            if self.stateful {
                 // The rules are evaluated under the agent's lock, reading its
                 // windows in place (nothing copied, a metric computed only if
-                // a rule reads it).
-                self.observe(event, profile, scratch, |metrics| {
+                // a rule reads it) and its cooldowns.
+                self.observe(event, profile, scratch, |metrics, cooldowns| {
                     let profile = if self.profile_in_slot {
                         self.profile_tagged(metrics.tag())
                     } else {
                         profile
                     };
-                    self.decide(event, profile, metrics, explain, &mut verdict);
+                    self.decide(
+                        event,
+                        profile,
+                        metrics,
+                        Some(cooldowns),
+                        explain,
+                        &mut verdict,
+                    );
                 });
             } else {
-                self.decide(event, profile, &NoMetrics, explain, &mut verdict);
+                self.decide(event, profile, &NoMetrics, None, explain, &mut verdict);
             }
             verdict
         })
@@ -430,12 +508,16 @@ impl Engine {
         self.profile_list.get(i as usize)
     }
 
-    /// Evaluates the candidate rules of `event` and adds what fires to `verdict`.
+    /// Evaluates the candidate rules of `event` and adds what fires to
+    /// `verdict`; an alert of a rule with a cooldown is checked against (and
+    /// starts) the agent's `cooldowns`: suppressed iff `t < last_alert + D`,
+    /// the decision still applies.
     fn decide<'e>(
         &self,
         event: &'e Event<'e>,
         profile: Option<&ResolvedProfile>,
         metrics: &dyn MetricSource,
+        mut cooldowns: Option<&mut state::Cooldowns<'_>>,
         explain: bool,
         verdict: &mut Verdict<'e>,
     ) {
@@ -465,7 +547,11 @@ impl Engine {
             if let Some(f) = self.fired.get(i as usize) {
                 f.fetch_add(1, Ordering::Relaxed);
             }
-            let suppressed = self.cooldown(i, rule.cooldown_ms, &rule.alerts, event);
+            let slot = self.cooldown_slots.get(i as usize).copied().flatten();
+            let suppressed = match (slot, cooldowns.as_deref_mut()) {
+                (Some(slot), Some(c)) => c.alert(slot as usize),
+                _ => false,
+            };
             if !rule.shadow {
                 if let Some(d) = rule.decision {
                     verdict.decision = verdict.decision.max(d);
@@ -498,61 +584,11 @@ impl Engine {
         }
     }
 
-    /// Cooldown (SPEC §7.16): an alert of (rule, agent) at `t` is suppressed
-    /// iff `t < last_alert + D`; the decision still applies.
-    fn cooldown(
-        &self,
-        rule: u32,
-        cooldown: Option<u64>,
-        alerts: &[crate::program::AlertDef],
-        event: &Event<'_>,
-    ) -> bool {
-        let Some(d) = cooldown else { return false };
-        if alerts.is_empty() {
-            return false;
-        }
-        let t = event.time_ms;
-        let key = (rule, Box::from(&*event.agent));
-        // Any `i64` is a time an alert may have been raised at (`i64::MIN`
-        // too, so no sentinel), and `last + D` may pass `i64::MAX`.
-        match self.cooldowns.entry(key) {
-            dashmap::mapref::entry::Entry::Occupied(mut e) => {
-                if suppresses(t, *e.get(), d) {
-                    return true;
-                }
-                e.insert(t);
-            }
-            dashmap::mapref::entry::Entry::Vacant(e) => {
-                e.insert(t);
-            }
-        }
-        if self.cooldowns.len() > self.cooldown_cap {
-            self.prune_cooldowns(t);
-        }
-        false
-    }
-
-    /// Bounds the cooldown map (a flood of new agents must not grow it
-    /// without end): forgets every entry that no longer suppresses at `now_ms`
-    /// and, if that is not enough, all of them. Forgetting an entry can only
-    /// let an alert through again, never hide one.
-    fn prune_cooldowns(&self, now_ms: i64) {
-        let rules = &self.program.rules;
-        self.cooldowns.retain(|(rule, _), last| {
-            let d = rules
-                .get(*rule as usize)
-                .and_then(|r| r.cooldown_ms)
-                .unwrap_or(0);
-            suppresses(now_ms, *last, d)
-        });
-        if self.cooldowns.len() > self.cooldown_cap {
-            self.cooldowns.clear();
-        }
-    }
-
-    /// (rule, agent) pairs with a cooldown entry (for memory figures and tests).
+    /// (rule, agent) pairs with a cooldown entry, over all tracked agents
+    /// (a scan of the store: for memory figures and tests). The entries live
+    /// in the agents' state and go with it.
     pub fn cooldown_entries(&self) -> usize {
-        self.cooldowns.len()
+        self.store.cooldown_entries()
     }
 
     /// Computes the per-metric inputs of this event, counts it, and calls
@@ -562,7 +598,7 @@ impl Engine {
         event: &Event<'_>,
         profile: Option<&ResolvedProfile>,
         s: &mut Scratch,
-        read: impl FnOnce(&state::MetricsView<'_>),
+        read: impl FnOnce(&state::MetricsView<'_>, &mut state::Cooldowns<'_>),
     ) {
         let program = &*self.program;
         if let Some(hits) = &self.plain_hits {
@@ -585,34 +621,35 @@ impl Engine {
             elem: None,
         };
         let n = program.counters.len();
+        let keyed = program.counters.iter().any(|c| c.by.is_some());
         s.hits.clear();
-        s.has_key.clear();
         s.keys.resize_with(n, String::new);
+        // Where each counter's key is: a string of the event (borrowed, never
+        // copied, however long) or written into `s.keys` (a number, an
+        // address: a few bytes).
+        let mut sources: smallvec::SmallVec<[Option<KeySource<'_>>; 8]> = smallvec::SmallVec::new();
         for (i, c) in program.counters.iter().enumerate() {
             s.hits.push(
                 c.cond
                     .as_ref()
                     .is_none_or(|cond| ctx.cond(cond) == Tri::True),
             );
-            let key = s.keys.get_mut(i);
-            let has = match (&c.by, key) {
-                (Some(by), Some(buf)) => {
-                    buf.clear();
-                    match ctx.val(by) {
-                        V::Absent => false,
-                        V::Str(x) => {
-                            buf.push_str(x);
-                            true
-                        }
-                        other => {
-                            let _ = write!(buf, "{other}");
-                            true
-                        }
+            if !keyed {
+                continue;
+            }
+            let source = match (&c.by, s.keys.get_mut(i)) {
+                (Some(by), Some(buf)) => match ctx.val(by) {
+                    V::Absent => None,
+                    V::Str(x) => Some(KeySource::Event(x)),
+                    other => {
+                        buf.clear();
+                        let _ = write!(buf, "{other}");
+                        Some(KeySource::Written)
                     }
-                }
-                _ => false,
+                },
+                _ => None,
             };
-            s.has_key.push(has);
+            sources.push(source);
         }
         s.hashes.clear();
         s.distinct_ranges.clear();
@@ -630,15 +667,15 @@ impl Engine {
         // views costs more than the rest of a quiet evaluation.
         type Keys<'k> = smallvec::SmallVec<[Option<&'k str>; 8]>;
         type Hashes<'k> = smallvec::SmallVec<[Option<&'k [u64]>; 8]>;
-        let keys: Keys<'_> = if program.counters.iter().any(|c| c.by.is_some()) {
-            s.keys
-                .iter()
-                .zip(&s.has_key)
-                .map(|(k, has)| has.then_some(k.as_str()))
-                .collect()
-        } else {
-            Keys::new()
-        };
+        let keys: Keys<'_> = sources
+            .iter()
+            .zip(&s.keys)
+            .map(|(source, buf)| match source {
+                Some(KeySource::Event(x)) => Some(*x),
+                Some(KeySource::Written) => Some(buf.as_str()),
+                None => None,
+            })
+            .collect();
         let slices = |ranges: &[Option<(u32, u32)>]| -> Hashes<'_> {
             if ranges.is_empty() {
                 return Hashes::new();
@@ -686,16 +723,24 @@ impl Engine {
                 .collect(),
             tracked_agents: as_u64(st.agents),
             untracked: st.untracked_events,
+            evicted_agents: st.evicted_agents + st.budget_evicted_agents,
+            tracked_keys: as_u64(st.keys),
+            untracked_keys: st.untracked_key_events,
+            evicted_keys: st.evicted_keys
+                + st.cap_evicted_keys
+                + st.budget_evicted_keys
+                + st.quota_evicted_keys,
+            quota_evicted_keys: st.quota_evicted_keys,
+            state_bytes: as_u64(st.bytes),
             skewed: st.skewed_events,
             late_dropped: st.late_dropped_events,
             late_partial: st.late_partial_events,
         }
     }
 
-    /// Drops the state of agents idle since before `watermark_ms - idle_ttl`.
-    /// Cooldown entries that no longer suppress at `watermark_ms` go too.
+    /// Drops the state of agents (and keys) idle since before
+    /// `watermark_ms - idle_ttl`; an agent's cooldowns go with it.
     pub fn evict_idle(&self, watermark_ms: i64) -> usize {
-        self.prune_cooldowns(watermark_ms);
         self.store.evict_idle(watermark_ms)
     }
 

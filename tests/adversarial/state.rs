@@ -226,3 +226,345 @@ fn item18_late_dropped_counts_only_events_counted_in_no_window() {
     assert_eq!((stats.late_dropped, stats.late_partial), (1, 1));
     assert_eq!(stats.events, 24);
 }
+
+const ALERT: &str = r#"
+Rule N — New network
+Trigger: service_app authentication
+Action: flag_for_review + alert security team
+Severity: MEDIUM
+Cooldown: 20s
+"#;
+
+/// Whether the one alert of `agent`'s event at `t` was suppressed.
+fn suppressed(engine: &Engine, agent: &str, t: i64) -> bool {
+    let event = request(agent, t);
+    let v = engine.evaluate(&event);
+    assert_eq!(v.decision, Decision::Flag);
+    v.matches[0].alerts[0].suppressed
+}
+
+/// Distinct agents 1 ms apart, each alerting, past the agent cap: cooldowns
+/// live in each agent's own state, so an alert touches that agent alone.
+/// The old shared map was pruned by a scan of every entry on every alert
+/// once at its cap, and cleared when everything still suppressed: here its
+/// entry count fell back, and the first agents' cooldowns were lost.
+#[test]
+fn item5_an_alert_touches_only_its_agents_cooldown() {
+    let engine = build(
+        builder(ALERT)
+            .clock(Arc::new(ManualClock::new(T0)))
+            .max_agents(1_000),
+    );
+    let mut last = 0;
+    for i in 0..3_000 {
+        assert!(!suppressed(&engine, &format!("agent-{i}"), T0 + i));
+        if i % 97 == 0 {
+            // One entry per tracked agent that alerted; never fewer.
+            let n = engine.cooldown_entries();
+            assert_eq!(n, (i as usize + 1).min(1_000));
+            assert!(n >= last);
+            last = n;
+        }
+    }
+    assert_eq!(engine.cooldown_entries(), 1_000);
+    let stats = engine.stats();
+    assert_eq!((stats.tracked_agents, stats.untracked), (1_000, 2_000));
+    // Within 20 s of their alerts, tracked agents are still suppressed...
+    for i in (0..1_000).step_by(111) {
+        assert!(suppressed(&engine, &format!("agent-{i}"), T0 + 10_000));
+    }
+    // ... exactly until `last + 20s`.
+    assert!(suppressed(&engine, "agent-0", T0 + 19_999));
+    assert!(!suppressed(&engine, "agent-0", T0 + 20_000));
+    // An agent past the cap runs on fresh state: never suppressed.
+    assert!(!suppressed(&engine, "agent-2999", T0 + 3_000));
+}
+
+/// A forged far-future alert neither is suppressed nor starts a cooldown:
+/// with the old shared map, its time became the agent's last alert and
+/// silenced the agent's alerts for 8,000 years.
+#[test]
+fn item13_far_future_alert_does_not_start_a_cooldown() {
+    let engine = build(builder(ALERT).clock(Arc::new(ManualClock::new(T0))));
+    assert!(!suppressed(&engine, "svc", YEAR_9999));
+    assert!(!suppressed(&engine, "svc", T0));
+    assert!(suppressed(&engine, "svc", T0 + 1_000));
+    assert_eq!(engine.stats().skewed, 1);
+}
+
+const LONG_VALUES: &str = r#"
+Rule N — Agent authentication
+Trigger: service_app authentication
+Action: alert security team
+Severity: LOW
+Cooldown: 1h
+
+Rule S — New client
+Trigger: first_seen(user_agent)
+Action: flag_for_review
+Severity: MEDIUM
+
+Rule U — Many failures from one client
+Trigger: count(outcome == "FAILURE") over 10m by user_agent > 3
+Action: deny
+Severity: HIGH
+"#;
+
+/// The ids of the rules that fired, and whether N's alert was suppressed.
+fn fired(engine: &Engine, event: &Event<'_>) -> (Vec<String>, bool) {
+    let v = engine.evaluate(event);
+    let ids = v.rule_ids().map(str::to_string).collect();
+    let suppressed = v
+        .matches
+        .iter()
+        .any(|m| &*m.rule == "N" && m.alerts[0].suppressed);
+    (ids, suppressed)
+}
+
+/// 500 events with distinct 200 KB agent ids and 200 KB user agents (the
+/// `by` key and the `first_seen` value), each alerting under a cooldown:
+/// every id is tracked (as its first bytes and a hash), and the state
+/// holds a bounded number of bytes per agent and key, nowhere near the
+/// 200 KB an id (the old cooldown map kept every id whole: 987 MB for
+/// 5,000 such events; and ids over 1 KiB were not tracked at all).
+#[test]
+fn item8_long_ids_and_keys_take_bounded_memory() {
+    const N: usize = 500;
+    const LONG: usize = 200_000;
+    let engine = build(builder(LONG_VALUES).clock(Arc::new(ManualClock::new(T0))));
+    let filler = "z".repeat(LONG);
+    let event = |i: usize, t: i64| {
+        Event::builder(format!("{filler}{i}"), t)
+            .actor(ActorKind::ServiceApp)
+            .categories(Categories::AUTHENTICATION)
+            .outcome("FAILURE")
+            .user_agent(format!("{filler}{i}"))
+            .build()
+    };
+    for i in 0..N {
+        let e = event(i, T0 + i as i64);
+        assert_eq!(fired(&engine, &e), (vec!["N".into(), "S".into()], false));
+    }
+    let stats = engine.stats();
+    assert_eq!(stats.tracked_agents, N as u64, "long ids are tracked");
+    assert_eq!(stats.untracked, 0);
+    assert_eq!(stats.tracked_keys, N as u64);
+    assert_eq!(engine.cooldown_entries(), N);
+    let per_entry = stats.state_bytes / (2 * N as u64);
+    assert!(per_entry < 1_500, "{per_entry} bytes an agent or key");
+    // The same long id is the same agent (its cooldown suppresses, its
+    // client is known) and the same long key counts on.
+    for k in 2..=4 {
+        let e = event(7, T0 + 1_000 * k);
+        let want: Vec<String> = if k == 4 {
+            vec!["N".into(), "U".into()]
+        } else {
+            vec!["N".into()]
+        };
+        assert_eq!(fired(&engine, &e), (want, true), "event {k} of agent 7");
+    }
+    assert_eq!(engine.stats().tracked_agents, N as u64);
+}
+
+const BY_IP: &str = r#"
+Rule K — Failures from one address
+Trigger: count(outcome == "FAILURE") over 10m by ip > 3
+Action: deny
+Severity: HIGH
+"#;
+
+fn from_ip(agent: &str, t: i64, n: u32, outcome: &str) -> Event<'static> {
+    Event::builder(agent.to_string(), t)
+        .actor(ActorKind::ServiceApp)
+        .categories(Categories::AUTHENTICATION)
+        .ip(IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + n)))
+        .outcome(outcome.to_string())
+        .build()
+}
+
+/// The victim's five failures from one address: the 4th and 5th are denied.
+fn victim_denies(engine: &Engine, t: i64) -> usize {
+    let events: Vec<_> = (0..5)
+        .map(|i| failure("victim", t + i * 1_000, ip(77)))
+        .collect();
+    denies(engine, &events)
+}
+
+/// One agent's flood of distinct addresses cannot disable `by ip` counters
+/// for the others. Successes create no key (the counter counts failures
+/// only); the flooder's failures from 20,000 addresses keep at most its
+/// quota of keys, its oldest evicted first; the victim's five failures are
+/// counted and denied, and the losses show in `Stats`. Before, the
+/// successes alone filled the global key cap, after which every new key
+/// was untracked (and the victim never denied) while the stats said
+/// nothing.
+#[test]
+fn item11_one_agent_cannot_disable_by_counters_for_others() {
+    let engine = build(
+        builder(BY_IP)
+            .clock(Arc::new(ManualClock::new(T0 + 3_600_000)))
+            .max_keys(1_000)
+            .max_keys_per_agent(100),
+    );
+    for n in 0..20_000 {
+        engine.evaluate(&from_ip("flooder", T0 + i64::from(n), n, "SUCCESS"));
+    }
+    let stats = engine.stats();
+    assert_eq!(stats.tracked_keys, 0, "no failure, no key");
+    assert_eq!(victim_denies(&engine, T0 + 20_000), 2);
+
+    for n in 0..20_000 {
+        engine.evaluate(&from_ip(
+            "flooder",
+            T0 + 30_000 + i64::from(n),
+            n,
+            "FAILURE",
+        ));
+    }
+    let stats = engine.stats();
+    assert_eq!(
+        stats.tracked_keys, 101,
+        "the flooder's quota and the victim's key"
+    );
+    assert_eq!(stats.quota_evicted_keys, 19_900);
+    assert_eq!(stats.evicted_keys, 19_900);
+    assert_eq!(stats.untracked_keys, 0);
+    assert_eq!(
+        victim_denies(&engine, T0 + 60_000),
+        5,
+        "the victim's count went on"
+    );
+    // The flooder kept its newest keys: three more failures from its last
+    // address make four (the third is denied), from its first only three.
+    let again = |n| -> Vec<_> {
+        (0..3)
+            .map(|i| from_ip("flooder", T0 + 70_000 + i, n, "FAILURE"))
+            .collect()
+    };
+    assert_eq!(denies(&engine, &again(19_999)), 1);
+    assert_eq!(denies(&engine, &again(0)), 0);
+}
+
+/// Many agents together reach the global key cap: the least recently seen
+/// keys make room (never the new key refused), so a new attack is counted.
+#[test]
+fn item11_the_key_cap_evicts_the_least_recently_seen_keys() {
+    let engine = build(
+        builder(BY_IP)
+            .clock(Arc::new(ManualClock::new(T0 + 3_600_000)))
+            .max_keys(1_000)
+            .max_keys_per_agent(100),
+    );
+    for n in 0..5_000u32 {
+        let agent = format!("agent-{}", n / 100);
+        engine.evaluate(&from_ip(&agent, T0 + i64::from(n), n, "FAILURE"));
+    }
+    let stats = engine.stats();
+    assert!(stats.tracked_keys <= 1_000, "{}", stats.tracked_keys);
+    assert!(stats.tracked_keys >= 875, "{}", stats.tracked_keys);
+    assert_eq!(stats.untracked_keys, 0);
+    assert_eq!(stats.quota_evicted_keys, 0);
+    assert_eq!(stats.evicted_keys, 5_000 - stats.tracked_keys);
+    assert_eq!(victim_denies(&engine, T0 + 10_000), 2);
+    // The newest addresses survived, the oldest did not.
+    let newest: Vec<_> = (0..3)
+        .map(|i| from_ip("agent-49", T0 + 20_000 + i, 4_999, "FAILURE"))
+        .collect();
+    assert_eq!(denies(&engine, &newest), 1, "1 + 3 failures > 3");
+    let oldest: Vec<_> = (0..3)
+        .map(|i| from_ip("agent-0", T0 + 20_000 + i, 0, "FAILURE"))
+        .collect();
+    assert_eq!(
+        denies(&engine, &oldest),
+        0,
+        "evicted: counting again from 1"
+    );
+}
+
+/// `n` rules, each with a counter of its own width (`count over 1m`,
+/// `count over 2m`, ...): `n` counters an agent.
+fn many_counters(n: usize) -> String {
+    (1..=n)
+        .map(|i| {
+            format!(
+                "Rule R{i} — Counter {i}\nTrigger: count over {i}m > 1000000\nAction: flag_for_review\nSeverity: LOW\n\n"
+            )
+        })
+        .collect()
+}
+
+/// A large rule set makes every agent cost ~150 KB; with a budget of 2 MB,
+/// a flood of 300 agents keeps the state within it (checked after every
+/// event) by evicting the least recently seen agents, and says so in
+/// `Stats`. Without a budget the store held every agent: 300 x 150 KB.
+#[test]
+fn item9_the_state_stays_within_its_byte_budget() {
+    const BUDGET: u64 = 2 << 20;
+    let rules = many_counters(1_000);
+    let engine = build(
+        builder(&rules)
+            .clock(Arc::new(ManualClock::new(T0 + 3_600_000)))
+            .max_state_bytes(BUDGET as usize),
+    );
+    let per_agent = engine.store().new_agent_memory_bytes(9) as u64;
+    assert!(per_agent > 150_000, "{per_agent}");
+    let mut peak = 0;
+    for i in 0..300 {
+        let agent = format!("agent-{i:03}");
+        engine.evaluate(&request(&agent, T0 + i));
+        let stats = engine.stats();
+        peak = peak.max(stats.state_bytes);
+        assert!(
+            stats.state_bytes <= BUDGET,
+            "{} after agent {i}",
+            stats.state_bytes
+        );
+        assert!(engine.store().contains(&agent), "the newest agent stays");
+    }
+    let stats = engine.stats();
+    assert!(peak > BUDGET * 3 / 4, "the budget was used: {peak}");
+    assert_eq!(stats.evicted_agents + stats.tracked_agents, 300);
+    assert!(stats.tracked_agents <= BUDGET / per_agent);
+    // Least recently seen first: the oldest agents went, the newest stayed.
+    assert!(!engine.store().contains("agent-000"));
+    assert!(engine.store().contains("agent-299"));
+    // The figure is the sum of what the agents hold.
+    let held: usize = (0..300)
+        .filter_map(|i| engine.store().agent_memory_bytes(&format!("agent-{i:03}")))
+        .sum();
+    assert_eq!(held as u64, stats.state_bytes);
+}
+
+/// Agents and keys share the budget; the one seen least recently goes
+/// first, whichever kind it is.
+#[test]
+fn item9_agents_and_keys_share_the_budget_least_recently_seen_first() {
+    let engine = build(
+        builder(BY_IP)
+            .clock(Arc::new(ManualClock::new(T0 + 3_600_000)))
+            .max_state_bytes(200_000),
+    );
+    // An old agent with an old key, then a flood of new agents and keys.
+    engine.evaluate(&from_ip("old", T0, 1_000_000, "FAILURE"));
+    for n in 0..3_000u32 {
+        engine.evaluate(&from_ip(
+            &format!("agent-{n}"),
+            T0 + 1 + i64::from(n),
+            n,
+            "FAILURE",
+        ));
+        assert!(engine.stats().state_bytes <= 200_000);
+    }
+    let stats = engine.stats();
+    assert!(
+        stats.evicted_agents > 0 && stats.evicted_keys > 0,
+        "{stats:?}"
+    );
+    assert!(!engine.store().contains("old"));
+    assert!(engine.store().contains("agent-2999"));
+    // The newest key is still counted: three more failures make four.
+    let again: Vec<_> = (0..3)
+        .map(|i| from_ip("agent-2999", T0 + 5_000 + i, 2_999, "FAILURE"))
+        .collect();
+    assert_eq!(denies(&engine, &again), 1);
+}

@@ -41,10 +41,45 @@ pub struct StateArgs {
     /// Maximum agents with state.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_agents: usize,
+    /// Maximum keys of `count(..) by F` counters kept; a new key at the cap
+    /// evicts the least recently seen eighth of them.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_keys: usize,
+    /// Maximum keys one agent's events create and keep; past it the agent's
+    /// oldest key is evicted.
+    #[arg(long, default_value_t = riskgate::state::DEFAULT_MAX_KEYS_PER_AGENT)]
+    pub max_keys_per_agent: usize,
+    /// Budget of state memory (`512M`, `2G`, bytes without a unit); past it
+    /// the least recently seen agents and keys are evicted.
+    #[arg(long, default_value = "1G", value_parser = parse_bytes)]
+    pub max_state_bytes: usize,
     /// Events stamped more than this ahead of the system clock are evaluated
     /// but not counted (`30s`, `5m`, `1h`, or `off` to trust every time).
     #[arg(long, default_value = "5m", value_parser = parse_skew)]
     pub max_skew: Skew,
+}
+
+/// `512M`, `2G`, `64K` (binary units, an optional `iB` or `B`) or bytes.
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => {
+            return Err(format!(
+                "invalid size `{s}`: write `512M`, `2G` or a number of bytes"
+            ))
+        }
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1usize.checked_shl(shift)?))
+        .ok_or_else(|| format!("invalid size `{s}`: write `512M`, `2G` or a number of bytes"))
 }
 
 /// A forward-skew limit in ms, `None` for `off`.
@@ -79,6 +114,9 @@ pub fn build_engine(
     let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
     let mut builder = Engine::builder(set.compile())
         .max_agents(state.max_agents)
+        .max_keys(state.max_keys)
+        .max_keys_per_agent(state.max_keys_per_agent)
+        .max_state_bytes(state.max_state_bytes)
         .forward_skew_limit_ms(state.max_skew.0);
     if let Some(p) = profiles {
         match riskgate::profile::Profiles::from_path(p) {
@@ -390,8 +428,16 @@ impl Summary {
         eprintln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
         let stats = engine.stats();
         eprintln!(
-            "agents tracked: {}  untracked evaluations: {}  late dropped: {}  late partial: {}  skewed: {}",
-            stats.tracked_agents, stats.untracked, stats.late_dropped, stats.late_partial, stats.skewed
+            "agents tracked: {}  untracked evaluations: {}  evicted: {}  late dropped: {}  late partial: {}  skewed: {}",
+            stats.tracked_agents, stats.untracked, stats.evicted_agents, stats.late_dropped, stats.late_partial, stats.skewed
+        );
+        eprintln!(
+            "keys tracked: {}  untracked updates: {}  evicted: {} (over an agent's quota: {})  state: {:.1} MiB",
+            stats.tracked_keys,
+            stats.untracked_keys,
+            stats.evicted_keys,
+            stats.quota_evicted_keys,
+            stats.state_bytes as f64 / f64::from(1u32 << 20)
         );
         eprintln!("rules fired:");
         for (id, n) in &stats.fired {
