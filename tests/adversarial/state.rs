@@ -568,3 +568,96 @@ fn item9_agents_and_keys_share_the_budget_least_recently_seen_first() {
         .collect();
     assert_eq!(denies(&engine, &again), 1);
 }
+
+/// The key and memory bounds are set from the command line, and what they
+/// cost shows in the summary: 50 failures from distinct addresses by one
+/// agent with a quota of 10 keep 10 keys and evict 40.
+#[test]
+fn item11_replay_sets_the_key_bounds_and_shows_the_losses() {
+    let rules = temp("item11.rules", BY_IP);
+    let lines: Vec<String> = (0..50)
+        .map(|n| {
+            native(
+                "flooder",
+                &format!("2026-11-22T00:00:{:02}Z", n),
+                "FAILURE",
+                &format!("10.0.0.{n}"),
+            )
+        })
+        .collect();
+    let events = temp("item11.jsonl", &(lines.join("\n") + "\n"));
+    let (_, err) = replay(
+        &rules,
+        &events,
+        &[
+            "--max-keys-per-agent",
+            "10",
+            "--max-keys",
+            "1000",
+            "--max-state-bytes",
+            "64M",
+        ],
+    );
+    assert!(
+        err.contains(
+            "keys tracked: 10  untracked updates: 0  evicted: 40 (over an agent's quota: 40)"
+        ),
+        "{err}"
+    );
+    let (_, err) = replay(&rules, &events, &[]);
+    assert!(
+        err.contains("keys tracked: 50  untracked updates: 0  evicted: 0"),
+        "{err}"
+    );
+    for (flag, value, message) in [
+        ("--max-state-bytes", "lots", "invalid size `lots`"),
+        ("--max-keys-per-agent", "many", "invalid value 'many'"),
+    ] {
+        let bad = bin()
+            .arg("replay")
+            .arg(&rules)
+            .arg(&events)
+            .args([flag, value])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!bad.status.success());
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains(message),
+            "{bad:?}"
+        );
+    }
+}
+
+/// A budget from the command line bounds the state the summary shows.
+#[test]
+fn item9_replay_takes_a_state_budget() {
+    let rules = temp("item9.rules", &many_counters(200));
+    let lines: Vec<String> = (0..40)
+        .map(|n| {
+            native(
+                &format!("agent-{n}"),
+                "2026-11-22T00:00:00Z",
+                "SUCCESS",
+                "10.0.0.1",
+            )
+        })
+        .collect();
+    let events = temp("item9.jsonl", &(lines.join("\n") + "\n"));
+    let state_mib = |err: &str| -> f64 {
+        let at = err.find("state: ").unwrap_or_else(|| panic!("{err}")) + "state: ".len();
+        let rest = err.get(at..).unwrap_or_default();
+        let end = rest.find(' ').unwrap_or(rest.len());
+        rest.get(..end)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{err}"))
+    };
+    let (_, err) = replay(&rules, &events, &["--max-state-bytes", "256K"]);
+    assert!(state_mib(&err) <= 0.25, "{err}");
+    assert!(!err.contains("agents tracked: 40 "), "{err}");
+    let (_, err) = replay(&rules, &events, &[]);
+    assert!(
+        err.contains("agents tracked: 40  untracked evaluations: 0  evicted: 0"),
+        "{err}"
+    );
+    assert!(state_mib(&err) > 1.0, "{err}");
+}
