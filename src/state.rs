@@ -2229,6 +2229,19 @@ impl StateStore {
         (!cell.retired).then(|| cell.state.clone())
     }
 
+    /// A copy of the state of `key` of keyed counter `counter` (for tests):
+    /// `None` if the counter is not keyed or the key has no state.
+    pub fn key_state(&self, counter: usize, key: &str) -> Option<KeyState> {
+        let map = self
+            .keyed
+            .get(self.plan.counters.get(counter)?.keyed_map?)?;
+        let hash = self.key_hasher.hash_one(key);
+        let guard = map.guard();
+        let slot = map.get(&hash, &guard)?;
+        let cell = lock(slot);
+        (!cell.retired).then(|| cell.state.clone())
+    }
+
     /// The bytes of every agent and key counted afresh, by a scan of the
     /// maps: equal to [`bytes`](Self::bytes) when no event is under way
     /// (for tests).
