@@ -261,13 +261,12 @@ impl Model {
         for (c, spec) in layout.counters.iter().enumerate() {
             let series: Option<(Option<i64>, Series)> = if spec.keyed {
                 let hit = ev.hits.get(c).copied().unwrap_or(false);
+                let creates = hit && !skewed;
                 match ev.keys.get(c).cloned().flatten() {
                     None => None,
                     // A key gets state only from an event its counter
                     // counts; until then it reads 0 and has no history.
-                    Some(key)
-                        if !(hit && !skewed) && !self.keys.contains_key(&(c, key.clone())) =>
-                    {
+                    Some(key) if !creates && !self.keys.contains_key(&(c, key.clone())) => {
                         Some((None, Vec::new()))
                     }
                     Some(key) => {
