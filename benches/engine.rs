@@ -91,6 +91,7 @@ fn rules(c: &mut Criterion) {
                     let program =
                         common::compile("generated.rules", &common::generated_rules(n, mix));
                     let engine = riskgate::Engine::builder(program)
+                        .clock(common::end_of_time())
                         .build()
                         .unwrap_or_else(|e| panic!("{e}"));
                     let mut e = common::scaling_event(common::NOON);

@@ -23,7 +23,6 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ahash::AHashMap;
-use dashmap::DashMap;
 
 use crate::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile, V};
 use crate::event::Event;
@@ -31,7 +30,9 @@ use crate::program::{Field, Program, Tri, Val};
 use crate::state::{self, StateStore};
 use crate::verdict::{Alert, Match, Verdict};
 
-/// Where "now" comes from, for what is not event time (forward-skew checks).
+/// Where "now" comes from, for what is not event time: the forward-skew
+/// check (an event stamped later than now plus the limit is evaluated but
+/// not counted).
 pub trait Clock: Send + Sync {
     /// Milliseconds since the epoch, or `None` to trust event time.
     fn now_ms(&self) -> Option<i64>;
@@ -44,8 +45,8 @@ pub trait Clock: Send + Sync {
     }
 }
 
-/// Trusts event time: with it, no event is ever past the forward-skew
-/// limit (for tests and for replays of logs stamped in the future).
+/// Trusts event time: no event is ever past the forward skew (as with
+/// [`EngineBuilder::forward_skew_limit_ms`]`(None)`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct EventClock;
 
@@ -55,9 +56,8 @@ impl Clock for EventClock {
     }
 }
 
-/// The machine's clock: the default, for live traffic and replays alike
-/// (a historical log lies in the past, so an event stamped later than now
-/// plus the forward-skew limit is forged or broken).
+/// The machine's clock: the default. A replayed log lies in the past, so
+/// against this clock only events stamped in the future are skewed.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 
@@ -91,9 +91,6 @@ impl Clock for ManualClock {
     }
 }
 
-/// The default forward-skew limit: 5 minutes.
-pub const DEFAULT_MAX_FORWARD_SKEW_MS: u64 = 5 * 60 * 1_000;
-
 /// Builds an [`Engine`].
 pub struct EngineBuilder {
     program: Arc<Program>,
@@ -117,17 +114,41 @@ impl EngineBuilder {
         self
     }
     /// Most agents with state (default 1 000 000). Agents past it are still
-    /// evaluated, with fresh state, and counted in [`Stats::untracked`].
+    /// evaluated, with fresh state (windows holding only the event, no
+    /// cooldown: their alerts are not suppressed), and counted in
+    /// [`Stats::untracked`].
     pub fn max_agents(mut self, n: usize) -> Self {
         self.config.max_agents = n;
         self
     }
-    /// Most keys of `by` counters with state at once, over all such counters
-    /// (default 1 000 000). A key gets state only for an event its counter's
-    /// condition counts; a counted event of a new key past the cap is
-    /// evaluated on fresh state and tallied in [`Stats::untracked_key_updates`].
+    /// Most keys of keyed counters (`count(..) by F`) kept at once
+    /// (default 1,000,000); a new key at the cap first evicts the least
+    /// recently seen eighth of the keys ([`Stats::evicted_keys`]).
     pub fn max_keys(mut self, n: usize) -> Self {
         self.config.max_keys = n;
+        self
+    }
+    /// Most keys one agent's events create and keep (default 10,000): past
+    /// it, the agent's new key evicts the oldest key it created
+    /// ([`Stats::quota_evicted_keys`]), so one agent cannot fill the key
+    /// space and starve the others' counters.
+    pub fn max_keys_per_agent(mut self, n: usize) -> Self {
+        self.config.max_keys_per_agent = n;
+        self
+    }
+    /// Budget of state bytes, over all agents and keys (default 1 GiB;
+    /// [`Stats::state_bytes`] is the figure it bounds). An evaluation that
+    /// leaves the state above it evicts the least recently seen agents and
+    /// keys, an eighth of the budget at a time ([`Stats::evicted_agents`],
+    /// [`Stats::evicted_keys`]).
+    pub fn max_state_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_state_bytes = bytes;
+        self
+    }
+    /// Longest agent id kept as it is (default 1,024 bytes); a longer one is
+    /// kept as its start and a 64-bit hash of the whole id.
+    pub fn max_key_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_key_bytes = bytes;
         self
     }
     /// Drop an agent's state after this long without events (event time).
@@ -135,23 +156,23 @@ impl EngineBuilder {
         self.config.idle_ttl_ms = Some(ms);
         self
     }
-    /// Events more than this far ahead of the clock are evaluated but not
-    /// counted in any window, and tallied in [`Stats::skewed`] (default
-    /// [`DEFAULT_MAX_FORWARD_SKEW_MS`], 5 minutes): one event stamped in
-    /// the year 9999 cannot push an agent's windows past all its real
-    /// events.
-    pub fn max_forward_skew_ms(mut self, ms: u64) -> Self {
-        self.config.max_forward_skew_ms = Some(ms);
+    /// Events stamped more than `ms` ahead of the [clock](Self::clock) are
+    /// evaluated but not counted: they do not move the agent's windows, are
+    /// not remembered as seen and start no cooldown, and each is tallied in
+    /// [`Stats::skewed`]. Default: 5 minutes
+    /// ([`state::DEFAULT_MAX_FORWARD_SKEW_MS`]).
+    pub fn max_forward_skew_ms(self, ms: u64) -> Self {
+        self.forward_skew_limit_ms(Some(ms))
+    }
+    /// The forward-skew limit of [`max_forward_skew_ms`](Self::max_forward_skew_ms),
+    /// or `None` to trust every event time (one event stamped in the year
+    /// 9999 then moves its agent's windows past every later event).
+    pub fn forward_skew_limit_ms(mut self, ms: Option<u64>) -> Self {
+        self.config.max_forward_skew_ms = ms;
         self
     }
-    /// Turns the forward-skew limit off: every event counts, whatever its
-    /// time (for logs whose clock is known to be ahead).
-    pub fn no_forward_skew_limit(mut self) -> Self {
-        self.config.max_forward_skew_ms = None;
-        self
-    }
-    /// The clock the forward-skew limit is measured against (default:
-    /// [`SystemClock`]; tests inject a [`ManualClock`]).
+    /// The clock the forward skew is measured against (default:
+    /// [`SystemClock`], also in replays; tests inject a [`ManualClock`]).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
@@ -159,7 +180,7 @@ impl EngineBuilder {
     /// The engine. Fails only if the program asks for state the store cannot
     /// keep (the checker rules such programs out).
     pub fn build(self) -> Result<Engine, state::StateError> {
-        let layout = layout_of(&self.program);
+        let (layout, cooldown_slots) = layout_of(&self.program);
         let fired = (0..self.program.rules.len())
             .map(|_| AtomicU64::new(0))
             .collect();
@@ -180,9 +201,12 @@ impl EngineBuilder {
             profiles.insert(Box::from(id.as_str()), i);
             profile_list.push(profile);
         }
+        // Cooldowns live in the agent's state: a program with one keeps
+        // agents even if it has no metric.
+        let stateful = p.has_state() || !layout.cooldowns_ms.is_empty();
         // Tags are `index + 1` (0: no profile).
         let profile_in_slot =
-            p.has_state() && plain_hits.is_some() && profile_list.len() < u32::MAX as usize;
+            stateful && plain_hits.is_some() && profile_list.len() < u32::MAX as usize;
         Ok(Engine {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             store: StateStore::new(layout, self.config.clone())?,
@@ -194,18 +218,29 @@ impl EngineBuilder {
             now_cache: AtomicI64::new(i64::MIN),
             events: EventCount::default(),
             fired,
-            cooldowns: DashMap::with_hasher(ahash::RandomState::new()),
-            cooldown_ids: ahash::RandomState::new(),
-            cooldown_order: std::sync::Mutex::new(std::collections::VecDeque::new()),
-            cooldown_cap: self.config.max_agents.max(1_024),
+            cooldown_slots,
+            stateful,
             plain_hits,
             program: self.program,
         })
     }
 }
 
-fn layout_of(p: &Program) -> state::Layout {
-    state::Layout {
+/// The state layout of a program, and each rule's cooldown slot in it (a
+/// rule with a cooldown and at least one alert).
+fn layout_of(p: &Program) -> (state::Layout, Box<[Option<u32>]>) {
+    let mut cooldowns_ms = Vec::new();
+    let slots = p
+        .rules
+        .iter()
+        .map(|r| {
+            let d = r.cooldown_ms.filter(|_| !r.alerts.is_empty())?;
+            let slot = u32::try_from(cooldowns_ms.len()).ok()?;
+            cooldowns_ms.push(d);
+            Some(slot)
+        })
+        .collect();
+    let layout = state::Layout {
         counters: p
             .counters
             .iter()
@@ -227,7 +262,9 @@ fn layout_of(p: &Program) -> state::Layout {
             .iter()
             .map(|f| state::FirstSeenSpec::with_retention(f.retention_ms))
             .collect(),
-    }
+        cooldowns_ms,
+    };
+    (layout, slots)
 }
 
 /// Counters since the engine was built.
@@ -241,20 +278,34 @@ pub struct Stats {
     pub tracked_agents: u64,
     /// Evaluations of agents that could not be tracked (at `max_agents`).
     pub untracked: u64,
-    /// Events too far in the future to count.
-    pub skewed: u64,
-    /// Late events too old for every window they should have been counted
-    /// in (counted nowhere).
-    pub late_dropped: u64,
-    /// Late events that missed some windows but were counted in others
-    /// (a 5-minute-late event misses a 1-minute ring, enters a 1-hour one).
-    pub late_partial: u64,
-    /// Keys of `count(..) over W by F` counters with state now.
+    /// Agents whose state was dropped: idle (`idle_ttl_ms`) or least
+    /// recently seen when the state passed `max_state_bytes`.
+    pub evicted_agents: u64,
+    /// Keys of keyed counters (`count(..) by F`) with state now.
     pub tracked_keys: u64,
-    /// Counted events of `by` keys that could not be tracked (at
-    /// `max_keys`): their counts start from zero each time, so a rule on
-    /// them may miss. Not zero means the cap is too low for the traffic.
-    pub untracked_key_updates: u64,
+    /// Keyed-counter updates on keys that could not be kept (at the key cap
+    /// while another thread was making room): counted on fresh state.
+    pub untracked_keys: u64,
+    /// Keys whose state was dropped: idle, least recently seen at
+    /// `max_keys` or past `max_state_bytes`, or pushed out of an agent's
+    /// `max_keys_per_agent` quota (those also in `quota_evicted_keys`).
+    pub evicted_keys: u64,
+    /// Keys dropped because the agent that created them created
+    /// `max_keys_per_agent` newer ones.
+    pub quota_evicted_keys: u64,
+    /// State bytes held now (map entries and the heap the states own,
+    /// requested sizes), what `max_state_bytes` bounds.
+    pub state_bytes: u64,
+    /// Events stamped past the forward-skew limit (evaluated, not counted).
+    pub skewed: u64,
+    /// Late events too old for every window they would enter (each
+    /// counter's ring and history, each distinct window, each key's ring):
+    /// evaluated, counted in none.
+    pub late_dropped: u64,
+    /// Late events too old for some window but counted in another (a
+    /// five-minute-late event misses a one-minute ring but enters the
+    /// minute history of a baseline).
+    pub late_partial: u64,
 }
 
 /// The rule engine. `Send + Sync`: share it (`Arc`) across threads.
@@ -277,18 +328,11 @@ pub struct Engine {
     now_cache: AtomicI64,
     events: EventCount,
     fired: Box<[AtomicU64]>,
-    /// (rule, agent id hash) → time of the last alert not suppressed. The id
-    /// is hashed with this engine's own random seed (`cooldown_ids`): 16
-    /// bytes a key whatever the id's length, and no id an attacker picks can
-    /// be made to collide with another's.
-    cooldowns: DashMap<(u32, u64), i64, ahash::RandomState>,
-    cooldown_ids: ahash::RandomState,
-    /// The entries of `cooldowns` in the order they were written (rule,
-    /// hash, time), for expiry and the cap in amortised O(1): each written
-    /// entry is taken out once, from the front.
-    cooldown_order: std::sync::Mutex<std::collections::VecDeque<(u32, u64, i64)>>,
-    /// Most (rule, agent) cooldown entries kept: `max_agents`, at least 1,024.
-    cooldown_cap: usize,
+    /// Per rule: its cooldown slot in the agent state, if it has a
+    /// cooldown and alerts.
+    cooldown_slots: Box<[Option<u32>]>,
+    /// The program keeps per-agent state (metrics or cooldowns).
+    stateful: bool,
     /// `Some(hits)` (every counter hit) when the program's metrics are all
     /// plain per-agent counters (`count over W`, `requests_per_minute`): such
     /// an event's observation needs nothing computed.
@@ -347,8 +391,8 @@ struct Scratch {
     /// The engine these buffers are sized for.
     engine: u64,
     hits: Vec<bool>,
+    /// Keys of keyed counters that are not strings of the event, written out.
     keys: Vec<String>,
-    has_key: Vec<bool>,
     hashes: Vec<u64>,
     distinct_ranges: Vec<Option<(u32, u32)>>,
     first_seen_ranges: Vec<Option<(u32, u32)>>,
@@ -359,10 +403,13 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// Cooldown (SPEC §7.16): an alert at `t` is suppressed iff `t < last + d`,
-/// computed exactly (no saturation at `i64::MAX`).
-fn suppresses(t: i64, last: i64, d: u64) -> bool {
-    i128::from(t) < i128::from(last) + i128::from(d)
+/// Where the key of a keyed counter is, for one event.
+#[derive(Clone, Copy)]
+enum KeySource<'a> {
+    /// A string of the event (or of the program).
+    Event(&'a str),
+    /// Written into the scratch buffer of its counter.
+    Written,
 }
 
 /// Fixed seeds: value hashes are stable across runs (snapshots stay valid).
@@ -390,10 +437,7 @@ impl Engine {
         EngineBuilder {
             program,
             profiles: Vec::new(),
-            config: state::StoreConfig {
-                max_forward_skew_ms: Some(DEFAULT_MAX_FORWARD_SKEW_MS),
-                ..state::StoreConfig::default()
-            },
+            config: state::StoreConfig::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -416,7 +460,6 @@ impl Engine {
 
     fn run<'e>(&self, event: &'e Event<'e>, explain: bool) -> Verdict<'e> {
         self.events.add_one();
-        let program = &*self.program;
         let profile = if self.profile_in_slot {
             None
         } else {
@@ -436,20 +479,27 @@ impl Engine {
                 severity: None,
                 matches: Vec::new(),
             };
-            if program.has_state() {
+            if self.stateful {
                 // The rules are evaluated under the agent's lock, reading its
                 // windows in place (nothing copied, a metric computed only if
-                // a rule reads it).
-                self.observe(event, profile, scratch, |metrics| {
+                // a rule reads it) and its cooldowns.
+                self.observe(event, profile, scratch, |metrics, cooldowns| {
                     let profile = if self.profile_in_slot {
                         self.profile_tagged(metrics.tag())
                     } else {
                         profile
                     };
-                    self.decide(event, profile, metrics, explain, &mut verdict);
+                    self.decide(
+                        event,
+                        profile,
+                        metrics,
+                        Some(cooldowns),
+                        explain,
+                        &mut verdict,
+                    );
                 });
             } else {
-                self.decide(event, profile, &NoMetrics, explain, &mut verdict);
+                self.decide(event, profile, &NoMetrics, None, explain, &mut verdict);
             }
             verdict
         })
@@ -474,12 +524,16 @@ impl Engine {
         self.profile_list.get(i as usize)
     }
 
-    /// Evaluates the candidate rules of `event` and adds what fires to `verdict`.
+    /// Evaluates the candidate rules of `event` and adds what fires to
+    /// `verdict`; an alert of a rule with a cooldown is checked against (and
+    /// starts) the agent's `cooldowns`: suppressed iff `t < last_alert + D`,
+    /// the decision still applies.
     fn decide<'e>(
         &self,
         event: &'e Event<'e>,
         profile: Option<&ResolvedProfile>,
         metrics: &dyn MetricSource,
+        mut cooldowns: Option<&mut state::Cooldowns<'_>>,
         explain: bool,
         verdict: &mut Verdict<'e>,
     ) {
@@ -509,7 +563,11 @@ impl Engine {
             if let Some(f) = self.fired.get(i as usize) {
                 f.fetch_add(1, Ordering::Relaxed);
             }
-            let suppressed = self.cooldown(i, rule.cooldown_ms, &rule.alerts, event);
+            let slot = self.cooldown_slots.get(i as usize).copied().flatten();
+            let suppressed = match (slot, cooldowns.as_deref_mut()) {
+                (Some(slot), Some(c)) => c.alert(slot as usize),
+                _ => false,
+            };
             if !rule.shadow {
                 if let Some(d) = rule.decision {
                     verdict.decision = verdict.decision.max(d);
@@ -542,77 +600,11 @@ impl Engine {
         }
     }
 
-    /// Cooldown (SPEC §7.16): an alert of (rule, agent) at `t` is suppressed
-    /// iff `t < last_alert + D`; the decision still applies.
-    fn cooldown(
-        &self,
-        rule: u32,
-        cooldown: Option<u64>,
-        alerts: &[crate::program::AlertDef],
-        event: &Event<'_>,
-    ) -> bool {
-        let Some(d) = cooldown else { return false };
-        if alerts.is_empty() {
-            return false;
-        }
-        let t = event.time_ms;
-        let key = (rule, self.cooldown_ids.hash_one(&*event.agent));
-        // Any `i64` is a time an alert may have been raised at (`i64::MIN`
-        // too, so no sentinel), and `last + D` may pass `i64::MAX`.
-        match self.cooldowns.entry(key) {
-            dashmap::mapref::entry::Entry::Occupied(mut e) => {
-                if suppresses(t, *e.get(), d) {
-                    return true;
-                }
-                e.insert(t);
-            }
-            dashmap::mapref::entry::Entry::Vacant(e) => {
-                e.insert(t);
-            }
-        }
-        self.expire_cooldowns(key, t);
-        false
-    }
-
-    /// Notes the entry just written and, past the cap, takes the oldest
-    /// written entries out: amortised O(1) a write (each entry is taken out
-    /// once, from the front), never a scan of the map. Only the cap forgets
-    /// an entry on this path (a late event of an agent may still fall in an
-    /// old cooldown, so time alone cannot); forgetting one can only let an
-    /// alert through again, never hide one.
-    fn expire_cooldowns(&self, key: (u32, u64), t: i64) {
-        let Ok(mut order) = self.cooldown_order.lock() else {
-            return;
-        };
-        order.push_back((key.0, key.1, t));
-        while order.len() > self.cooldown_cap.saturating_mul(2)
-            || self.cooldowns.len() > self.cooldown_cap
-        {
-            let Some((rule, hash, last)) = order.pop_front() else {
-                break;
-            };
-            // A later alert of the same pair rewrote the entry: it has its
-            // own place further back.
-            self.cooldowns.remove_if(&(rule, hash), |_, v| *v == last);
-        }
-    }
-
-    /// Forgets every entry that no longer suppresses at `now_ms` (a sweep,
-    /// from [`Engine::evict_idle`], never on the evaluation path).
-    fn prune_cooldowns(&self, now_ms: i64) {
-        let rules = &self.program.rules;
-        self.cooldowns.retain(|(rule, _), last| {
-            let d = rules
-                .get(*rule as usize)
-                .and_then(|r| r.cooldown_ms)
-                .unwrap_or(0);
-            suppresses(now_ms, *last, d)
-        });
-    }
-
-    /// (rule, agent) pairs with a cooldown entry (for memory figures and tests).
+    /// (rule, agent) pairs with a cooldown entry, over all tracked agents
+    /// (a scan of the store: for memory figures and tests). The entries live
+    /// in the agents' state and go with it.
     pub fn cooldown_entries(&self) -> usize {
-        self.cooldowns.len()
+        self.store.cooldown_entries()
     }
 
     /// Computes the per-metric inputs of this event, counts it, and calls
@@ -622,7 +614,7 @@ impl Engine {
         event: &Event<'_>,
         profile: Option<&ResolvedProfile>,
         s: &mut Scratch,
-        read: impl FnOnce(&state::MetricsView<'_>),
+        read: impl FnOnce(&state::MetricsView<'_>, &mut state::Cooldowns<'_>),
     ) {
         let program = &*self.program;
         if let Some(hits) = &self.plain_hits {
@@ -645,34 +637,35 @@ impl Engine {
             elem: None,
         };
         let n = program.counters.len();
+        let keyed = program.counters.iter().any(|c| c.by.is_some());
         s.hits.clear();
-        s.has_key.clear();
         s.keys.resize_with(n, String::new);
+        // Where each counter's key is: a string of the event (borrowed, never
+        // copied, however long) or written into `s.keys` (a number, an
+        // address: a few bytes).
+        let mut sources: smallvec::SmallVec<[Option<KeySource<'_>>; 8]> = smallvec::SmallVec::new();
         for (i, c) in program.counters.iter().enumerate() {
             s.hits.push(
                 c.cond
                     .as_ref()
                     .is_none_or(|cond| ctx.cond(cond) == Tri::True),
             );
-            let key = s.keys.get_mut(i);
-            let has = match (&c.by, key) {
-                (Some(by), Some(buf)) => {
-                    buf.clear();
-                    match ctx.val(by) {
-                        V::Absent => false,
-                        V::Str(x) => {
-                            buf.push_str(x);
-                            true
-                        }
-                        other => {
-                            let _ = write!(buf, "{other}");
-                            true
-                        }
+            if !keyed {
+                continue;
+            }
+            let source = match (&c.by, s.keys.get_mut(i)) {
+                (Some(by), Some(buf)) => match ctx.val(by) {
+                    V::Absent => None,
+                    V::Str(x) => Some(KeySource::Event(x)),
+                    other => {
+                        buf.clear();
+                        let _ = write!(buf, "{other}");
+                        Some(KeySource::Written)
                     }
-                }
-                _ => false,
+                },
+                _ => None,
             };
-            s.has_key.push(has);
+            sources.push(source);
         }
         s.hashes.clear();
         s.distinct_ranges.clear();
@@ -690,15 +683,15 @@ impl Engine {
         // views costs more than the rest of a quiet evaluation.
         type Keys<'k> = smallvec::SmallVec<[Option<&'k str>; 8]>;
         type Hashes<'k> = smallvec::SmallVec<[Option<&'k [u64]>; 8]>;
-        let keys: Keys<'_> = if program.counters.iter().any(|c| c.by.is_some()) {
-            s.keys
-                .iter()
-                .zip(&s.has_key)
-                .map(|(k, has)| has.then_some(k.as_str()))
-                .collect()
-        } else {
-            Keys::new()
-        };
+        let keys: Keys<'_> = sources
+            .iter()
+            .zip(&s.keys)
+            .map(|(source, buf)| match source {
+                Some(KeySource::Event(x)) => Some(*x),
+                Some(KeySource::Written) => Some(buf.as_str()),
+                None => None,
+            })
+            .collect();
         let slices = |ranges: &[Option<(u32, u32)>]| -> Hashes<'_> {
             if ranges.is_empty() {
                 return Hashes::new();
@@ -723,6 +716,7 @@ impl Engine {
     }
 
     /// The clock for the forward-skew check; read only when a limit is set.
+    ///
     /// A monotonic clock is read again only for an event later than the
     /// last time read plus the limit (live traffic: about once per limit),
     /// so the hot path costs one load of a line that is rarely written.
@@ -761,18 +755,24 @@ impl Engine {
                 .collect(),
             tracked_agents: as_u64(st.agents),
             untracked: st.untracked_events,
+            evicted_agents: st.evicted_agents + st.budget_evicted_agents,
+            tracked_keys: as_u64(st.keys),
+            untracked_keys: st.untracked_key_events,
+            evicted_keys: st.evicted_keys
+                + st.cap_evicted_keys
+                + st.budget_evicted_keys
+                + st.quota_evicted_keys,
+            quota_evicted_keys: st.quota_evicted_keys,
+            state_bytes: as_u64(st.bytes),
             skewed: st.skewed_events,
             late_dropped: st.late_dropped_events,
             late_partial: st.late_partial_events,
-            tracked_keys: as_u64(st.keys),
-            untracked_key_updates: st.untracked_key_events,
         }
     }
 
-    /// Drops the state of agents idle since before `watermark_ms - idle_ttl`.
-    /// Cooldown entries that no longer suppress at `watermark_ms` go too.
+    /// Drops the state of agents (and keys) idle since before
+    /// `watermark_ms - idle_ttl`; an agent's cooldowns go with it.
     pub fn evict_idle(&self, watermark_ms: i64) -> usize {
-        self.prune_cooldowns(watermark_ms);
         self.store.evict_idle(watermark_ms)
     }
 

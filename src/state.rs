@@ -13,7 +13,8 @@
 //! engine uses) counts the event the same way but, instead of copying the
 //! agent's counters out, hands a [`MetricsView`] to a closure that runs under
 //! the agent's lock and computes a count or baseline in place only if it is
-//! read.
+//! read, together with the agent's [`Cooldowns`] (alert cooldowns live in
+//! the agent's state).
 //!
 //! ```
 //! use riskgate::state::{Layout, Metrics, Observation, StateStore, StoreConfig};
@@ -46,13 +47,26 @@
 //!   and moves `f` back only when the history took it; every metric is read as
 //!   it stands at the newest time. A newer event advances the rings; a gap
 //!   longer than a ring clears it in one pass.
-//! * Forward skew: with [`StoreConfig::max_forward_skew_ms`] = `Some(s)`, an
-//!   event later than `now + s` changes nothing (not counted, does not move
-//!   the window, not remembered as seen) but its metrics are still read, and
-//!   it is tallied in [`StoreStats::skewed_events`].
+//! * Forward skew: with [`StoreConfig::max_forward_skew_ms`] = `Some(s)`
+//!   (default 5 minutes), an event later than `now + s` (`now` the injected
+//!   clock, [`Observation::now_ms`]) changes nothing (not counted, does not
+//!   move the window, not remembered as seen) but its metrics are still
+//!   read, and it is tallied in [`StoreStats::skewed_events`]. One forged
+//!   far-future time therefore cannot push an agent's windows past its
+//!   real events.
 //! * Keyed counters (`count(..) over W by F`, §7.13) live in their own map,
-//!   keyed by F's value alone, with their own newest time; an event without a
-//!   key is not counted and reads `None` (UNKNOWN).
+//!   keyed by F's value alone (a 64-bit hash of it), with their own newest
+//!   time; an event without a key is not counted and reads `None` (UNKNOWN).
+//!   A key gets state only from an event its counter counts (its condition
+//!   held, not past the forward skew); before that it reads 0, so events
+//!   that count nothing create nothing. Its window then ends at the newest
+//!   event seen since, counted or not.
+//! * Cooldowns: an alert of cooldown slot `i` at `t` is suppressed iff
+//!   `t < last + D`, `last` the time of the agent's last alert of that slot
+//!   not suppressed; an event past the forward skew checks but does not
+//!   start a cooldown. The times live in the agent's state, so they are
+//!   bounded by the layout, and go with the agent when it is evicted (the
+//!   next alert is then not suppressed).
 //! * `first_seen(F)` is TRUE iff none of the values the event carries was
 //!   seen by an earlier event of the agent less than the retention before the
 //!   agent's newest time; `None` in the observation reads `None` (UNKNOWN),
@@ -77,31 +91,52 @@
 //! `observe` one atomic step of that agent's history; the critical section is
 //! a few hundred nanoseconds (with `observe_then`, the engine's rule
 //! evaluation included) and contends only between events of the *same*
-//! agent. Keyed counters use the same scheme in their own maps, never while
-//! the agent's lock is held (after it in `observe`, before it in
-//! `observe_then`). The one lock taken under an agent's lock is the engine's
-//! cooldown entry of a firing rule with a cooldown; nothing takes the two in
-//! the other order.
+//! agent. Keyed counters use the same scheme in their own maps, counted
+//! before the agent's lock is taken. The one lock taken under an agent's
+//! lock is that of a key the agent's quota evicts; nothing takes a key's
+//! lock and then an agent's. Evictions by age (at the key cap, past the
+//! budget) run with no lock held, one at a time, locking one slot at a
+//! time.
 //!
 //! # Bounds
 //!
 //! * At most [`StoreConfig::max_agents`] agents and [`StoreConfig::max_keys`]
 //!   keys are tracked (an atomic reservation makes the bound exact under
-//!   concurrency). A new agent arriving at the cap first triggers an idle
-//!   sweep (at most one per [`StoreConfig::cap_sweep_interval_ms`] of event
-//!   time, if an idle TTL is set); if that frees nothing the event is
-//!   evaluated on fresh temporary state, not inserted, and tallied in
-//!   [`StoreStats::untracked_events`]. The sweep's watermark is that event's
-//!   time: with a forward-skew limit, a far-future time cannot reach it; in
-//!   replays (no limit) the data is trusted.
-//! * Agent ids and keys longer than [`StoreConfig::max_key_bytes`] are never
-//!   stored: such events are evaluated on fresh state like agents past the
-//!   cap, so long ids cannot multiply the memory per agent.
+//!   concurrency). A new agent or key arriving at the cap first triggers an
+//!   idle sweep (at most one per [`StoreConfig::cap_sweep_interval_ms`] of
+//!   event time, if an idle TTL is set). If that frees nothing, a new agent
+//!   is evaluated on fresh temporary state, not inserted, and tallied in
+//!   [`StoreStats::untracked_events`]; a new key evicts the least recently
+//!   seen eighth of the keys ([`StoreStats::cap_evicted_keys`]). The sweep's
+//!   watermark is that event's time: a skewed (far-future) time never
+//!   reaches it.
+//! * Quotas: an agent keeps at most [`StoreConfig::max_keys_per_agent`] of
+//!   the keys its events created; its next new key evicts the oldest of them
+//!   ([`StoreStats::quota_evicted_keys`]), so one agent's flood of values
+//!   cannot fill the key space and starve everyone's `by` counters.
+//! * Budget: [`StateStore::bytes`] counts the bytes of every agent and key
+//!   (map entries and owned heap, requested sizes), exactly, as they are
+//!   inserted, grow and go. An event that leaves it above
+//!   [`StoreConfig::max_state_bytes`] evicts, with no lock held, the least
+//!   recently seen agents and keys until an eighth of the budget is free
+//!   ([`StoreStats::budget_evicted_agents`],
+//!   [`StoreStats::budget_evicted_keys`]). "Least recently seen" is
+//!   estimated: a sample of a few hundred entries of each map gives the
+//!   newest time below which enough bytes lie, and one pass over the maps
+//!   removes entries older than it. Each eviction frees an eighth of the
+//!   budget for one pass, so its cost is amortised O(1) per byte stored.
+//! * Input-derived bytes are capped: an agent id longer than
+//!   [`StoreConfig::max_key_bytes`] is stored as its start and a 64-bit
+//!   hash (at most `max(max_key_bytes, 17)` bytes); keys of keyed counters,
+//!   distinct and first-seen values are stored as 64-bit hashes; cooldowns
+//!   are per (slot, agent) in the agent's state.
 //! * [`StateStore::evict_idle`] drops agents and keys whose newest time is
 //!   older than `watermark - idle_ttl` (event time, §7.16).
 //! * Every structure has a fixed size or a fixed bound: rings and histories
 //!   are allocated once per agent, distinct sets hold 16 values plus a
-//!   448-byte sketch, first-seen sets hold at most their capacity.
+//!   448-byte sketch, first-seen sets hold at most their capacity, an
+//!   agent's cooldowns one entry per cooldown of the layout, its list of
+//!   created keys its quota.
 //!
 //! # Memory per agent
 //!
@@ -115,41 +150,58 @@
 //!
 //! | part | bytes |
 //! |---|---|
-//! | map entry: `Box<str>` (16) + `Mutex<Slot<AgentState>>` (72) + table pointer and metadata (9) | 97 |
+//! | map entry: `Box<str>` (16) + `Mutex<Slot<AgentState>>` (48) + table pointer and metadata (9) | 73 |
 //! | key | 24 |
 //! | counter header (`f`, cells box) | 32 |
 //! | ring, 60 × `u16` | 120 |
 //! | history, 61 × `u16` | 122 |
-//! | **total** | **395** |
+//! | **total** | **371** |
 //!
 //! Four heap blocks (entry, key, counter header, cells); with glibc's headers
-//! about 430 bytes. The table keeps some of its slots empty, 9 bytes each, so
-//! count on 430–470 bytes per tracked agent (469 measured at a million).
-//! Cells double (to 484 bytes of ring and history) only for an agent that
-//! once put more than 65,535 events in one bucket or window. Each further
-//! counter adds 32 + 120 bytes, plus `2 (H + 1)` with a history of `H`
-//! windows (a 24-hour baseline of a one-minute counter: 2,882 bytes); each
-//! distinct window 296 bytes (+ 472 with a sketch); each first-seen set 24
-//! bytes plus 16 a value held.
+//! about 405 bytes. The table keeps some of its slots empty, 9 bytes each, so
+//! count on 405–450 bytes per tracked agent (469 were measured at a million
+//! with the entry of the earlier layout, 24 bytes larger: distinct and
+//! first-seen sets, cooldowns and created keys now share one optional block,
+//! which an agent of plain counters never allocates). Cells double (to 484
+//! bytes of ring and history) only for an agent that once put more than
+//! 65,535 events in one bucket or window. Each further counter adds 32 + 120
+//! bytes, plus `2 (H + 1)` with a history of `H` windows (a 24-hour baseline
+//! of a one-minute counter: 2,882 bytes). The first distinct, first-seen,
+//! cooldown or created key allocates the agent's second block,
+//! [`AGENT_MORE_BYTES`] (88), once; then each distinct window adds 296 bytes
+//! (+ 472 with a sketch), each first-seen set 24 bytes plus 16 a value held,
+//! each (cooldown, agent) that alerted 16 ([`COOLDOWN_ENTRY_BYTES`]), each
+//! key the agent created 16 ([`OWNED_KEY_BYTES`]) while in its quota (both
+//! lists start with room for 4 and double).
+//!
+//! A key of a keyed counter takes [`KEY_ENTRY_BYTES`] (81: the hash, its
+//! locked state, the table slot) plus its cells: 201 bytes with a ring of 60
+//! `u16` (no history), whatever the key's length.
 //!
 //! The test `seed_layout_agent_fits_in_512_bytes` in `tests/state_model.rs`
 //! checks these figures.
 //!
 //! # Allocation
 //!
-//! `observe` on an existing agent allocates nothing, except three bounded,
-//! once-in-a-life events: a counter's cells promoted to `u32`, a distinct
-//! window's sketch started, and a first-seen set grown (by doubling, up to
-//! its capacity). A new agent allocates its key and state; an untracked one
-//! allocates temporary state.
+//! `observe` on an existing agent allocates nothing, except bounded,
+//! rare events: a counter's cells promoted to `u32`, a distinct window's
+//! sketch started, a first-seen set grown (by doubling, up to its
+//! capacity), the agent's second block, cooldown list or list of created
+//! keys grown (by doubling, up to their bounds). A new agent or key
+//! allocates its key and state; an untracked one allocates temporary state;
+//! a key that does not exist and is not created (the event counts nothing)
+//! allocates nothing.
 
 #![deny(clippy::indexing_slicing)]
 
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ahash::RandomState;
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 use thiserror::Error;
 
 use crate::window::{
@@ -165,6 +217,8 @@ pub const DEFAULT_BASELINE_WINDOWS: u32 = 60;
 pub const MAX_HISTORY_WINDOWS: u32 = 1440;
 /// Default `first_seen` retention: 30 days (§7.14).
 pub const DEFAULT_FIRST_SEEN_RETENTION_MS: u64 = 30 * 86_400_000;
+/// Default forward-skew limit: 5 minutes.
+pub const DEFAULT_MAX_FORWARD_SKEW_MS: u64 = 5 * 60_000;
 /// Default number of values a first-seen set keeps per agent.
 pub const DEFAULT_FIRST_SEEN_CAPACITY: u16 = 64;
 /// Largest first-seen capacity a layout may ask for.
@@ -174,9 +228,25 @@ pub const MAX_FIRST_SEEN_CAPACITY: u16 = 4096;
 /// and the entry block it points to (key box, locked state, retired flag).
 pub const AGENT_ENTRY_BYTES: usize =
     std::mem::size_of::<(Box<str>, Mutex<Slot<AgentState>>)>() + TABLE_SLOT_BYTES;
-/// Bytes of one key of a keyed counter in its map (as [`AGENT_ENTRY_BYTES`]).
+/// Bytes of one key of a keyed counter in its map (as [`AGENT_ENTRY_BYTES`];
+/// a key is kept as a 64-bit hash of its value, whatever the value's length).
 pub const KEY_ENTRY_BYTES: usize =
-    std::mem::size_of::<(Box<str>, Mutex<Slot<KeyState>>)>() + TABLE_SLOT_BYTES;
+    std::mem::size_of::<(u64, Mutex<Slot<KeyState>>)>() + TABLE_SLOT_BYTES;
+/// Bytes of the block an agent allocates, once, for its distinct and
+/// first-seen metrics, cooldowns and the keys it created, when the program
+/// has any of them.
+pub const AGENT_MORE_BYTES: usize = std::mem::size_of::<AgentMore>();
+/// Bytes of one (rule, agent) cooldown entry.
+pub const COOLDOWN_ENTRY_BYTES: usize = std::mem::size_of::<CooldownEntry>();
+/// Bytes of one entry of an agent's list of the keys it created.
+pub const OWNED_KEY_BYTES: usize = std::mem::size_of::<OwnedKey>();
+/// Default [`StoreConfig::max_keys_per_agent`].
+pub const DEFAULT_MAX_KEYS_PER_AGENT: usize = 10_000;
+/// Default [`StoreConfig::max_state_bytes`]: 1 GiB.
+pub const DEFAULT_MAX_STATE_BYTES: usize = 1 << 30;
+/// Bytes of the hash suffix that stands for the end of an over-long agent
+/// id (`#` and 16 hex digits).
+const ID_HASH_BYTES: usize = 17;
 /// A hash table slot: an entry pointer and a metadata byte.
 const TABLE_SLOT_BYTES: usize = std::mem::size_of::<usize>() + 1;
 
@@ -232,6 +302,11 @@ pub struct Layout {
     pub distincts: Vec<DistinctSpec>,
     /// `first_seen(F[, retention])` metrics.
     pub first_seens: Vec<FirstSeenSpec>,
+    /// Cooldowns, by slot: the duration `D` in ms. An alert of slot `i` at
+    /// `t` is suppressed iff `t < last + D`, `last` the time of the agent's
+    /// last alert of that slot that was not suppressed ([`Cooldowns`]).
+    #[serde(default)]
+    pub cooldowns_ms: Vec<u64>,
 }
 
 impl Layout {
@@ -374,23 +449,42 @@ impl FirstSeenSpec {
 
 /// Bounds and policies of a [`StateStore`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct StoreConfig {
-    /// Most agents tracked at once (default 1,000,000).
+    /// Most agents tracked at once (default 1,000,000). A new agent past it
+    /// is evaluated on fresh state and tallied as untracked.
     pub max_agents: usize,
-    /// Most keys tracked at once over all keyed counters (default 1,000,000).
+    /// Most keys tracked at once over all keyed counters (default
+    /// 1,000,000). A new key at the cap first evicts the least recently
+    /// seen eighth of the keys.
     pub max_keys: usize,
+    /// Most keys one agent's events create and keep (default 10,000): an
+    /// agent's new key past it evicts the oldest key that agent created, so
+    /// one agent cannot fill the key space. 0: keys are dropped right after
+    /// the event that created them.
+    pub max_keys_per_agent: usize,
+    /// Budget of state bytes (default 1 GiB), as [`StateStore::bytes`]
+    /// counts them (requested sizes: the allocator and the hash tables'
+    /// spare room add 10–20 %). An event that leaves the store above it
+    /// evicts the least recently seen agents and keys, an eighth of the
+    /// budget at a time.
+    pub max_state_bytes: usize,
     /// Agents and keys idle longer than this (event time) may be evicted;
     /// `None` (default) never evicts.
     pub idle_ttl_ms: Option<u64>,
-    /// Events later than the injected clock plus this are evaluated but not
-    /// counted; `None` (default, right for replays) accepts any time.
+    /// Events later than the injected clock ([`Observation::now_ms`]) plus
+    /// this are evaluated but not counted; default 5 minutes
+    /// ([`DEFAULT_MAX_FORWARD_SKEW_MS`]); `None` accepts any time.
     pub max_forward_skew_ms: Option<u64>,
     /// Least event time between two idle sweeps triggered by a new agent at
     /// the cap (default 1 s), so a flood of new agents cannot make every
     /// event scan the map.
     pub cap_sweep_interval_ms: u64,
-    /// Longest agent id or key stored (default 1,024 bytes); longer ones are
-    /// evaluated on fresh state and tallied as untracked.
+    /// Longest agent id stored as it is (default 1,024 bytes). A longer id
+    /// is stored as its first `max_key_bytes - 17` bytes, `#` and a 64-bit
+    /// hash of the whole id (16 hex digits; the hash has a random seed per
+    /// store), so no agent's key takes more than `max(max_key_bytes, 17)`
+    /// bytes. Keys of keyed counters are always kept as a 64-bit hash.
     pub max_key_bytes: usize,
 }
 
@@ -399,8 +493,10 @@ impl Default for StoreConfig {
         Self {
             max_agents: 1_000_000,
             max_keys: 1_000_000,
+            max_keys_per_agent: DEFAULT_MAX_KEYS_PER_AGENT,
+            max_state_bytes: DEFAULT_MAX_STATE_BYTES,
             idle_ttl_ms: None,
-            max_forward_skew_ms: None,
+            max_forward_skew_ms: Some(DEFAULT_MAX_FORWARD_SKEW_MS),
             cap_sweep_interval_ms: 1_000,
             max_key_bytes: 1_024,
         }
@@ -612,20 +708,19 @@ impl Metrics {
         }
     }
 
-    /// Counter `c` as a key without state reads it: a count of 0 and no
-    /// history (its baseline warming up).
-    fn write_fresh_counter(&mut self, c: usize) {
+    fn write_unknown_counter(&mut self, c: usize) {
         if let Some(slot) = self.counts.get_mut(c) {
-            *slot = Some(0);
+            *slot = None;
         }
         if let Some(slot) = self.reads.get_mut(c) {
             *slot = None;
         }
     }
 
-    fn write_unknown_counter(&mut self, c: usize) {
+    /// A keyed counter whose key has no state: 0, and no history yet.
+    fn write_zero_counter(&mut self, c: usize) {
         if let Some(slot) = self.counts.get_mut(c) {
-            *slot = None;
+            *slot = Some(0);
         }
         if let Some(slot) = self.reads.get_mut(c) {
             *slot = None;
@@ -640,7 +735,8 @@ impl Metrics {
 /// [`StateStore::observe`].
 pub struct MetricsView<'a> {
     plan: &'a Plan,
-    state: &'a AgentState,
+    newest_ms: i64,
+    counters: &'a [CounterWindow],
     out: &'a Metrics,
     tag: u32,
 }
@@ -658,7 +754,7 @@ impl MetricsView<'_> {
             Some(CounterInfo {
                 plan,
                 keyed_map: None,
-            }) => Some((*plan, self.state.counters.get(counter)?)),
+            }) => Some((*plan, self.counters.get(counter)?)),
             _ => None,
         }
     }
@@ -679,7 +775,7 @@ impl MetricsView<'_> {
         if windows == 0 || windows > plan.history.min(MAX_HISTORY_WINDOWS) {
             return None;
         }
-        let (age, sum) = w.baseline_in_place(plan, self.state.newest_ms, windows as usize)?;
+        let (age, sum) = w.baseline_in_place(plan, self.newest_ms, windows as usize)?;
         if age < WARMUP_WINDOWS {
             return None;
         }
@@ -698,6 +794,76 @@ impl MetricsView<'_> {
     pub fn first_seen(&self, i: usize) -> Option<bool> {
         self.out.first_seen(i)
     }
+}
+
+/// The cooldowns of the agent of one event, handed by
+/// [`StateStore::observe_then`] to its reader next to the metrics, under the
+/// agent's lock: they live in the agent's own state, so checking one costs a
+/// binary search among the agent's alerted slots, and they are bounded and
+/// evicted with the agent.
+pub struct Cooldowns<'a> {
+    durations: &'a [u64],
+    more: &'a mut Option<Box<AgentMore>>,
+    time_ms: i64,
+    /// `false` for an event past the forward skew: checked, not recorded.
+    record: bool,
+    /// Heap bytes the agent's state grew by.
+    grown: usize,
+}
+
+impl Cooldowns<'_> {
+    /// An alert of cooldown `slot` ([`Layout::cooldowns_ms`]) at the event's
+    /// time `t`: `true` when it is suppressed, i.e. `t < last + D` (exactly,
+    /// past `i64::MAX` too) with `last` the time of the last alert of that
+    /// slot not suppressed. Otherwise `t` becomes `last`, unless the event
+    /// is past the forward skew (a forged far-future time must not silence
+    /// the agent's alerts). A slot out of range never suppresses.
+    pub fn alert(&mut self, slot: usize) -> bool {
+        let (Some(&d), Ok(slot)) = (self.durations.get(slot), u32::try_from(slot)) else {
+            return false;
+        };
+        let t = self.time_ms;
+        let at = match self.more.as_deref_mut() {
+            Some(more) => match more.cooldowns.binary_search_by_key(&slot, |e| e.slot) {
+                Ok(i) => {
+                    let Some(e) = more.cooldowns.get_mut(i) else {
+                        return false;
+                    };
+                    if suppresses(t, e.last_ms, d) {
+                        return true;
+                    }
+                    if self.record {
+                        e.last_ms = t;
+                    }
+                    return false;
+                }
+                Err(i) => i,
+            },
+            None => 0,
+        };
+        if self.record {
+            let more = more_of(self.more, &mut self.grown);
+            let before = more.cooldowns.capacity();
+            more.cooldowns
+                .insert(at, CooldownEntry { slot, last_ms: t });
+            self.grown += (more.cooldowns.capacity() - before) * COOLDOWN_ENTRY_BYTES;
+        }
+        false
+    }
+}
+
+/// `t < last + d`, exactly (no saturation at `i64::MAX`).
+fn suppresses(t: i64, last: i64, d: u64) -> bool {
+    i128::from(t) < i128::from(last) + i128::from(d)
+}
+
+/// The agent's [`AgentMore`] block, allocated (and its bytes added to
+/// `grown`) if it has none yet.
+fn more_of<'m>(more: &'m mut Option<Box<AgentMore>>, grown: &mut usize) -> &'m mut AgentMore {
+    more.get_or_insert_with(|| {
+        *grown += AGENT_MORE_BYTES;
+        Box::default()
+    })
 }
 
 /// How the store held the agent an event belongs to.
@@ -723,22 +889,34 @@ pub struct ObserveOutcome {
     pub skewed: bool,
     /// Older than the agent's newest event.
     pub late: bool,
-    /// Late enough to miss at least one window (ring) it should have been
-    /// counted in; metrics that still hold its bucket counted it.
+    /// Too old for every window it was offered to (each counter's ring and
+    /// history, each distinct window, each key's ring): counted nowhere.
     pub late_dropped: bool,
-    /// Counted in at least one window.
-    pub counted: bool,
+    /// Too old for some window but counted in another (a five-minute-late
+    /// event misses a one-minute ring but enters the minute history).
+    pub late_partial: bool,
     /// A keyed counter's key was not tracked (key cap).
     pub untracked_key: bool,
+    /// Which windows took the event, for `late_dropped` / `late_partial`.
+    #[serde(skip)]
+    windows: Offered,
 }
 
-impl ObserveOutcome {
-    /// Notes whether one window held the event's bucket.
-    fn note_ring(&mut self, in_ring: bool) {
-        if in_ring {
-            self.counted = true;
+/// Whether the windows an event was offered to took it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Offered {
+    /// At least one window was too short to hold the event.
+    missed: bool,
+    /// At least one window counted it.
+    entered: bool,
+}
+
+impl Offered {
+    fn offered(&mut self, took: bool) {
+        if took {
+            self.entered = true;
         } else {
-            self.late_dropped = true;
+            self.missed = true;
         }
     }
 }
@@ -750,22 +928,36 @@ pub struct StoreStats {
     pub agents: usize,
     /// Keys of keyed counters tracked now.
     pub keys: usize,
+    /// State bytes held now ([`StateStore::bytes`]).
+    pub bytes: usize,
     /// Events of agents not tracked because of the cap.
     pub untracked_events: u64,
-    /// Keyed-counter updates on keys not tracked because of the cap.
+    /// Keyed-counter updates on keys that could not be kept (at the key cap
+    /// while another thread was making room): counted on fresh state.
     pub untracked_key_events: u64,
     /// Events beyond the forward skew (evaluated, not counted).
     pub skewed_events: u64,
-    /// Late events too old for every window they should have been counted
-    /// in: counted nowhere.
+    /// Events too old for every window they were offered to (counted in
+    /// none).
     pub late_dropped_events: u64,
-    /// Late events that missed some windows (a short ring) but were counted
-    /// in others (a longer one still held their bucket).
+    /// Events too old for some window but counted in another.
     pub late_partial_events: u64,
     /// Agents removed by idle eviction.
     pub evicted_agents: u64,
     /// Keys removed by idle eviction.
     pub evicted_keys: u64,
+    /// Agents removed, least recently seen first, to keep the state within
+    /// [`StoreConfig::max_state_bytes`].
+    pub budget_evicted_agents: u64,
+    /// Keys removed, least recently seen first, to keep the state within
+    /// [`StoreConfig::max_state_bytes`].
+    pub budget_evicted_keys: u64,
+    /// Keys removed, least recently seen first, to make room at
+    /// [`StoreConfig::max_keys`].
+    pub cap_evicted_keys: u64,
+    /// Keys removed because the agent that created them created
+    /// [`StoreConfig::max_keys_per_agent`] newer ones.
+    pub quota_evicted_keys: u64,
 }
 
 /// One counter of the compiled layout.
@@ -789,6 +981,7 @@ struct Plan {
     counters: Vec<CounterInfo>,
     distincts: Vec<Grid>,
     first_seens: Vec<FirstSeenInfo>,
+    cooldowns_ms: Vec<u64>,
     keyed_maps: usize,
 }
 
@@ -835,9 +1028,18 @@ impl Plan {
             counters,
             distincts,
             first_seens,
+            cooldowns_ms: layout.cooldowns_ms.clone(),
             keyed_maps,
         })
     }
+}
+
+/// What the map holds for an agent or a key, as eviction sees it.
+trait Held {
+    /// Newest counted event time.
+    fn newest_ms(&self) -> i64;
+    /// Heap bytes owned.
+    fn heap_bytes(&self) -> usize;
 }
 
 /// Everything the store keeps about one agent.
@@ -848,12 +1050,60 @@ impl Plan {
 pub struct AgentState {
     newest_ms: i64,
     counters: Box<[CounterWindow]>,
+    /// Allocated with the agent when the layout has distinct or first-seen
+    /// metrics, else at its first cooldown or created key; `None` costs an
+    /// agent of plain counters (the seed rules) nothing.
+    more: Option<Box<AgentMore>>,
+}
+
+/// The part of an agent's state that not every program needs, in one block.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentMore {
     distincts: Box<[DistinctWindow]>,
     first_seens: Box<[FirstSeenSet]>,
+    /// Per cooldown slot that alerted: the last alert not suppressed, sorted
+    /// by slot. At most one entry per slot of the layout.
+    cooldowns: Vec<CooldownEntry>,
+    /// Keys the agent's events created, oldest first, at most
+    /// [`StoreConfig::max_keys_per_agent`] (some may have been evicted
+    /// since by age or budget; they are skipped when their turn comes).
+    keys: VecDeque<OwnedKey>,
+}
+
+/// The last alert of one cooldown slot of an agent that was not suppressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CooldownEntry {
+    slot: u32,
+    last_ms: i64,
+}
+
+/// A key an agent's event created: its keyed map, its hash, and the serial
+/// number it was created with (a key evicted and created again by another
+/// agent has a new one, so the first agent's quota never evicts it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnedKey {
+    map: u32,
+    serial: u32,
+    key: u64,
 }
 
 impl AgentState {
     fn new(plan: &Plan, time_ms: i64) -> Self {
+        let more = (!plan.distincts.is_empty() || !plan.first_seens.is_empty()).then(|| {
+            Box::new(AgentMore {
+                distincts: plan
+                    .distincts
+                    .iter()
+                    .map(|_| DistinctWindow::new())
+                    .collect(),
+                first_seens: plan
+                    .first_seens
+                    .iter()
+                    .map(|_| FirstSeenSet::new())
+                    .collect(),
+                ..AgentMore::default()
+            })
+        });
         Self {
             newest_ms: time_ms,
             counters: plan
@@ -867,16 +1117,7 @@ impl AgentState {
                     }
                 })
                 .collect(),
-            distincts: plan
-                .distincts
-                .iter()
-                .map(|_| DistinctWindow::new())
-                .collect(),
-            first_seens: plan
-                .first_seens
-                .iter()
-                .map(|_| FirstSeenSet::new())
-                .collect(),
+            more,
         }
     }
 
@@ -889,13 +1130,27 @@ impl AgentState {
     /// headers).
     pub fn heap_bytes(&self) -> usize {
         boxed_bytes(&self.counters, CounterWindow::heap_bytes)
-            + boxed_bytes(&self.distincts, DistinctWindow::heap_bytes)
-            + boxed_bytes(&self.first_seens, FirstSeenSet::heap_bytes)
+            + self.more.as_deref().map_or(0, AgentMore::bytes)
+    }
+
+    /// (slot, time of the last alert not suppressed) of every cooldown slot
+    /// that alerted, by slot.
+    pub fn cooldowns(&self) -> impl Iterator<Item = (usize, i64)> + '_ {
+        self.more
+            .iter()
+            .flat_map(|m| m.cooldowns.iter())
+            .map(|e| (e.slot as usize, e.last_ms))
+    }
+
+    /// Number of keys this agent's events created that it still holds in
+    /// its quota (some may have been evicted since by age or budget).
+    pub fn owned_keys(&self) -> usize {
+        self.more.as_ref().map_or(0, |m| m.keys.len())
     }
 
     /// Counts the event and writes the distinct and first-seen metrics into
     /// `out`, and the counters too unless `in_place` (a [`MetricsView`] then
-    /// reads them from this state).
+    /// reads them from this state). Returns the heap bytes the state grew by.
     fn observe(
         &mut self,
         plan: &Plan,
@@ -904,15 +1159,20 @@ impl AgentState {
         out: &mut Metrics,
         outcome: &mut ObserveOutcome,
         in_place: bool,
-    ) {
+    ) -> usize {
+        let mut grown = 0;
         let t = obs.time_ms;
+        let (distincts, first_seens) = match self.more.as_deref_mut() {
+            Some(m) => (&mut m.distincts[..], &mut m.first_seens[..]),
+            None => (&mut [][..], &mut [][..]),
+        };
         if !skewed {
             if t > self.newest_ms {
                 let old = self.newest_ms;
                 for (w, c) in self.counters.iter_mut().zip(&plan.counters) {
                     w.advance(c.plan, old, t);
                 }
-                for (d, &g) in self.distincts.iter_mut().zip(&plan.distincts) {
+                for (d, &g) in distincts.iter_mut().zip(&plan.distincts) {
                     d.advance(g, old, t);
                 }
                 self.newest_ms = t;
@@ -928,21 +1188,26 @@ impl AgentState {
             if !skewed {
                 let hit = obs.counter_hits.get(i).copied().unwrap_or(false);
                 let done = w.record(c.plan, newest, t, hit);
-                outcome.note_ring(done.in_ring);
+                outcome.windows.offered(done.in_ring);
                 if c.plan.history > 0 {
-                    // A baseline's history is a window too.
-                    outcome.note_ring(done.in_history);
+                    outcome.windows.offered(done.in_history);
+                }
+                if done.promoted {
+                    // Every cell went from two bytes to four.
+                    grown += w.heap_bytes() / 2;
                 }
             }
             if !in_place {
                 out.write_counter(i, c.plan, w, newest);
             }
         }
-        for (i, (d, &g)) in self.distincts.iter_mut().zip(&plan.distincts).enumerate() {
+        for (i, (d, &g)) in distincts.iter_mut().zip(&plan.distincts).enumerate() {
             if !skewed {
                 if let Some(values) = obs.distinct_values.get(i).copied().flatten() {
                     if !values.is_empty() {
-                        outcome.note_ring(d.record(g, newest, t, values));
+                        let before = d.heap_bytes();
+                        outcome.windows.offered(d.record(g, newest, t, values));
+                        grown += d.heap_bytes().saturating_sub(before);
                     }
                 }
             }
@@ -950,12 +1215,7 @@ impl AgentState {
                 *slot = d.count(g, newest);
             }
         }
-        for (i, (set, f)) in self
-            .first_seens
-            .iter_mut()
-            .zip(&plan.first_seens)
-            .enumerate()
-        {
+        for (i, (set, f)) in first_seens.iter_mut().zip(&plan.first_seens).enumerate() {
             let value = obs
                 .first_seen_values
                 .get(i)
@@ -966,9 +1226,11 @@ impl AgentState {
                         .iter()
                         .any(|&h| !set.knows(h, newest, f.retention_ms));
                     if !skewed {
+                        let before = set.heap_bytes();
                         for &h in values {
                             set.remember(h, t, newest, f.retention_ms, f.capacity);
                         }
+                        grown += set.heap_bytes().saturating_sub(before);
                     }
                     new
                 });
@@ -976,6 +1238,59 @@ impl AgentState {
                 *slot = value;
             }
         }
+        grown
+    }
+
+    /// Adds `key` (just created by this agent's event) to the agent's keys,
+    /// moving the oldest ones past `quota` into `evict`. Returns the heap
+    /// bytes the state grew by.
+    fn own_key(
+        &mut self,
+        key: OwnedKey,
+        quota: usize,
+        evict: &mut SmallVec<[OwnedKey; 4]>,
+    ) -> usize {
+        if quota == 0 {
+            evict.push(key);
+            return 0;
+        }
+        let mut grown = 0;
+        let more = more_of(&mut self.more, &mut grown);
+        while more.keys.len() >= quota {
+            match more.keys.pop_front() {
+                Some(old) => evict.push(old),
+                None => break,
+            }
+        }
+        let before = more.keys.capacity();
+        if more.keys.len() == before {
+            // Grow by doubling up to the quota, never past it.
+            let want = before.saturating_mul(2).clamp(4, quota.max(1));
+            more.keys
+                .reserve_exact(want.saturating_sub(more.keys.len()).max(1));
+        }
+        more.keys.push_back(key);
+        grown + more.keys.capacity().saturating_sub(before) * OWNED_KEY_BYTES
+    }
+}
+
+impl AgentMore {
+    /// The block and what it owns.
+    fn bytes(&self) -> usize {
+        AGENT_MORE_BYTES
+            + boxed_bytes(&self.distincts, DistinctWindow::heap_bytes)
+            + boxed_bytes(&self.first_seens, FirstSeenSet::heap_bytes)
+            + self.cooldowns.capacity() * COOLDOWN_ENTRY_BYTES
+            + self.keys.capacity() * OWNED_KEY_BYTES
+    }
+}
+
+impl Held for AgentState {
+    fn newest_ms(&self) -> i64 {
+        self.newest_ms
+    }
+    fn heap_bytes(&self) -> usize {
+        AgentState::heap_bytes(self)
     }
 }
 
@@ -983,13 +1298,16 @@ impl AgentState {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyState {
     newest_ms: i64,
+    /// Set when the key was created (see [`OwnedKey`]).
+    serial: u32,
     window: CounterWindow,
 }
 
 impl KeyState {
-    fn new(plan: CounterPlan, time_ms: i64) -> Self {
+    fn new(plan: CounterPlan, time_ms: i64, serial: u32) -> Self {
         Self {
             newest_ms: time_ms,
+            serial,
             window: CounterWindow::new(plan),
         }
     }
@@ -999,6 +1317,8 @@ impl KeyState {
         self.newest_ms
     }
 
+    /// Counts an event of the key, writes the counter into `out`; returns
+    /// the heap bytes the state grew by.
     #[allow(clippy::too_many_arguments)]
     fn observe(
         &mut self,
@@ -1009,19 +1329,33 @@ impl KeyState {
         skewed: bool,
         out: &mut Metrics,
         outcome: &mut ObserveOutcome,
-    ) {
+    ) -> usize {
+        let mut grown = 0;
         if !skewed {
             if t > self.newest_ms {
                 self.window.advance(plan, self.newest_ms, t);
                 self.newest_ms = t;
             }
             let done = self.window.record(plan, self.newest_ms, t, hit);
-            outcome.note_ring(done.in_ring);
+            outcome.windows.offered(done.in_ring);
             if plan.history > 0 {
-                outcome.note_ring(done.in_history);
+                outcome.windows.offered(done.in_history);
+            }
+            if done.promoted {
+                grown += self.window.heap_bytes() / 2;
             }
         }
         out.write_counter(counter, plan, &self.window, self.newest_ms);
+        grown
+    }
+}
+
+impl Held for KeyState {
+    fn newest_ms(&self) -> i64 {
+        self.newest_ms
+    }
+    fn heap_bytes(&self) -> usize {
+        self.window.heap_bytes()
     }
 }
 
@@ -1032,12 +1366,30 @@ impl KeyState {
 /// distinct agents ran 1.66x one thread, against 2.0x for private state).
 /// Each entry is its own heap block, so neighbouring agents' locks and
 /// windows do not share a line either.
-type SlotMap<S> = papaya::HashMap<Box<str>, Mutex<Slot<S>>, RandomState>;
+type SlotMap<K, S> = papaya::HashMap<K, Mutex<Slot<S>>, RandomState>;
 
-fn slot_map<S>() -> SlotMap<S> {
+fn slot_map<K, S>() -> SlotMap<K, S> {
     papaya::HashMap::builder()
         .hasher(RandomState::new())
         .build()
+}
+
+/// A map key, as the memory figures count it.
+trait MapKey: std::hash::Hash + Eq {
+    /// Heap bytes the key owns.
+    fn heap_bytes(&self) -> usize;
+}
+
+impl MapKey for Box<str> {
+    fn heap_bytes(&self) -> usize {
+        self.len()
+    }
+}
+
+impl MapKey for u64 {
+    fn heap_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// One agent's (or key's) state, and whether eviction has taken it out of
@@ -1068,33 +1420,6 @@ fn lock<S>(m: &Mutex<S>) -> MutexGuard<'_, S> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Retires and removes every slot of `map` whose newest event time is older
-/// than `threshold`; returns how many it removed.
-fn retire_idle<S>(map: &SlotMap<S>, threshold: i128, newest_ms: impl Fn(&S) -> i64) -> usize {
-    let mut removed = 0usize;
-    let guard = map.guard();
-    map.retain(
-        |_, slot| {
-            let mut cell = lock(slot);
-            if cell.retired {
-                // Counted when it was retired (retain may ask twice).
-                return false;
-            }
-            if cell.fresh {
-                return true;
-            }
-            let keep = i128::from(newest_ms(&cell.state)) >= threshold;
-            if !keep {
-                cell.retired = true;
-                removed += 1;
-            }
-            keep
-        },
-        &guard,
-    );
-    removed
-}
-
 fn reserve(counter: &AtomicUsize, cap: usize) -> bool {
     counter
         .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
@@ -1109,6 +1434,51 @@ fn release(counter: &AtomicUsize, n: usize) {
     });
 }
 
+/// Where [`StateStore::with_slot`] found (or put) a state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Found {
+    /// In the map.
+    Existing,
+    /// Inserted for this event.
+    Inserted,
+    /// Not in the map and not inserted: the event ran on fresh temporary
+    /// state.
+    Temporary,
+    /// Not in the map, not inserted, and nothing ran (the caller asked for
+    /// no temporary state).
+    Absent,
+}
+
+impl Found {
+    fn tracking(self) -> Tracking {
+        match self {
+            Found::Existing => Tracking::Existing,
+            Found::Inserted => Tracking::Inserted,
+            Found::Temporary | Found::Absent => Tracking::Untracked,
+        }
+    }
+}
+
+/// Which map [`StateStore::with_slot`] works on: its cap and how it makes
+/// room at the cap.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MapKind {
+    Agents,
+    Keys,
+}
+
+/// What one eviction pass removed.
+#[derive(Clone, Copy, Debug, Default)]
+struct Evicted {
+    agents: usize,
+    keys: usize,
+    bytes: usize,
+}
+
+/// Entries an eviction round samples from each map to estimate the age
+/// below which it evicts.
+const EVICTION_SAMPLE: usize = 256;
+
 /// Per-agent (and per-key) window state in concurrent maps. `Send + Sync`:
 /// share it by reference or `Arc` and call [`observe`](Self::observe) from
 /// any number of threads.
@@ -1117,10 +1487,19 @@ pub struct StateStore {
     layout: Layout,
     plan: Plan,
     config: StoreConfig,
-    agents: SlotMap<AgentState>,
-    keyed: Vec<SlotMap<KeyState>>,
+    agents: SlotMap<Box<str>, AgentState>,
+    keyed: Vec<SlotMap<u64, KeyState>>,
+    /// Hashes the keys of keyed counters and over-long agent ids (a random
+    /// seed per store, so collisions cannot be prepared offline).
+    key_hasher: RandomState,
     reserved_agents: AtomicUsize,
     reserved_keys: AtomicUsize,
+    /// State bytes held ([`StateStore::bytes`]).
+    bytes: AtomicUsize,
+    /// Serial number of the next key created.
+    key_serial: AtomicU32,
+    /// An eviction by age is running (one at a time; others go on).
+    evicting: AtomicBool,
     last_cap_sweep_ms: AtomicI64,
     untracked_events: AtomicU64,
     untracked_key_events: AtomicU64,
@@ -1129,6 +1508,10 @@ pub struct StateStore {
     late_partial_events: AtomicU64,
     evicted_agents: AtomicU64,
     evicted_keys: AtomicU64,
+    budget_evicted_agents: AtomicU64,
+    budget_evicted_keys: AtomicU64,
+    cap_evicted_keys: AtomicU64,
+    quota_evicted_keys: AtomicU64,
 }
 
 impl StateStore {
@@ -1142,8 +1525,12 @@ impl StateStore {
             config,
             agents: slot_map(),
             keyed,
+            key_hasher: RandomState::new(),
             reserved_agents: AtomicUsize::new(0),
             reserved_keys: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            key_serial: AtomicU32::new(0),
+            evicting: AtomicBool::new(false),
             last_cap_sweep_ms: AtomicI64::new(i64::MIN),
             untracked_events: AtomicU64::new(0),
             untracked_key_events: AtomicU64::new(0),
@@ -1152,6 +1539,10 @@ impl StateStore {
             late_partial_events: AtomicU64::new(0),
             evicted_agents: AtomicU64::new(0),
             evicted_keys: AtomicU64::new(0),
+            budget_evicted_agents: AtomicU64::new(0),
+            budget_evicted_keys: AtomicU64::new(0),
+            cap_evicted_keys: AtomicU64::new(0),
+            quota_evicted_keys: AtomicU64::new(0),
         })
     }
 
@@ -1186,6 +1577,22 @@ impl StateStore {
         }
     }
 
+    /// The key `agent` is stored under: the id itself, or for an id longer
+    /// than [`StoreConfig::max_key_bytes`] its start, `#` and a hash of the
+    /// whole id.
+    fn agent_key<'a>(&self, agent: &'a str) -> Cow<'a, str> {
+        let max = self.config.max_key_bytes;
+        if agent.len() <= max {
+            return Cow::Borrowed(agent);
+        }
+        let mut keep = max.saturating_sub(ID_HASH_BYTES);
+        while !agent.is_char_boundary(keep) {
+            keep -= 1;
+        }
+        let hash = self.key_hasher.hash_one(agent);
+        Cow::Owned(format!("{}#{hash:016x}", agent.get(..keep).unwrap_or("")))
+    }
+
     /// Counts the event of `agent` described by `obs`, then writes every
     /// metric of the layout, as it stands after the event, into `out`
     /// (update-then-read, per-agent linearizable; see the module docs).
@@ -1193,21 +1600,7 @@ impl StateStore {
     /// `out` should come from [`metrics`](Self::metrics); scratch of another
     /// shape is replaced (one allocation) before use.
     pub fn observe(&self, agent: &str, obs: &Observation<'_>, out: &mut Metrics) -> ObserveOutcome {
-        let mut outcome = self.begin(obs, out);
-        let skewed = outcome.skewed;
-        let plan = &self.plan;
-        outcome.tracking = self.with_agent(
-            agent,
-            obs,
-            skewed,
-            || 0,
-            |state, _| {
-                state.observe(plan, obs, skewed, out, &mut outcome, false);
-            },
-        );
-        self.observe_keys(obs, skewed, out, &mut outcome);
-        self.tally(&outcome);
-        outcome
+        self.observe_inner(agent, obs, out, || 0, false, |_, _| {})
     }
 
     /// [`observe`](Self::observe), except that the agent's own counters are
@@ -1215,7 +1608,9 @@ impl StateStore {
     /// the agent's state is still locked, and computes a counter's value or
     /// baseline from the state in place only when asked for. Keyed counters
     /// are counted first (each under its own lock, as in `observe`), so
-    /// `read` sees every metric of the event.
+    /// `read` sees every metric of the event. `read` also gets the agent's
+    /// [`Cooldowns`], to check and start the cooldowns of the alerts it
+    /// raises.
     ///
     /// `tag` is called once when the agent is first tracked (and for every
     /// untracked event); what it returns is kept with the agent and handed
@@ -1226,62 +1621,103 @@ impl StateStore {
         obs: &Observation<'_>,
         out: &mut Metrics,
         tag: impl Fn() -> u32,
-        read: impl FnOnce(&MetricsView<'_>),
+        read: impl FnOnce(&MetricsView<'_>, &mut Cooldowns<'_>),
+    ) -> ObserveOutcome {
+        self.observe_inner(agent, obs, out, tag, true, read)
+    }
+
+    /// `observe` and `observe_then`: the event's keys first (no lock held
+    /// but each key's), then the agent under its lock (its counters, the
+    /// keys it created against its quota, `read`), then, with no lock held,
+    /// the budget.
+    fn observe_inner(
+        &self,
+        agent: &str,
+        obs: &Observation<'_>,
+        out: &mut Metrics,
+        tag: impl Fn() -> u32,
+        in_place: bool,
+        read: impl FnOnce(&MetricsView<'_>, &mut Cooldowns<'_>),
     ) -> ObserveOutcome {
         let mut outcome = self.begin(obs, out);
         let skewed = outcome.skewed;
         let plan = &self.plan;
+        let mut created: SmallVec<[OwnedKey; 4]> = SmallVec::new();
         if !self.keyed.is_empty() {
-            self.observe_keys(obs, skewed, out, &mut outcome);
+            self.observe_keys(obs, skewed, out, &mut outcome, &mut created);
         }
-        let tracking = self.with_agent(agent, obs, skewed, tag, |state, tag| {
-            state.observe(plan, obs, skewed, out, &mut outcome, true);
-            read(&MetricsView {
-                plan,
-                state,
-                out,
-                tag,
-            });
-        });
-        outcome.tracking = tracking;
-        self.tally(&outcome);
+        let key = self.agent_key(agent);
+        let quota = self.config.max_keys_per_agent;
+        let found = self.with_slot(
+            &self.agents,
+            MapKind::Agents,
+            &*key,
+            || Box::from(&*key),
+            obs.time_ms,
+            !skewed,
+            true,
+            || AgentState::new(plan, obs.time_ms),
+            tag,
+            |state, tag, tracked| {
+                let mut grown = state.observe(plan, obs, skewed, out, &mut outcome, in_place);
+                if tracked && !created.is_empty() {
+                    let mut evict = SmallVec::new();
+                    for &k in &created {
+                        grown += state.own_key(k, quota, &mut evict);
+                    }
+                    // Under the agent's lock: agent, then key, the one order
+                    // in which the store nests locks.
+                    for k in evict {
+                        self.evict_owned(k);
+                    }
+                }
+                let AgentState {
+                    newest_ms,
+                    counters,
+                    more,
+                } = state;
+                let mut cooldowns = Cooldowns {
+                    durations: &plan.cooldowns_ms,
+                    more,
+                    time_ms: obs.time_ms,
+                    record: !skewed,
+                    grown: 0,
+                };
+                read(
+                    &MetricsView {
+                        plan,
+                        newest_ms: *newest_ms,
+                        counters,
+                        out,
+                        tag,
+                    },
+                    &mut cooldowns,
+                );
+                grown + cooldowns.grown
+            },
+        );
+        outcome.tracking = found.tracking();
+        self.tally(&mut outcome);
+        if self.bytes() > self.config.max_state_bytes {
+            self.enforce_budget();
+        }
         outcome
     }
 
-    /// [`with_slot`](Self::with_slot) on the agents map: `f` runs on
-    /// `agent`'s state (created at the event's time if new) under its lock.
-    fn with_agent(
-        &self,
-        agent: &str,
-        obs: &Observation<'_>,
-        skewed: bool,
-        tag: impl Fn() -> u32,
-        f: impl FnOnce(&mut AgentState, u32),
-    ) -> Tracking {
-        let plan = &self.plan;
-        self.with_slot(
-            &self.agents,
-            &self.reserved_agents,
-            self.config.max_agents,
-            agent,
-            obs.time_ms,
-            skewed,
-            || AgentState::new(plan, obs.time_ms),
-            tag,
-            f,
-        )
-    }
-
-    /// Counts the keyed counters of an event, each under its key's lock.
+    /// Counts the keyed counters of an event, each under its key's lock. A
+    /// key gets state only from an event its counter counts (a hit, not
+    /// past the forward skew); until then it reads 0. Keys created are
+    /// pushed to `created`.
     fn observe_keys(
         &self,
         obs: &Observation<'_>,
         skewed: bool,
         out: &mut Metrics,
         outcome: &mut ObserveOutcome,
+        created: &mut SmallVec<[OwnedKey; 4]>,
     ) {
         for (c, info) in self.plan.counters.iter().enumerate() {
-            let Some(map) = info.keyed_map.and_then(|k| self.keyed.get(k)) else {
+            let Some((m, map)) = info.keyed_map.and_then(|k| Some((k, self.keyed.get(k)?))) else {
                 continue;
             };
             let Some(key) = obs.counter_keys.get(c).copied().flatten() else {
@@ -1289,67 +1725,87 @@ impl StateStore {
                 continue;
             };
             let hit = obs.counter_hits.get(c).copied().unwrap_or(false);
-            if !hit && map.get(key, &map.guard()).is_none() {
-                // Nothing to count and nothing counted before: no state to
-                // create or lock (and no allocation on a quiet event).
-                out.write_fresh_counter(c);
-                continue;
-            }
-            // A key gets state only for an event its condition counts: a
-            // flood of events it does not count (one agent's successes from
-            // a million addresses) creates no key and cannot fill the cap
-            // for the keys that matter. An uncounted event of an unknown
-            // key reads fresh state (a count of 0), as an inserted key would.
-            let tracking = self.with_slot(
+            let hash = self.key_hasher.hash_one(key);
+            let insert = hit && !skewed;
+            let mut serial = 0;
+            let found = self.with_slot(
                 map,
-                &self.reserved_keys,
-                self.config.max_keys,
-                key,
+                MapKind::Keys,
+                &hash,
+                || hash,
                 obs.time_ms,
-                skewed || !hit,
-                || KeyState::new(info.plan, obs.time_ms),
+                insert,
+                insert,
+                || {
+                    let serial = self.key_serial.fetch_add(1, Ordering::Relaxed);
+                    KeyState::new(info.plan, obs.time_ms, serial)
+                },
                 || 0,
-                |state, _| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome),
+                |state, _, _| {
+                    serial = state.serial;
+                    state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome)
+                },
             );
-            if tracking == Tracking::Untracked && !skewed && hit {
-                outcome.untracked_key = true;
-                self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
+            match found {
+                Found::Existing => {}
+                Found::Inserted => created.push(OwnedKey {
+                    map: u32::try_from(m).unwrap_or(u32::MAX),
+                    serial,
+                    key: hash,
+                }),
+                Found::Absent => out.write_zero_counter(c),
+                Found::Temporary => {
+                    outcome.untracked_key = true;
+                    self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }
 
     /// The store's tallies of one observed event.
-    fn tally(&self, outcome: &ObserveOutcome) {
+    fn tally(&self, outcome: &mut ObserveOutcome) {
+        let Offered { missed, entered } = outcome.windows;
+        outcome.late_dropped = missed && !entered;
+        outcome.late_partial = missed && entered;
         if outcome.tracking == Tracking::Untracked && !outcome.skewed {
             self.untracked_events.fetch_add(1, Ordering::Relaxed);
         }
         if outcome.skewed {
             self.skewed_events.fetch_add(1, Ordering::Relaxed);
         }
-        if outcome.late_dropped && outcome.counted {
-            self.late_partial_events.fetch_add(1, Ordering::Relaxed);
-        } else if outcome.late_dropped {
+        if outcome.late_dropped {
             self.late_dropped_events.fetch_add(1, Ordering::Relaxed);
+        }
+        if outcome.late_partial {
+            self.late_partial_events.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Runs `f` on the state of `key` in `map` under its lock: the existing
-    /// state, a newly inserted one, or (at the cap, for a key that is too
-    /// long, or with `no_insert` — a skewed event, an uncounted one — for a
-    /// key not there) fresh temporary state.
+    /// state, or one inserted if `insert` (and there is room), or else fresh
+    /// temporary state if `temporary`. `f` gets the state, the slot's tag
+    /// and whether the state is in the map, and returns the heap bytes the
+    /// state grew by (counted in [`StateStore::bytes`] for a state in the
+    /// map).
     #[allow(clippy::too_many_arguments)]
-    fn with_slot<S>(
+    fn with_slot<K, Q, S>(
         &self,
-        map: &SlotMap<S>,
-        reserved: &AtomicUsize,
-        cap: usize,
-        key: &str,
+        map: &SlotMap<K, S>,
+        kind: MapKind,
+        key: &Q,
+        new_key: impl Fn() -> K,
         time_ms: i64,
-        no_insert: bool,
+        insert: bool,
+        temporary: bool,
         create: impl Fn() -> S,
         tag: impl Fn() -> u32,
-        f: impl FnOnce(&mut S, u32),
-    ) -> Tracking {
+        f: impl FnOnce(&mut S, u32, bool) -> usize,
+    ) -> Found
+    where
+        K: std::borrow::Borrow<Q> + std::hash::Hash + Eq + MapKey,
+        Q: std::hash::Hash + Eq + ?Sized,
+        S: Held,
+    {
         let guard = map.guard();
         // A retired slot is being removed by eviction; each round either
         // finds a live slot, inserts one, or takes a retired one out, so two
@@ -1360,42 +1816,286 @@ impl StateStore {
                 let mut cell = lock(slot);
                 if !cell.retired {
                     let tag = cell.tag;
-                    f(&mut cell.state, tag);
-                    return Tracking::Existing;
+                    let grown = f(&mut cell.state, tag, true);
+                    drop(cell);
+                    self.grow(grown);
+                    return Found::Existing;
                 }
                 drop(cell);
                 let _ = map.remove_if(key, |_, v| std::ptr::eq(v, slot), &guard);
                 continue;
             }
-            if no_insert || key.len() > self.config.max_key_bytes {
+            if !insert || !self.reserve_slot(kind, time_ms) {
                 break;
             }
-            let reserved_one =
-                reserve(reserved, cap) || (self.cap_sweep(time_ms) && reserve(reserved, cap));
-            if !reserved_one {
-                break;
-            }
+            let k = new_key();
+            let state = create();
+            let bytes = entry_bytes::<K, S>(&k, &state);
             let fresh = Mutex::new(Slot {
                 retired: false,
                 fresh: true,
                 tag: tag(),
-                state: create(),
+                state,
             });
-            match map.try_insert(Box::from(key), fresh, &guard) {
+            match map.try_insert(k, fresh, &guard) {
                 Ok(slot) => {
                     // Eviction does not retire a fresh slot.
                     let mut cell = lock(slot);
                     cell.fresh = false;
                     let tag = cell.tag;
-                    f(&mut cell.state, tag);
-                    return Tracking::Inserted;
+                    let grown = f(&mut cell.state, tag, true);
+                    drop(cell);
+                    self.grow(bytes + grown);
+                    return Found::Inserted;
                 }
                 // Another thread inserted it meanwhile: use that one.
-                Err(_) => release(reserved, 1),
+                Err(_) => self.release_slot(kind),
             }
         }
-        f(&mut create(), tag());
-        Tracking::Untracked
+        if !temporary {
+            return Found::Absent;
+        }
+        let _ = f(&mut create(), tag(), false);
+        Found::Temporary
+    }
+
+    // The byte figure and the eviction flag are sequentially consistent, so
+    // that a thread that finds the flag taken has its growth seen by the
+    // evicting thread's next look (see `enforce_budget`).
+    fn grow(&self, bytes: usize) {
+        if bytes > 0 {
+            self.bytes.fetch_add(bytes, Ordering::SeqCst);
+        }
+    }
+
+    fn shrink(&self, bytes: usize) {
+        if bytes > 0 {
+            let _ = self
+                .bytes
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |b| {
+                    Some(b.saturating_sub(bytes))
+                });
+        }
+    }
+
+    /// Reserves room for one more agent or key: at the agent cap after an
+    /// idle sweep, at the key cap after an idle sweep or else an eviction of
+    /// the least recently seen keys.
+    fn reserve_slot(&self, kind: MapKind, time_ms: i64) -> bool {
+        match kind {
+            MapKind::Agents => {
+                let (reserved, cap) = (&self.reserved_agents, self.config.max_agents);
+                reserve(reserved, cap) || (self.cap_sweep(time_ms) && reserve(reserved, cap))
+            }
+            MapKind::Keys => {
+                let (reserved, cap) = (&self.reserved_keys, self.config.max_keys);
+                if reserve(reserved, cap) {
+                    return true;
+                }
+                if self.cap_sweep(time_ms) && reserve(reserved, cap) {
+                    return true;
+                }
+                let need = (cap / 8).max(1);
+                let Some(done) = self.evict_oldest(false, 0, need) else {
+                    return false;
+                };
+                self.cap_evicted_keys
+                    .fetch_add(done.keys as u64, Ordering::Relaxed);
+                done.keys > 0 && reserve(reserved, cap)
+            }
+        }
+    }
+
+    fn release_slot(&self, kind: MapKind) {
+        match kind {
+            MapKind::Agents => release(&self.reserved_agents, 1),
+            MapKind::Keys => release(&self.reserved_keys, 1),
+        }
+    }
+
+    /// Evicts a key an agent's quota pushed out, unless it is gone or was
+    /// created anew since (another serial). Called under that agent's lock.
+    fn evict_owned(&self, k: OwnedKey) {
+        let Some(map) = self.keyed.get(k.map as usize) else {
+            return;
+        };
+        let guard = map.guard();
+        let Some(slot) = map.get(&k.key, &guard) else {
+            return;
+        };
+        let mut cell = lock(slot);
+        if cell.retired || cell.fresh || cell.state.serial != k.serial {
+            return;
+        }
+        cell.retired = true;
+        let bytes = KEY_ENTRY_BYTES + cell.state.heap_bytes();
+        drop(cell);
+        let _ = map.remove_if(&k.key, |_, v| std::ptr::eq(v, slot), &guard);
+        self.shrink(bytes);
+        release(&self.reserved_keys, 1);
+        self.quota_evicted_keys.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Brings the state back under the budget: evicts the least recently
+    /// seen agents and keys until an eighth of the budget is free. Called
+    /// with no lock held; a thread that finds another one evicting goes on.
+    fn enforce_budget(&self) {
+        let budget = self.config.max_state_bytes;
+        let target = budget - budget / 8;
+        // Again while over: another thread may have grown the state while
+        // this one evicted (and found it busy, so left the work here).
+        for _ in 0..4 {
+            if self.bytes() <= budget {
+                return;
+            }
+            let need = self.bytes().saturating_sub(target);
+            let Some(done) = self.evict_oldest(true, need, 0) else {
+                return;
+            };
+            self.budget_evicted_agents
+                .fetch_add(done.agents as u64, Ordering::Relaxed);
+            self.budget_evicted_keys
+                .fetch_add(done.keys as u64, Ordering::Relaxed);
+            if done.bytes == 0 {
+                return;
+            }
+        }
+    }
+
+    /// Evicts agents (if `agents`) and keys, least recently seen first,
+    /// until `need_bytes` bytes and `need_keys` keys are freed, and returns
+    /// what it removed; `None` if another thread is evicting. Amortised O(1) per entry: each round samples a few
+    /// hundred entries of each map to estimate the newest time below which
+    /// enough would go, then makes one pass over the maps; one round almost
+    /// always suffices, and the next call comes only after the freed room
+    /// (an eighth of the cap or budget) has filled again.
+    fn evict_oldest(&self, agents: bool, need_bytes: usize, need_keys: usize) -> Option<Evicted> {
+        let mut done = Evicted::default();
+        if self
+            .evicting
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return None;
+        }
+        for round in 0..3 {
+            let want_bytes = need_bytes.saturating_sub(done.bytes);
+            let want_keys = need_keys.saturating_sub(done.keys);
+            if want_bytes == 0 && want_keys == 0 {
+                break;
+            }
+            // Newest times and sizes of a sample, in table (hash) order,
+            // which is unrelated to age.
+            let mut sample: Vec<(i64, usize)> = Vec::new();
+            if agents {
+                sample_map(&self.agents, &mut sample);
+            }
+            let from_keys = sample.len();
+            for map in &self.keyed {
+                sample_map(map, &mut sample);
+            }
+            if sample.is_empty() {
+                break;
+            }
+            // What share of the population must go, measured in bytes or
+            // in keys, and the newest time of the sample at that share.
+            let (share, weighed) = if want_bytes > 0 {
+                let total = self.bytes().max(1);
+                (want_bytes as f64 / total as f64, &sample[..])
+            } else {
+                let total = self.keys_len().max(1);
+                (
+                    want_keys as f64 / total as f64,
+                    sample.get(from_keys..).unwrap_or(&[]),
+                )
+            };
+            let mut weighed: Vec<(i64, usize)> = weighed.to_vec();
+            weighed.sort_unstable();
+            let weight = |&(_, b): &(i64, usize)| if want_bytes > 0 { b as f64 } else { 1.0 };
+            let total: f64 = weighed.iter().map(weight).sum();
+            let mut acc = 0.0;
+            let mut threshold = i64::MAX;
+            for e in &weighed {
+                acc += weight(e);
+                if acc >= share * total {
+                    threshold = e.0;
+                    break;
+                }
+            }
+            // Round 0: strictly older than the threshold; round 1: up to it;
+            // round 2: anything, in table order.
+            let cut = match round {
+                0 => i128::from(threshold),
+                1 => i128::from(threshold) + 1,
+                _ => i128::MAX,
+            };
+            let enough = |d: &Evicted| d.bytes >= need_bytes && d.keys >= need_keys;
+            if agents && !enough(&done) {
+                let base = done;
+                let (n, b) = self.retire_older(&self.agents, cut, |_, b| {
+                    enough(&Evicted {
+                        bytes: base.bytes + b,
+                        ..base
+                    })
+                });
+                release(&self.reserved_agents, n);
+                done.agents += n;
+                done.bytes += b;
+            }
+            for map in &self.keyed {
+                if enough(&done) {
+                    break;
+                }
+                let base = done;
+                let (n, b) = self.retire_older(map, cut, |n, b| {
+                    enough(&Evicted {
+                        agents: base.agents,
+                        keys: base.keys + n,
+                        bytes: base.bytes + b,
+                    })
+                });
+                release(&self.reserved_keys, n);
+                done.keys += n;
+                done.bytes += b;
+            }
+        }
+        self.evicting.store(false, Ordering::SeqCst);
+        Some(done)
+    }
+
+    /// Retires and removes the slots of `map` whose newest event time is
+    /// before `cut`, until `enough(removed, bytes freed)`; returns how many
+    /// it removed and the bytes they held.
+    fn retire_older<K: MapKey, S: Held>(
+        &self,
+        map: &SlotMap<K, S>,
+        cut: i128,
+        enough: impl Fn(usize, usize) -> bool,
+    ) -> (usize, usize) {
+        let (mut removed, mut freed) = (0usize, 0usize);
+        let guard = map.guard();
+        map.retain(
+            |key, slot| {
+                if enough(removed, freed) {
+                    return true;
+                }
+                let mut cell = lock(slot);
+                if cell.retired {
+                    // Counted when it was retired (retain may ask twice).
+                    return false;
+                }
+                if cell.fresh || i128::from(cell.state.newest_ms()) >= cut {
+                    return true;
+                }
+                cell.retired = true;
+                removed += 1;
+                freed += entry_bytes(key, &cell.state);
+                false
+            },
+            &guard,
+        );
+        self.shrink(freed);
+        (removed, freed)
     }
 
     /// An idle sweep on behalf of a new agent or key at the cap, at most one
@@ -1415,7 +2115,10 @@ impl StateStore {
         {
             return false;
         }
-        self.evict_idle(time_ms) > 0
+        let agents = self.agents.len();
+        let keys = self.keys_len();
+        self.evict_idle(time_ms);
+        self.agents.len() < agents || self.keys_len() < keys
     }
 
     /// Removes the agents and keys whose newest event time is older than
@@ -1427,12 +2130,12 @@ impl StateStore {
             return 0;
         };
         let threshold = i128::from(watermark_ms) - i128::from(ttl);
-        let agents = retire_idle(&self.agents, threshold, |s| s.newest_ms);
+        let (agents, _) = self.retire_older(&self.agents, threshold, |_, _| false);
         release(&self.reserved_agents, agents);
         let keys = self
             .keyed
             .iter()
-            .map(|map| retire_idle(map, threshold, |s| s.newest_ms))
+            .map(|map| self.retire_older(map, threshold, |_, _| false).0)
             .sum();
         release(&self.reserved_keys, keys);
         self.evicted_agents
@@ -1456,36 +2159,52 @@ impl StateStore {
         self.keyed.iter().map(papaya::HashMap::len).sum()
     }
 
+    /// State bytes held now: for every agent and key, its map entry
+    /// ([`AGENT_ENTRY_BYTES`], [`KEY_ENTRY_BYTES`]), the agent's key and the
+    /// heap its state owns (requested sizes). What
+    /// [`StoreConfig::max_state_bytes`] bounds.
+    pub fn bytes(&self) -> usize {
+        self.bytes.load(Ordering::SeqCst)
+    }
+
     /// `true` when `agent` is tracked.
     pub fn contains(&self, agent: &str) -> bool {
+        let key = self.agent_key(agent);
         let guard = self.agents.guard();
         self.agents
-            .get(agent, &guard)
+            .get(&*key, &guard)
             .is_some_and(|slot| !lock(slot).retired)
     }
 
     /// Counters of what the store did, and its current size.
     pub fn stats(&self) -> StoreStats {
+        let n = |a: &AtomicU64| a.load(Ordering::Relaxed);
         StoreStats {
             agents: self.len(),
             keys: self.keys_len(),
-            untracked_events: self.untracked_events.load(Ordering::Relaxed),
-            untracked_key_events: self.untracked_key_events.load(Ordering::Relaxed),
-            skewed_events: self.skewed_events.load(Ordering::Relaxed),
-            late_dropped_events: self.late_dropped_events.load(Ordering::Relaxed),
-            late_partial_events: self.late_partial_events.load(Ordering::Relaxed),
-            evicted_agents: self.evicted_agents.load(Ordering::Relaxed),
-            evicted_keys: self.evicted_keys.load(Ordering::Relaxed),
+            bytes: self.bytes(),
+            untracked_events: n(&self.untracked_events),
+            untracked_key_events: n(&self.untracked_key_events),
+            skewed_events: n(&self.skewed_events),
+            late_dropped_events: n(&self.late_dropped_events),
+            late_partial_events: n(&self.late_partial_events),
+            evicted_agents: n(&self.evicted_agents),
+            evicted_keys: n(&self.evicted_keys),
+            budget_evicted_agents: n(&self.budget_evicted_agents),
+            budget_evicted_keys: n(&self.budget_evicted_keys),
+            cap_evicted_keys: n(&self.cap_evicted_keys),
+            quota_evicted_keys: n(&self.quota_evicted_keys),
         }
     }
 
     /// Bytes `agent` takes now: its map entry inline ([`AGENT_ENTRY_BYTES`]),
     /// its key, and the heap its state owns. `None` if it is not tracked.
     pub fn agent_memory_bytes(&self, agent: &str) -> Option<usize> {
+        let key = self.agent_key(agent);
         let guard = self.agents.guard();
-        let (key, slot) = self.agents.get_key_value(agent, &guard)?;
+        let (key, slot) = self.agents.get_key_value(&*key, &guard)?;
         let cell = lock(slot);
-        (!cell.retired).then(|| AGENT_ENTRY_BYTES + key.len() + cell.state.heap_bytes())
+        (!cell.retired).then(|| entry_bytes(key, &cell.state))
     }
 
     /// Bytes a newly tracked agent with a key of `key_len` bytes takes under
@@ -1494,12 +2213,90 @@ impl StateStore {
         AGENT_ENTRY_BYTES + key_len + AgentState::new(&self.plan, 0).heap_bytes()
     }
 
+    /// Bytes a newly created key of keyed counter `counter` takes.
+    pub fn new_key_memory_bytes(&self, counter: usize) -> Option<usize> {
+        let info = self.plan.counters.get(counter)?;
+        info.keyed_map?;
+        Some(KEY_ENTRY_BYTES + KeyState::new(info.plan, 0, 0).heap_bytes())
+    }
+
     /// A copy of `agent`'s state (for snapshots and tests).
     pub fn agent_state(&self, agent: &str) -> Option<AgentState> {
+        let key = self.agent_key(agent);
         let guard = self.agents.guard();
-        let slot = self.agents.get(agent, &guard)?;
+        let slot = self.agents.get(&*key, &guard)?;
         let cell = lock(slot);
         (!cell.retired).then(|| cell.state.clone())
+    }
+
+    /// A copy of the state of `key` of keyed counter `counter` (for tests):
+    /// `None` if the counter is not keyed or the key has no state.
+    pub fn key_state(&self, counter: usize, key: &str) -> Option<KeyState> {
+        let map = self
+            .keyed
+            .get(self.plan.counters.get(counter)?.keyed_map?)?;
+        let hash = self.key_hasher.hash_one(key);
+        let guard = map.guard();
+        let slot = map.get(&hash, &guard)?;
+        let cell = lock(slot);
+        (!cell.retired).then(|| cell.state.clone())
+    }
+
+    /// The bytes of every agent and key counted afresh, by a scan of the
+    /// maps: equal to [`bytes`](Self::bytes) when no event is under way
+    /// (for tests).
+    pub fn bytes_by_scan(&self) -> usize {
+        fn scan<K: MapKey, S: Held>(map: &SlotMap<K, S>) -> usize {
+            let guard = map.guard();
+            map.iter(&guard)
+                .map(|(key, slot)| {
+                    let cell = lock(slot);
+                    if cell.retired {
+                        0
+                    } else {
+                        entry_bytes(key, &cell.state)
+                    }
+                })
+                .sum()
+        }
+        scan(&self.agents) + self.keyed.iter().map(scan).sum::<usize>()
+    }
+
+    /// (rule, agent) cooldown entries held, over all agents (a scan: for
+    /// memory figures and tests).
+    pub fn cooldown_entries(&self) -> usize {
+        let guard = self.agents.guard();
+        self.agents
+            .iter(&guard)
+            .map(|(_, slot)| {
+                let cell = lock(slot);
+                if cell.retired {
+                    0
+                } else {
+                    cell.state.cooldowns().count()
+                }
+            })
+            .sum()
+    }
+}
+
+/// Bytes of one map entry: the entry itself, its key's heap and its state's.
+fn entry_bytes<K: MapKey, S: Held>(key: &K, state: &S) -> usize {
+    std::mem::size_of::<(K, Mutex<Slot<S>>)>()
+        + TABLE_SLOT_BYTES
+        + key.heap_bytes()
+        + state.heap_bytes()
+}
+
+/// Appends the (newest time, bytes) of up to [`EVICTION_SAMPLE`] live
+/// entries of `map` to `out`.
+fn sample_map<K: MapKey, S: Held>(map: &SlotMap<K, S>, out: &mut Vec<(i64, usize)>) {
+    let guard = map.guard();
+    for (key, slot) in map.iter(&guard).take(EVICTION_SAMPLE) {
+        let cell = lock(slot);
+        if !cell.retired {
+            out.push((cell.state.newest_ms(), entry_bytes(key, &cell.state)));
+        }
     }
 }
 

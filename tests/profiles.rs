@@ -303,7 +303,10 @@ fn from_path_stops_at_the_size_limit() {
     );
     assert_eq!(
         err.to_string(),
-        format!("profiles file `{}` is larger than the limit of 65536 bytes", big.display())
+        format!(
+            "profiles file `{}` is larger than the limit of 65536 bytes",
+            big.display()
+        )
     );
     // `/dev/zero` does not start like JSON: refused at its first block.
     let err = Profiles::from_path_capped("/dev/zero", 1 << 16).expect_err("not JSON");

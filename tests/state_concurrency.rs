@@ -35,6 +35,7 @@ fn layout() -> Layout {
         ],
         distincts: vec![DistinctSpec::over(HOUR as u64)],
         first_seens: vec![FirstSeenSpec::default()],
+        cooldowns_ms: Vec::new(),
     }
 }
 
@@ -312,4 +313,52 @@ fn million_new_agents_stay_under_the_cap() {
     assert_eq!(store.stats().untracked_events, 990_000);
     let store = flood(1_000_000, Some(5_000));
     assert!(store.stats().evicted_agents > 0);
+}
+
+/// Four threads of events on 300 agents and 5,000 keys, against a key cap,
+/// a per-agent key quota and a byte budget all far below what the events
+/// would hold: every bound holds at the end, and the store's byte figure
+/// equals a fresh count of what it holds (each insert, growth and eviction
+/// was accounted exactly once).
+#[test]
+fn caps_quotas_and_budget_hold_under_threads_and_bytes_stay_exact() {
+    const THREADS: u64 = 4;
+    const PER_THREAD: u64 = 5_000;
+    let config = StoreConfig {
+        max_keys: 500,
+        max_keys_per_agent: 20,
+        max_state_bytes: 150_000,
+        ..StoreConfig::default()
+    };
+    let store = StateStore::new(layout(), config).unwrap();
+    thread::scope(|s| {
+        for i in 0..THREADS {
+            let store = &store;
+            s.spawn(move || {
+                let mut m = store.metrics();
+                let mut seed = i;
+                for j in 0..PER_THREAD {
+                    let r = next(&mut seed);
+                    let agent = format!("agent-{}", r % 300);
+                    let key = format!("key-{}", (r >> 20) % 5_000);
+                    let v = [r % 40];
+                    let obs = Observation {
+                        counter_hits: &[true, true, true],
+                        counter_keys: &[None, None, Some(&key)],
+                        distinct_values: &[Some(&v)],
+                        first_seen_values: &[Some(&v)],
+                        ..Observation::at(T0 + (j * THREADS + i) as i64)
+                    };
+                    store.observe(&agent, &obs, &mut m);
+                    assert!(m.count(2).is_some_and(|n| n >= 1));
+                }
+            });
+        }
+    });
+    let stats = store.stats();
+    assert!(stats.keys <= 500, "{stats:?}");
+    assert!(stats.bytes <= 150_000, "{stats:?}");
+    assert_eq!(stats.bytes, store.bytes_by_scan());
+    assert!(stats.budget_evicted_agents > 0, "{stats:?}");
+    assert!(stats.quota_evicted_keys + stats.cap_evicted_keys + stats.budget_evicted_keys > 0);
 }

@@ -14,7 +14,8 @@ use std::collections::{HashMap, HashSet};
 use proptest::prelude::*;
 use riskgate::state::{
     Baseline, CounterSpec, DistinctSpec, FirstSeenSpec, Layout, Metrics, Observation, StateStore,
-    StoreConfig, Tracking, AGENT_ENTRY_BYTES,
+    StoreConfig, Tracking, AGENT_ENTRY_BYTES, AGENT_MORE_BYTES, COOLDOWN_ENTRY_BYTES,
+    KEY_ENTRY_BYTES, OWNED_KEY_BYTES,
 };
 
 /// Counts the heap allocations of the current thread, so a test can check
@@ -259,17 +260,13 @@ impl Model {
         let mut baselines = Vec::new();
         for (c, spec) in layout.counters.iter().enumerate() {
             let series: Option<(Option<i64>, Series)> = if spec.keyed {
+                let hit = ev.hits.get(c).copied().unwrap_or(false);
+                let creates = hit && !skewed;
                 match ev.keys.get(c).cloned().flatten() {
                     None => None,
-                    // A key gets state only from an event its condition
-                    // counts; before that it reads as fresh.
-                    Some(key)
-                        if !ev.hits.get(c).copied().unwrap_or(false)
-                            && self
-                                .keys
-                                .get(&(c, key.clone()))
-                                .is_none_or(|k| k.newest.is_none()) =>
-                    {
+                    // A key gets state only from an event its counter
+                    // counts; until then it reads 0 and has no history.
+                    Some(key) if !creates && !self.keys.contains_key(&(c, key.clone())) => {
                         Some((None, Vec::new()))
                     }
                     Some(key) => {
@@ -277,7 +274,6 @@ impl Model {
                         if !skewed {
                             let newest = k.newest.map_or(ev.t, |n| n.max(ev.t));
                             k.newest = Some(newest);
-                            let hit = ev.hits.get(c).copied().unwrap_or(false);
                             k.events.push((ev.t, hit, counted(spec, newest, ev.t)));
                         }
                         Some((k.newest, k.events.clone()))
@@ -433,6 +429,7 @@ fn layout() -> impl Strategy<Value = Layout> {
             counters,
             distincts,
             first_seens,
+            cooldowns_ms: Vec::new(),
         })
 }
 
@@ -739,7 +736,7 @@ fn late_event_enters_the_history_but_not_the_ring() {
     };
     let outcome = store.observe("a", &obs, &mut m);
     assert!(outcome.late);
-    assert!(outcome.late_dropped);
+    assert!(outcome.late_partial && !outcome.late_dropped);
     assert_eq!(m.count(0), Some(1), "read as it stands at the newest time");
     assert_eq!(
         m.baseline(0, 60),
@@ -754,7 +751,7 @@ fn late_event_enters_the_history_but_not_the_ring() {
         ..Observation::at(t0 + 12 * MINUTE - 30_000)
     };
     let outcome = store.observe("a", &obs, &mut m);
-    assert!(outcome.late && !outcome.late_dropped);
+    assert!(outcome.late && !outcome.late_dropped && !outcome.late_partial);
     assert_eq!(m.count(0), Some(2));
     assert_eq!(
         m.baseline(0, 60),
@@ -763,7 +760,6 @@ fn late_event_enters_the_history_but_not_the_ring() {
             windows: 12
         })
     );
-    // The earlier late event missed the ring but entered the history.
     assert_eq!(store.stats().late_partial_events, 1);
     assert_eq!(store.stats().late_dropped_events, 0);
     // Older than the 60-minute history too: counted nowhere.
@@ -772,7 +768,7 @@ fn late_event_enters_the_history_but_not_the_ring() {
         ..Observation::at(t0 - 2 * HOUR)
     };
     let outcome = store.observe("a", &obs, &mut m);
-    assert!(outcome.late_dropped && !outcome.counted);
+    assert!(outcome.late_dropped && !outcome.late_partial);
     assert_eq!(store.stats().late_dropped_events, 1);
     assert_eq!(store.stats().late_partial_events, 1);
 }
@@ -847,15 +843,29 @@ fn forward_skew_is_evaluated_but_not_counted() {
 }
 
 #[test]
-fn skew_is_off_by_default() {
+fn skew_is_five_minutes_by_default() {
     let store = seed_store();
     let mut m = store.metrics();
-    let obs = Observation {
+    let at = |t, now| Observation {
         counter_hits: &[true],
-        now_ms: 0,
-        ..Observation::at(10 * DAY)
+        now_ms: now,
+        ..Observation::at(t)
     };
-    assert!(!store.observe("a", &obs, &mut m).skewed);
+    assert!(!store.observe("a", &at(5 * MINUTE, 0), &mut m).skewed);
+    assert_eq!(m.count(0), Some(1));
+    assert!(store.observe("a", &at(5 * MINUTE + 1, 0), &mut m).skewed);
+    assert!(store.observe("a", &at(10 * DAY, 0), &mut m).skewed);
+    assert_eq!(m.count(0), Some(1));
+    // Off: any time is trusted.
+    let trusting = StateStore::new(
+        Layout::seed(),
+        StoreConfig {
+            max_forward_skew_ms: None,
+            ..StoreConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(!trusting.observe("a", &at(10 * DAY, 0), &mut m).skewed);
     assert_eq!(m.count(0), Some(1));
 }
 
@@ -1236,9 +1246,10 @@ fn seed_layout_agent_fits_in_512_bytes() {
     }
     let bytes = store.agent_memory_bytes(id).unwrap();
     println!("seed layout: {bytes} bytes per agent (map entry {AGENT_ENTRY_BYTES})");
-    assert_eq!(AGENT_ENTRY_BYTES, 97);
-    assert_eq!(bytes, 395);
-    assert_eq!(store.new_agent_memory_bytes(24), 395);
+    assert_eq!(AGENT_ENTRY_BYTES, 73);
+    assert_eq!(bytes, 371);
+    assert_eq!(store.new_agent_memory_bytes(24), 371);
+    assert_eq!(store.bytes(), 371, "the store's figure is the agent's");
     assert!(bytes <= 512);
 }
 
@@ -1257,22 +1268,45 @@ fn each_metric_kind_adds_its_documented_bytes() {
     };
     assert_eq!(bytes(counter(0)) - empty, 32 + 120);
     assert_eq!(bytes(counter(1440)) - empty, 32 + 120 + 2 * 1441);
-    let distinct = Layout {
-        distincts: vec![DistinctSpec::over(60_000)],
+    // The first distinct, first-seen, cooldown or created key allocates the
+    // agent's second block (88 bytes), once.
+    assert_eq!(AGENT_MORE_BYTES, 88);
+    let distinct = |n| Layout {
+        distincts: vec![DistinctSpec::over(60_000); n],
         ..Layout::default()
     };
-    assert_eq!(bytes(distinct) - empty, 296);
+    assert_eq!(bytes(distinct(1)) - empty, 88 + 296);
+    assert_eq!(bytes(distinct(2)) - empty, 88 + 2 * 296);
     let first_seen = Layout {
         first_seens: vec![FirstSeenSpec::default()],
         ..Layout::default()
     };
-    assert_eq!(bytes(first_seen) - empty, 24);
+    assert_eq!(bytes(first_seen) - empty, 88 + 24);
+    // Cooldowns cost nothing until an alert: 16 bytes a (rule, agent) then.
+    let cooldowns = Layout {
+        cooldowns_ms: vec![60_000; 3],
+        ..Layout::default()
+    };
+    assert_eq!(bytes(cooldowns), empty);
+    assert_eq!((COOLDOWN_ENTRY_BYTES, OWNED_KEY_BYTES), (16, 16));
+    // A key of a keyed counter: its map entry and its ring.
+    let keyed = StateStore::new(
+        Layout {
+            counters: vec![CounterSpec::over(60_000).keyed()],
+            ..Layout::default()
+        },
+        StoreConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(KEY_ENTRY_BYTES, 81);
+    assert_eq!(keyed.new_key_memory_bytes(0), Some(81 + 120));
+    assert_eq!(keyed.new_key_memory_bytes(1), None);
 }
 
 #[test]
-fn overlong_agent_ids_are_evaluated_but_not_stored() {
+fn overlong_agent_ids_are_stored_under_a_capped_key() {
     let config = StoreConfig {
-        max_key_bytes: 8,
+        max_key_bytes: 32,
         ..StoreConfig::default()
     };
     let store = StateStore::new(Layout::seed(), config).unwrap();
@@ -1281,17 +1315,38 @@ fn overlong_agent_ids_are_evaluated_but_not_stored() {
         counter_hits: &[true],
         ..Observation::at(0)
     };
+    let short = "x".repeat(32);
+    let long_a = "y".repeat(10_000) + "a";
+    let long_b = "y".repeat(10_000) + "b";
     assert_eq!(
-        store.observe("12345678", &obs, &mut m).tracking,
+        store.observe(&short, &obs, &mut m).tracking,
         Tracking::Inserted
     );
+    for n in 1..=3 {
+        assert_eq!(
+            store.observe(&long_a, &obs, &mut m).tracking,
+            if n == 1 {
+                Tracking::Inserted
+            } else {
+                Tracking::Existing
+            }
+        );
+        assert_eq!(m.count(0), Some(n), "one agent, however long its id");
+    }
+    // Same start, another end: another agent.
     assert_eq!(
-        store.observe("123456789", &obs, &mut m).tracking,
-        Tracking::Untracked
+        store.observe(&long_b, &obs, &mut m).tracking,
+        Tracking::Inserted
     );
     assert_eq!(m.count(0), Some(1));
-    assert_eq!(store.len(), 1);
-    assert_eq!(store.stats().untracked_events, 1);
+    assert_eq!(store.len(), 3);
+    assert_eq!(store.stats().untracked_events, 0);
+    assert!(store.contains(&long_a) && store.contains(&long_b));
+    // Each key is at most 32 bytes: 15 of the id, `#`, 16 hex digits.
+    let seed_agent = store.new_agent_memory_bytes(0);
+    assert_eq!(store.agent_memory_bytes(&short), Some(seed_agent + 32));
+    assert_eq!(store.agent_memory_bytes(&long_a), Some(seed_agent + 32));
+    assert_eq!(store.bytes(), 3 * (seed_agent + 32));
 }
 
 #[test]
@@ -1350,6 +1405,7 @@ fn agent_state_round_trips_through_serde() {
         counters: vec![CounterSpec::requests_per_minute().with_history(60)],
         distincts: vec![DistinctSpec::over(60_000)],
         first_seens: vec![FirstSeenSpec::default()],
+        cooldowns_ms: Vec::new(),
     };
     let store = StateStore::new(layout, StoreConfig::default()).unwrap();
     let mut m = store.metrics();
@@ -1382,6 +1438,7 @@ fn observe_on_an_existing_agent_allocates_nothing() {
         ],
         distincts: vec![DistinctSpec::over(HOUR as u64)],
         first_seens: vec![FirstSeenSpec::default()],
+        cooldowns_ms: Vec::new(),
     };
     let store = StateStore::new(layout, StoreConfig::default()).unwrap();
     let mut m = store.metrics();

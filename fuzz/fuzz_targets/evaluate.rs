@@ -1,11 +1,14 @@
 //! A fixed valid program (the seed rules, the agents rules and the probes of
 //! `evaluate_probes.rules`, compiled once) against `arbitrary` event
-//! sequences: a few agents (with and without profiles, one id too long to
-//! track), times moving forward, repeating, out of order, late by hours, far
-//! in the future and at the ends of `i64`, IPv4/IPv6/absent addresses,
-//! scopes, categories, outcomes and the other fields; engines with and
-//! without an agent cap, a forward-skew limit on a manual clock and an idle
-//! TTL, with idle sweeps between events.
+//! sequences: a few agents (with and without profiles, two ids longer than
+//! the store keeps whole), times moving forward, repeating, out of order,
+//! late by hours, far in the future and at the ends of `i64`,
+//! IPv4/IPv6/absent addresses, scopes, categories, outcomes, over-long user
+//! agents and the other fields, and floods of one agent's events from
+//! distinct addresses and clients (key floods); engines on a manual clock
+//! with the default forward-skew limit (5 minutes), another limit or none,
+//! with and without an agent cap, an idle TTL, a small key cap and key
+//! quota, a small state budget, with idle sweeps between events.
 //!
 //! Invariants checked after every event:
 //! - nothing panics, and the verdict serializes;
@@ -14,22 +17,28 @@
 //!   matches are in source order, each rule at most once, and the engine's
 //!   per-rule fired counts grow by exactly the matches;
 //! - the engine's event count grows by one per `evaluate`;
-//! - cooldown (SPEC §7.16): an alert of (rule, agent) at `t` is suppressed
-//!   iff `t < last + D`, `last` the time of the last alert not suppressed
-//!   (an `evict_idle(w)` forgets the entries with `w >= last + D`, as
-//!   documented);
+//! - the store's byte figure equals a fresh count of what it holds, the key
+//!   cap holds, and the state is within its budget after the event;
+//! - cooldown: an alert of (rule, agent) at `t` is suppressed iff
+//!   `t < last + D`, `last` the time of the agent's last alert not
+//!   suppressed; an event past the forward skew checks but records nothing;
+//!   cooldowns live in the agent's state, so an agent not tracked (new,
+//!   untracked, evicted) has none;
 //! - counters (read from the shadow probes' explanations): an unconditional
 //!   counter always includes the agent's newest event (>= 1), and while the
 //!   agent's (or key's) newest time stays put, an event adds exactly one if
 //!   its bucket is still in the ring (and zero otherwise, or when it is past
 //!   the forward skew): a `count over W` / `requests_per_minute` value never
-//!   decreases for events within the window.
+//!   decreases for events within the window;
+//! - keyed counter (`count(outcome == "FAILURE") over 1m by ip`): a key
+//!   without state gets some only from a counted failure (then it reads 1)
+//!   and otherwise reads 0; a key never vanishes without an eviction.
 
 #![no_main]
 
 mod invariants;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, OnceLock};
 
@@ -54,10 +63,11 @@ const AGENTS: [&str; 5] = [
     "",
 ];
 
-/// An agent id longer than the store keeps (1,024 bytes): never tracked.
-fn long_agent() -> &'static str {
-    static LONG: OnceLock<String> = OnceLock::new();
-    LONG.get_or_init(|| "x".repeat(1_100))
+/// Two agent ids longer than the store keeps whole (1,024 bytes), with the
+/// same first 1,100 bytes: stored as their start and a hash, two agents.
+fn long_agents() -> &'static [String; 2] {
+    static LONG: OnceLock<[String; 2]> = OnceLock::new();
+    LONG.get_or_init(|| ["x".repeat(1_100), "x".repeat(1_100) + "y"])
 }
 
 struct Fixture {
@@ -67,6 +77,8 @@ struct Fixture {
     index: HashMap<String, usize>,
     /// Counter probes: (rule id, label in the explanation, bucket width in ms).
     probes: Vec<(&'static str, &'static str, i64)>,
+    /// Index of probe P3's keyed counter among the program's counters.
+    p3_counter: usize,
 }
 
 fn fixture() -> &'static Fixture {
@@ -107,6 +119,11 @@ fn fixture() -> &'static Fixture {
             .enumerate()
             .map(|(i, r)| (r.id.to_string(), i))
             .collect();
+        let p3_counter = program
+            .counters
+            .iter()
+            .position(|c| c.by.is_some() && &*c.label == P3_LABEL)
+            .unwrap_or_else(|| panic!("no counter labelled {P3_LABEL}"));
         Fixture {
             program,
             profiles,
@@ -116,6 +133,7 @@ fn fixture() -> &'static Fixture {
                 ("P2", "count over 5m", 5_000),
                 ("P4", "count over 6s", 100),
             ],
+            p3_counter,
         }
     })
 }
@@ -259,6 +277,8 @@ const EVENT_TYPES: [&str; 4] = [
 enum Text {
     Known(u8),
     Own(String),
+    /// A character repeated up to 65,535 times (an over-long key or value).
+    Long(char, u16),
 }
 
 impl Text {
@@ -270,6 +290,7 @@ impl Text {
                 .unwrap_or("")
                 .to_string(),
             Text::Own(s) => s.clone(),
+            Text::Long(c, n) => std::iter::repeat_n(*c, usize::from(*n)).collect(),
         }
     }
 }
@@ -310,26 +331,33 @@ struct Extra {
     attrs: u8,
 }
 
+/// Many events of one agent in a row, 1 ms apart, each from its own
+/// address (and, with `clients`, its own user agent): a key flood.
+#[derive(Arbitrary, Debug, Clone)]
+struct Flood {
+    agent: u8,
+    /// Events, 1 to 64.
+    count: u8,
+    /// First address (consecutive after it).
+    base: u32,
+    failures: bool,
+    clients: bool,
+    time: TimeSpec,
+}
+
 #[derive(Debug)]
 enum Op {
     Eval(Ev),
+    Flood(Flood),
     Evict(TimeSpec),
     SetClock(TimeSpec),
-    /// A key flood by an agent outside the model: `n` events (at most 512)
-    /// from as many new addresses, all failures or all successes, with an
-    /// agent id of `id_len` bytes (long ones are never tracked).
-    Flood { n: u16, failures: bool, id_len: u16 },
 }
 
 impl<'a> Arbitrary<'a> for Op {
     fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
         Ok(match u.arbitrary::<u8>()? {
-            0..=235 => Op::Eval(u.arbitrary()?),
-            236..=239 => Op::Flood {
-                n: u.arbitrary()?,
-                failures: u.arbitrary()?,
-                id_len: u.arbitrary()?,
-            },
+            0..=231 => Op::Eval(u.arbitrary()?),
+            232..=239 => Op::Flood(u.arbitrary()?),
             240..=247 => Op::Evict(u.arbitrary()?),
             _ => Op::SetClock(u.arbitrary()?),
         })
@@ -339,8 +367,9 @@ impl<'a> Arbitrary<'a> for Op {
 #[derive(Arbitrary, Debug)]
 struct Input {
     /// Bit 0: at most 2 agents tracked; bit 1: a forward-skew limit of
-    /// `skew_secs` (else the default, 5 minutes);
-    /// bit 2: an idle TTL.
+    /// `skew_secs` (else the default, 5 minutes); bit 2: an idle TTL;
+    /// bit 3: no forward-skew limit; bit 4: at most 8 keys, 3 an agent;
+    /// bit 5: a state budget of three agents.
     config: u8,
     skew_secs: u16,
     idle_ttl_secs: u16,
@@ -348,8 +377,51 @@ struct Input {
 }
 
 fn agent_id(i: u8) -> &'static str {
-    let i = usize::from(i) % (AGENTS.len() + 1);
-    AGENTS.get(i).copied().unwrap_or_else(long_agent)
+    let i = usize::from(i) % (AGENTS.len() + 2);
+    match AGENTS.get(i) {
+        Some(a) => a,
+        None => long_agents()
+            .get(i - AGENTS.len())
+            .map_or("", String::as_str),
+    }
+}
+
+/// The events of a flood op, from `cursor`.
+fn flood_events(f: &Flood, cursor: i64) -> Vec<(Ev, i64)> {
+    let t0 = f.time.apply(cursor);
+    (0..u32::from(f.count % 64) + 1)
+        .map(|i| {
+            let ev = Ev {
+                // Explained, service app, outcome FAILURE (index 1) or
+                // SUCCESS (index 0).
+                flags: if f.failures { 1 << 4 } else { 0 },
+                agent: f.agent,
+                time: TimeSpec::Same,
+                categories: 1,
+                ip: IpSpec::V4(f.base.wrapping_add(i).to_be_bytes()),
+                scopes: 0,
+                extra: f.clients.then(|| {
+                    Box::new(Extra {
+                        event_type: None,
+                        own_scopes: Vec::new(),
+                        granted: Vec::new(),
+                        country: None,
+                        asn: None,
+                        user_agent: Some(Text::Own(format!("client-{i}"))),
+                        grant_type: false,
+                        auth_method: None,
+                        cert_issuer: None,
+                        cert_age_days: None,
+                        token_lifetime_minutes: None,
+                        secret_age_days: None,
+                        device_posture: None,
+                        attrs: 0,
+                    })
+                }),
+            };
+            (ev, t0.saturating_add(i64::from(i)))
+        })
+        .collect()
 }
 
 fn build_event(ev: &Ev, time_ms: i64) -> Event<'static> {
@@ -469,22 +541,46 @@ fn in_ring(t: i64, newest: i64, bucket_ms: i64) -> bool {
 }
 
 #[derive(Default)]
-struct KeyRec {
-    newest: i64,
-    /// The key's count after its last event, if that one was explained.
-    count: Option<u64>,
-}
-
 struct Model {
     /// Per agent: the probe values after its last event, if it was explained.
     counts: HashMap<&'static str, (i64, Vec<u64>)>,
-    /// Per `by ip` key of probe P3.
-    keys: HashMap<IpAddr, KeyRec>,
+    /// Per `by ip` key of probe P3: its newest time and count after its
+    /// last explained event.
+    keys: HashMap<IpAddr, (i64, u64)>,
     /// Per (rule, agent): the time of the last alert not suppressed.
     cooldowns: HashMap<(usize, &'static str), i64>,
-    /// Keys were evicted at some point: a key the model does not know may
-    /// still be in the store.
-    keys_evicted: bool,
+    /// Agents whose state may have been replaced during an event (an idle
+    /// sweep for a new key evicted agents): their cooldowns are unknown
+    /// until they are no longer tracked.
+    unknown: HashSet<&'static str>,
+}
+
+/// Keys removed by any eviction so far.
+fn evicted_keys(engine: &Engine) -> u64 {
+    let s = engine.store().stats();
+    s.evicted_keys + s.cap_evicted_keys + s.budget_evicted_keys + s.quota_evicted_keys
+}
+
+/// Agents removed by idle eviction so far (during an event, by the sweep
+/// of a new agent or key at its cap: before the event's agent is looked up,
+/// so its state may be a fresh one). Budget evictions run after the event.
+fn idle_evicted_agents(engine: &Engine) -> u64 {
+    engine.store().stats().evicted_agents
+}
+
+/// The model forgets the cooldowns of agents that are no longer tracked.
+fn forget_untracked(model: &mut Model, engine: &Engine) {
+    let gone: Vec<&'static str> = model
+        .cooldowns
+        .keys()
+        .map(|(_, a)| *a)
+        .chain(model.unknown.iter().copied())
+        .filter(|a| !engine.store().contains(a))
+        .collect();
+    for a in gone {
+        model.cooldowns.retain(|(_, x), _| *x != a);
+        model.unknown.remove(a);
+    }
 }
 
 fn check_verdict(fx: &Fixture, v: &Verdict<'_>) {
@@ -504,73 +600,57 @@ fn check_verdict(fx: &Fixture, v: &Verdict<'_>) {
 fuzz_target!(|input: Input| {
     let fx = fixture();
     let clock = Arc::new(ManualClock::new(BASE));
-    let mut builder = Engine::builder(fx.program.clone()).profiles(&fx.profiles);
+    // Always the manual clock (never the system's): the default limit of
+    // 5 minutes is measured against it too.
+    let mut builder = Engine::builder(fx.program.clone())
+        .profiles(&fx.profiles)
+        .clock(clock.clone());
     if input.config & 1 != 0 {
         builder = builder.max_agents(2);
     }
-    // Always the manual clock: the default limit (5 minutes) or one chosen
-    // by the input, so far-future events are measured deterministically.
-    let skew_ms = if input.config & 2 != 0 {
-        u64::from(input.skew_secs) * 1_000
-    } else {
-        riskgate::engine::DEFAULT_MAX_FORWARD_SKEW_MS
-    };
-    builder = builder.clock(clock.clone());
     if input.config & 2 != 0 {
-        builder = builder.max_forward_skew_ms(skew_ms);
+        builder = builder.max_forward_skew_ms(u64::from(input.skew_secs) * 1_000);
     }
     if input.config & 4 != 0 {
         builder = builder.idle_ttl_ms(u64::from(input.idle_ttl_secs) * 1_000);
     }
+    if input.config & 8 != 0 {
+        builder = builder.forward_skew_limit_ms(None);
+    }
+    if input.config & 16 != 0 {
+        builder = builder.max_keys(8).max_keys_per_agent(3);
+    }
+    let budget = if input.config & 32 != 0 {
+        let probe = match Engine::builder(fx.program.clone()).build() {
+            Ok(e) => e,
+            Err(e) => panic!("engine: {e}"),
+        };
+        let b = probe.store().new_agent_memory_bytes(24) * 3;
+        builder = builder.max_state_bytes(b);
+        Some(b)
+    } else {
+        None
+    };
     let engine = match builder.build() {
         Ok(e) => e,
         Err(e) => panic!("engine: {e}"),
     };
-    let mut model = Model {
-        counts: HashMap::new(),
-        keys: HashMap::new(),
-        cooldowns: HashMap::new(),
-        keys_evicted: false,
-    };
+    let mut model = Model::default();
     let mut cursor = BASE;
+    let mut events = 0usize;
     for op in input.ops.iter().take(256) {
-        let ev = match op {
-            Op::Eval(ev) => ev,
-            Op::Flood { n, failures, id_len } => {
-                let id = format!("flood-{}", "x".repeat(usize::from(*id_len) % 4_096));
-                let keys_before = engine.stats().tracked_keys;
-                for k in 0..u32::from(*n % 512) {
-                    let ip = std::net::Ipv4Addr::from(0xc612_0000 + k); // 198.18.0.0/15
-                    let event = Event::builder(id.as_str(), cursor)
-                        .ip(std::net::IpAddr::V4(ip))
-                        .outcome(if *failures { "FAILURE" } else { "SUCCESS" })
-                        .build();
-                    let v = engine.evaluate_explained(&event);
-                    check_verdict(fx, &v);
-                }
-                // An event a keyed counter does not count creates no key.
-                if !*failures {
-                    // (Every keyed counter of the fixture has a condition a
-                    // success without categories fails.)
-                    assert_eq!(engine.stats().tracked_keys, keys_before);
-                }
-                // The flood's keys are shared with the model's agents.
-                model.keys.clear();
-                model.keys_evicted = true;
-                continue;
+        let batch = match op {
+            Op::Eval(ev) => {
+                let t = ev.time.apply(cursor);
+                vec![(ev.clone(), t)]
             }
+            Op::Flood(f) => flood_events(f, cursor),
             Op::Evict(t) => {
                 let watermark = t.apply(cursor);
                 engine.evict_idle(watermark);
-                // Documented: cooldown entries that no longer suppress at the
-                // watermark go too (event time is taken to be there).
-                model.cooldowns.retain(|(i, _), last| {
-                    let d = fx.program.rules.get(*i).and_then(|r| r.cooldown_ms);
-                    d.is_some_and(|d| i128::from(watermark) < i128::from(*last) + i128::from(d))
-                });
-                // Keys may be gone: forget what we knew of them.
+                // Cooldowns go with their agents; keys may be gone.
+                forget_untracked(&mut model, &engine);
                 model.keys.clear();
-                model.keys_evicted = true;
                 continue;
             }
             Op::SetClock(t) => {
@@ -578,64 +658,103 @@ fuzz_target!(|input: Input| {
                 continue;
             }
         };
-        let t = ev.time.apply(cursor);
-        cursor = t;
-        let event = build_event(ev, t);
-        let agent = agent_id(ev.agent);
-        let before = engine.stats();
-        let newest_before = engine.store().agent_state(agent).map(|s| s.newest_ms());
-        let evicted_keys = engine.store().stats().evicted_keys;
-        let explain = ev.flags & 1 == 0;
-        let v = if explain {
-            engine.evaluate_explained(&event)
-        } else {
-            engine.evaluate(&event)
-        };
-        let after = engine.stats();
-        let newest_after = engine.store().agent_state(agent).map(|s| s.newest_ms());
-        let skewed = after.skewed > before.skewed;
-        // An event is past the limit exactly when later than the clock plus
-        // the limit, and then it is tallied (never silently dropped).
-        let now = clock.0.load(std::sync::atomic::Ordering::Relaxed);
-        assert_eq!(
-            skewed,
-            i128::from(t) > i128::from(now) + i128::from(skew_ms),
-            "event at {t}, clock {now}, limit {skew_ms} ms"
-        );
-        if engine.store().stats().evicted_keys > evicted_keys {
-            // An idle sweep for a new agent at the cap dropped keys.
-            model.keys.clear();
-            model.keys_evicted = true;
-        }
-
-        assert_eq!(v.agent, agent);
-        assert_eq!(v.time_ms, t);
-        check_verdict(fx, &v);
-        assert_eq!(after.events, before.events + 1, "one evaluate, one event");
-        for (i, ((_, n0), (_, n1))) in before.fired.iter().zip(&after.fired).enumerate() {
-            let fired = fx
-                .program
-                .rules
-                .get(i)
-                .is_some_and(|r| v.matches.iter().any(|m| m.rule == r.id));
-            assert_eq!(*n1, n0 + u64::from(fired), "fired count of rule {i}");
-        }
-
-        // Cooldown, SPEC §7.16.
-        for m in &v.matches {
-            let Some(&i) = fx.index.get(&*m.rule) else {
-                continue;
-            };
-            let Some(rule) = fx.program.rules.get(i) else {
-                continue;
-            };
-            if rule.alerts.is_empty() {
-                continue;
+        for (ev, t) in batch {
+            events += 1;
+            if events > 1_024 {
+                return;
             }
-            let expected = match (rule.cooldown_ms, model.cooldowns.get(&(i, agent))) {
-                (Some(d), Some(&last)) => i128::from(t) < i128::from(last) + i128::from(d),
-                _ => false,
-            };
+            cursor = t;
+            step(fx, &engine, &mut model, &ev, t, budget);
+        }
+    }
+});
+
+/// Evaluates one event and checks every invariant.
+fn step(fx: &Fixture, engine: &Engine, model: &mut Model, ev: &Ev, t: i64, budget: Option<usize>) {
+    let event = build_event(ev, t);
+    let agent = agent_id(ev.agent);
+    let store = engine.store();
+    let key = event.ip.map(|ip| ip.to_string());
+    let key_newest = |k: &Option<String>| {
+        k.as_ref()
+            .and_then(|k| store.key_state(fx.p3_counter, k))
+            .map(|s| s.newest_ms())
+    };
+    let before = engine.stats();
+    let newest_before = store.agent_state(agent).map(|s| s.newest_ms());
+    let key_before = key_newest(&key);
+    let keys_evicted_before = evicted_keys(engine);
+    let idle_evicted_before = idle_evicted_agents(engine);
+    if newest_before.is_none() {
+        // Not tracked: the event runs on a fresh state, with no cooldown.
+        model.cooldowns.retain(|(_, a), _| *a != agent);
+        model.unknown.remove(agent);
+    }
+    let explain = ev.flags & 1 == 0;
+    let v = if explain {
+        engine.evaluate_explained(&event)
+    } else {
+        engine.evaluate(&event)
+    };
+    let after = engine.stats();
+    let newest_after = store.agent_state(agent).map(|s| s.newest_ms());
+    let key_after = key_newest(&key);
+    let skewed = after.skewed > before.skewed;
+    let untracked = after.untracked > before.untracked;
+    let keys_evicted = evicted_keys(engine) > keys_evicted_before;
+    // The agent's state may have been replaced by a fresh one mid-event.
+    let replaced = idle_evicted_agents(engine) > idle_evicted_before && newest_before.is_some();
+    let agents_evicted = engine.stats().evicted_agents > before.evicted_agents;
+    // The event ran on the agent's state in the map (not on a temporary one).
+    let on_map = !untracked && !(skewed && newest_before.is_none());
+
+    assert_eq!(v.agent, agent);
+    assert_eq!(v.time_ms, t);
+    check_verdict(fx, &v);
+    assert_eq!(after.events, before.events + 1, "one evaluate, one event");
+    for (i, ((_, n0), (_, n1))) in before.fired.iter().zip(&after.fired).enumerate() {
+        let fired = fx
+            .program
+            .rules
+            .get(i)
+            .is_some_and(|r| v.matches.iter().any(|m| m.rule == r.id));
+        assert_eq!(*n1, n0 + u64::from(fired), "fired count of rule {i}");
+    }
+
+    // Memory: the figure is exact, the bounds hold.
+    assert_eq!(store.bytes(), store.bytes_by_scan(), "byte figure");
+    assert!(store.keys_len() <= store.config().max_keys);
+    if let Some(b) = budget {
+        assert!(
+            store.bytes() <= b,
+            "{} bytes over a budget of {b}",
+            store.bytes()
+        );
+    }
+
+    // Cooldowns, in the agent's state.
+    if replaced {
+        // An idle sweep (for a new key at the cap) may have replaced the
+        // agent's state during the event: its cooldowns are unknown now.
+        model.cooldowns.retain(|(_, a), _| *a != agent);
+        model.unknown.insert(agent);
+    }
+    let known = !model.unknown.contains(agent);
+    for m in &v.matches {
+        let Some(&i) = fx.index.get(&*m.rule) else {
+            continue;
+        };
+        let Some(rule) = fx.program.rules.get(i) else {
+            continue;
+        };
+        if rule.alerts.is_empty() {
+            continue;
+        }
+        let expected = match (rule.cooldown_ms, model.cooldowns.get(&(i, agent))) {
+            (Some(d), Some(&last)) => i128::from(t) < i128::from(last) + i128::from(d),
+            _ => false,
+        };
+        if known {
             for a in &m.alerts {
                 assert_eq!(
                     a.suppressed,
@@ -645,116 +764,145 @@ fuzz_target!(|input: Input| {
                     model.cooldowns.get(&(i, agent))
                 );
             }
-            if rule.cooldown_ms.is_some() && !expected {
-                model.cooldowns.insert((i, agent), t);
+        }
+        let suppressed = m.alerts.iter().any(|a| a.suppressed);
+        if rule.cooldown_ms.is_some() && on_map && !skewed && !suppressed {
+            model.cooldowns.insert((i, agent), t);
+        }
+    }
+    if newest_after.is_none() {
+        // Evicted at the end of its event (budget), or never tracked.
+        model.cooldowns.retain(|(_, a), _| *a != agent);
+        model.unknown.remove(agent);
+    }
+    if agents_evicted {
+        forget_untracked(model, engine);
+    }
+
+    // Unconditional counters of the agent.
+    let tracked = newest_after.is_some();
+    if !tracked || replaced {
+        model.counts.remove(agent);
+    }
+    if tracked && !replaced {
+        let expected = match (newest_before, skewed) {
+            (Some(n), true) => Some(n),
+            (Some(n), false) => Some(n.max(t)),
+            (None, _) => Some(t),
+        };
+        assert_eq!(
+            newest_after, expected,
+            "newest time {newest_before:?} -> {newest_after:?} after an event at {t} (skewed {skewed})"
+        );
+    }
+    if explain {
+        let mut values = Vec::new();
+        for &(rule, label, bucket_ms) in &fx.probes {
+            let value = probe(&v, rule, label);
+            let Some(n) = value else {
+                panic!("probe {rule} did not fire: {v:?}");
+            };
+            if !(skewed && newest_before.is_none()) {
+                assert!(n >= 1, "probe {rule}: {n} without the newest event");
+            }
+            values.push((n, bucket_ms));
+        }
+        if let (Some(n0), Some(n1), Some((newest, prev))) =
+            (newest_before, newest_after, model.counts.get(agent))
+        {
+            if n0 == n1 && *newest == n1 && !replaced {
+                for (i, ((n, bucket_ms), p)) in values.iter().zip(prev).enumerate() {
+                    let added = u64::from(!skewed && in_ring(t, n1, *bucket_ms));
+                    assert_eq!(
+                        *n,
+                        p + added,
+                        "probe {i}: {p} before, event at {t}, newest {n1}, skewed {skewed}"
+                    );
+                }
             }
         }
+        match newest_after {
+            Some(n1) if !replaced => {
+                model
+                    .counts
+                    .insert(agent, (n1, values.iter().map(|(n, _)| *n).collect()));
+            }
+            _ => {
+                model.counts.remove(agent);
+            }
+        }
+    } else {
+        model.counts.remove(agent);
+    }
 
-        // Unconditional counters of the agent.
-        let tracked = newest_after.is_some();
-        if !tracked {
-            model.counts.remove(agent);
-        }
-        if tracked {
-            let expected = match (newest_before, skewed) {
-                (Some(n), true) => Some(n),
-                (Some(n), false) => Some(n.max(t)),
-                (None, _) => Some(t),
-            };
-            assert_eq!(
-                newest_after, expected,
-                "newest time {newest_before:?} -> {newest_after:?} after an event at {t} (skewed {skewed})"
-            );
-        }
+    // The failures-by-address counter (P3), keyed by IP across agents.
+    let Some(ip) = event.ip else {
         if explain {
-            let mut values = Vec::new();
-            for &(rule, label, bucket_ms) in &fx.probes {
-                let value = probe(&v, rule, label);
-                let Some(n) = value else {
-                    panic!("probe {rule} did not fire: {v:?}");
-                };
-                if !(skewed && newest_before.is_none()) {
-                    assert!(n >= 1, "probe {rule}: {n} without the newest event");
-                }
-                values.push((n, bucket_ms));
-            }
-            if let (Some(n0), Some(n1), Some((newest, prev))) =
-                (newest_before, newest_after, model.counts.get(agent))
-            {
-                if n0 == n1 && *newest == n1 {
-                    for (i, ((n, bucket_ms), p)) in values.iter().zip(prev).enumerate() {
-                        let added = u64::from(!skewed && in_ring(t, n1, *bucket_ms));
-                        assert_eq!(
-                            *n,
-                            p + added,
-                            "probe {i}: {p} before, event at {t}, newest {n1}, skewed {skewed}"
-                        );
-                    }
-                }
-            }
-            match newest_after {
-                Some(n1) => {
-                    model
-                        .counts
-                        .insert(agent, (n1, values.iter().map(|(n, _)| *n).collect()));
-                }
-                None => {
-                    model.counts.remove(agent);
-                }
-            }
-        } else {
-            model.counts.remove(agent);
-        }
-
-        // The failures-by-address counter (P3), keyed by IP across agents.
-        if let Some(ip) = event.ip {
-            let hit = event.outcome.as_deref() == Some("FAILURE");
-            let value = if explain {
-                probe(&v, "P3", P3_LABEL)
-            } else {
-                None
-            };
-            let rec = model.keys.get(&ip);
-            match (rec, skewed) {
-                (Some(rec), _) => {
-                    let newest = if skewed {
-                        rec.newest
-                    } else {
-                        rec.newest.max(t)
-                    };
-                    if let (Some(prev), Some(n)) = (rec.count, value) {
-                        if newest == rec.newest {
-                            let added = u64::from(hit && !skewed && in_ring(t, newest, 1_000));
-                            assert_eq!(n, prev + added, "key {ip}: {prev} before, event at {t}");
-                        }
-                    }
-                    model.keys.insert(
-                        ip,
-                        KeyRec {
-                            newest,
-                            count: value,
-                        },
-                    );
-                }
-                (None, false) => {
-                    if let (Some(n), false) = (value, model.keys_evicted) {
-                        assert_eq!(n, u64::from(hit), "new key {ip}");
-                    }
-                    model.keys.insert(
-                        ip,
-                        KeyRec {
-                            newest: t,
-                            count: value,
-                        },
-                    );
-                }
-                (None, true) => {}
-            }
-        } else if explain {
             assert!(
                 !v.matches.iter().any(|m| &*m.rule == "P3"),
                 "keyed probe fired without a key: {v:?}"
             );
         }
+        return;
+    };
+    let hit = event.outcome.as_deref() == Some("FAILURE");
+    let counted = hit && !skewed;
+    let value = if explain {
+        let n = probe(&v, "P3", P3_LABEL);
+        assert!(n.is_some(), "keyed probe did not fire with a key: {v:?}");
+        n
+    } else {
+        None
+    };
+    if keys_evicted {
+        // Any key may have gone (and been created again) meanwhile.
+        model.keys.clear();
+    } else {
+        match (key_before, key_after) {
+            (None, after) => {
+                // No state yet: only a counted failure creates one (unless
+                // its key could not be kept), and reads 1; else 0.
+                if let Some(n) = value {
+                    assert_eq!(
+                        n,
+                        u64::from(counted),
+                        "key {ip} without state, event at {t}"
+                    );
+                }
+                // (Unless some key of the event could not be kept.)
+                if !after_untracked_keys(engine, &before) {
+                    assert_eq!(
+                        after.is_some(),
+                        counted,
+                        "key {ip}: state {after:?} after an event at {t} (counted {counted})"
+                    );
+                }
+            }
+            (Some(n0), Some(n1)) => {
+                let expected = if skewed { n0 } else { n0.max(t) };
+                assert_eq!(n1, expected, "key {ip}: newest {n0} -> {n1}, event at {t}");
+                if let (Some(n), Some(&(newest, prev))) = (value, model.keys.get(&ip)) {
+                    if newest == n0 && n0 == n1 {
+                        let added = u64::from(counted && in_ring(t, n1, 1_000));
+                        assert_eq!(n, prev + added, "key {ip}: {prev} before, event at {t}");
+                    }
+                }
+            }
+            (Some(n0), None) => panic!("key {ip} (newest {n0}) vanished without an eviction"),
+        }
     }
-});
+    match (value, key_after) {
+        (Some(n), Some(n1)) => {
+            model.keys.insert(ip, (n1, n));
+        }
+        _ => {
+            model.keys.remove(&ip);
+        }
+    }
+}
+
+/// Whether the event just evaluated could not keep a key (at the key cap
+/// while another eviction ran).
+fn after_untracked_keys(engine: &Engine, before: &riskgate::engine::Stats) -> bool {
+    engine.stats().untracked_keys > before.untracked_keys
+}

@@ -44,10 +44,18 @@ pub struct ReplayArgs {
     /// Maximum agents with state.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_agents: usize,
-    /// Maximum keys of `count(..) over W by F` counters with state, over
-    /// all such counters.
+    /// Maximum keys of `count(..) over W by F` counters kept, over all such
+    /// counters; a new key at the cap evicts the least recently seen eighth.
     #[arg(long, default_value_t = 1_000_000)]
     pub max_keys: usize,
+    /// Maximum keys one agent's events create and keep; past it the agent's
+    /// oldest key is evicted.
+    #[arg(long, default_value_t = riskgate::state::DEFAULT_MAX_KEYS_PER_AGENT)]
+    pub max_keys_per_agent: usize,
+    /// Budget of state memory (`512M`, `2G`, bytes without a unit); past it
+    /// the least recently seen agents and keys are evicted.
+    #[arg(long, default_value = "1G", value_parser = parse_bytes)]
+    pub max_state_bytes: usize,
     /// Events later than the machine's clock plus this (`30s`, `5m`, `2h`,
     /// `1d`) are evaluated but counted in no window; `off` counts every
     /// event whatever its time.
@@ -86,10 +94,37 @@ pub struct StateLimits {
     pub max_agents: usize,
     /// `--max-keys`
     pub max_keys: usize,
+    /// `--max-keys-per-agent`
+    pub max_keys_per_agent: usize,
+    /// `--max-state-bytes`
+    pub max_state_bytes: usize,
     /// `--max-skew`
     pub max_skew: Skew,
     /// `--strict`: mistyped profile fields are an error.
     pub strict: bool,
+}
+
+/// `512M`, `2G`, `64K` (binary units, an optional `iB` or `B`) or bytes.
+fn parse_bytes(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let shift = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        "t" | "tb" | "tib" => 40,
+        _ => {
+            return Err(format!(
+                "invalid size `{s}`: write `512M`, `2G` or a number of bytes"
+            ))
+        }
+    };
+    num.parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(1usize.checked_shl(shift)?))
+        .ok_or_else(|| format!("invalid size `{s}`: write `512M`, `2G` or a number of bytes"))
 }
 
 /// A forward-skew limit in milliseconds, or none.
@@ -138,14 +173,13 @@ pub fn build_engine(
     color: bool,
 ) -> Option<Engine> {
     let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
-    let mut builder = Engine::builder(set.compile())
+    let builder = Engine::builder(set.compile())
         .max_agents(limits.max_agents)
-        .max_keys(limits.max_keys);
+        .max_keys(limits.max_keys)
+        .max_keys_per_agent(limits.max_keys_per_agent)
+        .max_state_bytes(limits.max_state_bytes);
     let max_skew = limits.max_skew;
-    builder = match max_skew.0 {
-        Some(ms) => builder.max_forward_skew_ms(ms),
-        None => builder.no_forward_skew_limit(),
-    };
+    let mut builder = builder.forward_skew_limit_ms(max_skew.0);
     if let Some(p) = profiles {
         match riskgate::profile::Profiles::from_path(p) {
             Ok(profiles) => {
@@ -178,6 +212,8 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
         StateLimits {
             max_agents: args.max_agents,
             max_keys: args.max_keys,
+            max_keys_per_agent: args.max_keys_per_agent,
+            max_state_bytes: args.max_state_bytes,
             max_skew: args.max_skew,
             strict: args.strict,
         },
@@ -490,16 +526,17 @@ impl Summary {
         errln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
         let stats = engine.stats();
         errln!(
-            "agents tracked: {}  untracked evaluations: {}  late dropped: {}  late partly counted: {}  past the forward skew: {}",
-            stats.tracked_agents, stats.untracked, stats.late_dropped, stats.late_partial, stats.skewed
+            "agents tracked: {}  untracked evaluations: {}  evicted: {}  late dropped: {}  late partly counted: {}  past the forward skew: {}",
+            stats.tracked_agents, stats.untracked, stats.evicted_agents, stats.late_dropped, stats.late_partial, stats.skewed
         );
-        if stats.tracked_keys > 0 || stats.untracked_key_updates > 0 {
-            errln!(
-                "keys tracked: {}  untracked key updates: {}",
-                stats.tracked_keys,
-                stats.untracked_key_updates
-            );
-        }
+        errln!(
+            "keys tracked: {}  untracked key updates: {}  evicted: {} (over an agent's quota: {})  state: {:.1} MiB",
+            stats.tracked_keys,
+            stats.untracked_keys,
+            stats.evicted_keys,
+            stats.quota_evicted_keys,
+            stats.state_bytes as f64 / f64::from(1u32 << 20)
+        );
         errln!("rules fired:");
         for (id, n) in &stats.fired {
             let title = engine
