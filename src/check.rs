@@ -2,7 +2,7 @@
 //! set, collecting every diagnostic in one pass, and lowers what it checked
 //! into the compiled [`Program`].
 //!
-//! Lists and rule ids are global across the files of one set (SPEC §7.5).
+//! Lists and rule ids are global across the files of one set.
 
 use std::collections::hash_map::Entry;
 use std::path::{Path, PathBuf};
@@ -2237,7 +2237,7 @@ enum ActionKind {
     Revoke,
 }
 
-/// What may stand side by side (SPEC §7.7): phrases, negated phrases, and runs of them.
+/// What may stand side by side: phrases, negated phrases, and runs of them.
 fn juxtaposable(e: &Expr) -> bool {
     match e {
         Expr::Phrase(..) | Expr::Juxt(_) => true,

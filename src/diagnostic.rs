@@ -1,7 +1,7 @@
 //! Diagnostics: errors and warnings about rules files, with codes, spans and
 //! help, rendered rustc-style.
 //!
-//! Codes (SPEC §7.11): `E01xx` syntax, `E02xx` names and types, `E03xx` values,
+//! Codes: `E01xx` syntax, `E02xx` names and types, `E03xx` values,
 //! `Wxxxx` warnings. Lines and columns are 1-based and counted in characters.
 //!
 //! ```

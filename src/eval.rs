@@ -1,5 +1,5 @@
 //! Evaluating compiled conditions on one event, with Kleene three-valued
-//! logic for absent values (SPEC §2.4, §7.1–7.3).
+//! logic for absent values.
 //!
 //! Nothing here allocates, except [`Ctx::explain`], which runs only for rules
 //! that fired and only when an explanation was asked for.

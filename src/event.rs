@@ -1,11 +1,11 @@
-//! The typed authentication event that the engine evaluates (SPEC §3).
+//! The typed authentication event that the engine evaluates.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
 
 use serde_json::Value;
 
-/// Who acted (SPEC §7.18). `Agent` in the rule language means "any non-`User` kind".
+/// Who acted. `Agent` in the rule language means "any non-`User` kind".
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
@@ -93,7 +93,7 @@ pub struct Cert<'a> {
 /// One authentication event of a non-human (or human) identity.
 ///
 /// Only `time_ms` and `agent` are required; every other field is optional and an
-/// absent field makes the comparisons that read it UNKNOWN (SPEC §2.4).
+/// absent field makes the comparisons that read it UNKNOWN.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Event<'a> {
     /// Event time (`published`), milliseconds since the Unix epoch, UTC.
@@ -562,7 +562,7 @@ pub enum EventError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A key the native form does not define (SPEC §7.19).
+    /// A key the native form does not define.
     #[error("unknown key `{key}`{}", did_you_mean(*suggestion))]
     UnknownKey {
         /// The key, with its path for nested objects (`cert.isuer`).

@@ -1,6 +1,6 @@
 //! The canonical text of a rules file (`riskgate fmt`).
 //!
-//! Kept from the author (SPEC §7.10): keyword spelling, comments, and the line
+//! Kept from the author: keyword spelling, comments, and the line
 //! breaks of triggers. Normalised: spacing, `—` header separators, `[a, b]`
 //! lists, one blank line between items (none between consecutive lists),
 //! continuation lines at column 0 starting with their operator.

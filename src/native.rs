@@ -1,4 +1,4 @@
-//! The native JSON form of an [`Event`] (SPEC §3): one object a line.
+//! The native JSON form of an [`Event`]: one object a line.
 //!
 //! ```json
 //! {"time": "2026-11-22T23:59:30Z", "agent": "datadog-remediation-prod",
@@ -18,7 +18,7 @@
 //! string of scopes separated by commas and/or whitespace. `attrs` is any JSON
 //! object; `attr.<path>` finds its keys ignoring ASCII case, the exact key
 //! first, else the first in document order ([`crate::event::get_ci`]). Every other top-level key, and any key of `cert` other than `issuer`
-//! and `age_days`, is an error naming the key (SPEC §7.19), as is a value of
+//! and `age_days`, is an error naming the key, as is a value of
 //! the wrong type (naming the field) and a key given twice.
 //!
 //! [`parse_native`] borrows strings from the line when they hold no escapes, so

@@ -1,7 +1,7 @@
 //! Numbers that compare exactly: a rational of two `i128` while it fits, a
 //! float after that.
 //!
-//! Baseline comparisons must not flip by rounding (SPEC §2.7: `41 > 4.2 * 3`
+//! Baseline comparisons must not flip by rounding (`41 > 4.2 * 3`
 //! is `41 > 12.6`, exactly). Literals are read from their decimal text,
 //! counts and baselines are integers and integer ratios, so everything the
 //! rules compute with is exact unless a value comes from a JSON float.

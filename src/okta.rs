@@ -1,4 +1,4 @@
-//! The Okta System Log `LogEvent` adapter (SPEC §3, §7.18).
+//! The Okta System Log `LogEvent` adapter.
 //!
 //! | event field | from the `LogEvent` |
 //! |---|---|
@@ -302,7 +302,7 @@ impl Extensions {
     }
 }
 
-/// The actor kind of an Okta `actor.type` (SPEC §7.18).
+/// The actor kind of an Okta `actor.type`.
 ///
 /// ```
 /// use riskgate::event::ActorKind;
@@ -319,7 +319,7 @@ pub fn actor_kind(okta_type: &str) -> ActorKind {
     }
 }
 
-/// The categories of an Okta `eventType` (SPEC §7.18):
+/// The categories of an Okta `eventType`:
 ///
 /// - `token request`: `app.oauth2.*` types containing `token.grant`;
 /// - `authentication`: token requests, `user.authentication.*`, `user.session.start`;

@@ -1,4 +1,4 @@
-//! Agent profiles (SPEC §2.6, §7.19): what an agent is approved to do, read by
+//! Agent profiles: what an agent is approved to do, read by
 //! rules as `agent.<field>` and bound to lists with `list NAME = agent.scopes`.
 //!
 //! A profiles file holds one JSON object, a JSON array of objects, or one
@@ -84,7 +84,9 @@ impl Profile {
     }
 
     /// The value at a path of nested objects: `["owner", "team"]` reads
-    /// `agent.owner.team`. Keys are case-sensitive (SPEC §7.5). `None` when a
+    /// `agent.owner.team`. Keys match ignoring ASCII case, as `attr.` paths
+    /// do in events: where an object holds keys that differ only by case,
+    /// the exact key wins, else the first in document order. `None` when a
     /// key is absent or a step is not an object.
     ///
     /// ```
@@ -92,14 +94,15 @@ impl Profile {
     /// let fields = serde_json::json!({"limits": {"rpm": 20}});
     /// let p = Profile::new("a", fields.as_object().unwrap().clone());
     /// assert_eq!(p.get(&["limits", "rpm"]), Some(&serde_json::json!(20)));
-    /// assert_eq!(p.get(&["limits", "RPM"]), None);
+    /// assert_eq!(p.get(&["Limits", "RPM"]), Some(&serde_json::json!(20)));
+    /// assert_eq!(p.get(&["limits", "burst"]), None);
     /// assert_eq!(p.get(&[]), None);
     /// ```
     pub fn get(&self, path: &[&str]) -> Option<&Value> {
         let (first, rest) = path.split_first()?;
-        let mut cur = self.fields.get(*first)?;
+        let mut cur = crate::event::get_ci(&self.fields, first)?;
         for key in rest {
-            cur = cur.as_object()?.get(*key)?;
+            cur = crate::event::get_ci(cur.as_object()?, key)?;
         }
         Some(cur)
     }

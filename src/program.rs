@@ -100,7 +100,7 @@ impl std::str::FromStr for Severity {
     }
 }
 
-/// Three-valued truth (SPEC §2.4, Kleene logic).
+/// Three-valued truth (Kleene logic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tri {
     /// False.

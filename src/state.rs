@@ -8,7 +8,7 @@
 //! event time, the injected clock, which `count(cond)` conditions held, the
 //! keys of keyed counters and the hashed values for `distinct`/`first_seen`.
 //! `observe` counts the event and then reads every metric of the agent into
-//! a caller-owned [`Metrics`] scratch (update-then-evaluate, SPEC §2.7): the
+//! a caller-owned [`Metrics`] scratch (update-then-evaluate): the
 //! current event is always included. [`StateStore::observe_then`] (what the
 //! engine uses) counts the event the same way but, instead of copying the
 //! agent's counters out, hands a [`MetricsView`] to a closure that runs under
@@ -30,7 +30,7 @@
 //! assert_eq!(metrics.baseline(0, 60), None); // warming up: fewer than 10 minutes seen
 //! ```
 //!
-//! # Semantics (SPEC §2.7, §7.12–§7.17)
+//! # Semantics
 //!
 //! * Time is event time. A counter of width `W` sums the 60 epoch-aligned
 //!   buckets of `W / 60` ms ending at the bucket of the agent's **newest**
@@ -82,7 +82,7 @@
 //! marks a slot retired under its lock before taking it out of the map, and
 //! a thread that finds a retired slot looks again, so no event is counted in
 //! a removed state. Plain atomic buckets would keep the final counts exact, but
-//! SPEC §7.17 also asks that every `observe` read a state that includes its
+//! The semantics also ask that every `observe` read a state that includes its
 //! own event and is consistent with *some serial order* of the agent's events
 //! (per-agent linearizable update-and-read): with atomics, a reader could see
 //! a ring half advanced by another thread, or a later event counted but an

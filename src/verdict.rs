@@ -1,4 +1,4 @@
-//! Verdicts: what the engine decided for one event, and why (SPEC §2.8).
+//! Verdicts: what the engine decided for one event, and why.
 //!
 //! Serialized field names are stable: `time`, `agent`, `decision`,
 //! `severity`, `matches[].{rule, title, decision, severity, actions, shadow,

@@ -15,7 +15,7 @@
 //! time `t` is `floor(t / (W / 60))` (`div_euclid`, so negative times work),
 //! and its window is `floor(t / W)`. The window *value* is the sum of the 60
 //! buckets ending at the bucket of the newest time, the current one included
-//! (SPEC §7.12). All time arithmetic is checked, saturating or done in
+//!. All time arithmetic is checked, saturating or done in
 //! `i128`: any `i64` timestamp is accepted.
 //!
 //! # Counter: ring plus history ([`CounterWindow`])
@@ -27,7 +27,7 @@
 //! the first time one of them would overflow (one allocation, once); `u32`
 //! cells saturate. A late event is counted in the ring if its bucket is still
 //! one of the 60, and in the history if its window is still one of the
-//! `H + 1` (SPEC §7.15), so a five-minute-late event misses a one-minute ring
+//! `H + 1`, so a five-minute-late event misses a one-minute ring
 //! but enters the minute history. An advance clears at most 60 ring cells and
 //! `H + 1` history cells whatever the gap, never a loop over the gap itself.
 //!
@@ -69,7 +69,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-/// Buckets in every ring (SPEC §7.12: a window is the last 60 buckets).
+/// Buckets in every ring (a window is the last 60 buckets).
 pub const BUCKETS: usize = 60;
 const BUCKETS_I64: i64 = 60;
 

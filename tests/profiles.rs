@@ -120,10 +120,11 @@ fn nested_fields_read_as_dotted_paths() {
         p.get(&["owner"]),
         Some(&json!({"team": "sre", "oncall": {"channel": "#sec"}}))
     );
-    // Absent keys, steps that are not objects, and other cases are absent.
+    // Absent keys and steps that are not objects are absent; keys match
+    // ignoring ASCII case, as `attr.` paths do in events.
     assert_eq!(p.get(&["owner", "name"]), None);
     assert_eq!(p.get(&["n", "x"]), None);
-    assert_eq!(p.get(&["Owner", "team"]), None);
+    assert_eq!(p.get(&["Owner", "TEAM"]), Some(&json!("sre")));
     assert_eq!(p.get(&[]), None);
 }
 

@@ -1,4 +1,4 @@
-//! `riskgate test RULES CASES`: check expected verdicts (SPEC §5, §7.20).
+//! `riskgate test RULES CASES`: check expected verdicts.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
