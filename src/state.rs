@@ -1265,7 +1265,14 @@ impl AgentState {
         let before = more.keys.capacity();
         if more.keys.len() == before {
             // Grow by doubling up to the quota, never past it.
-            let want = before.saturating_mul(2).clamp(4, quota.max(1));
+            // (A quota under 4 is the whole allowance: `clamp(4, quota)`
+            // would panic.)
+            let cap = quota.max(1);
+            let want = if cap < 4 {
+                cap
+            } else {
+                before.saturating_mul(2).clamp(4, cap)
+            };
             more.keys
                 .reserve_exact(want.saturating_sub(more.keys.len()).max(1));
         }

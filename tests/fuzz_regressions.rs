@@ -191,7 +191,7 @@ fn suppressed(engine: &Engine, agent: &str, t: i64) -> bool {
 
 /// `evaluate/cooldown_at_i64_max`: two alerts of rule A1 (cooldown 15m) for
 /// one agent at `i64::MAX`. `last + D` saturated at `i64::MAX`, so the second
-/// was not suppressed, although `t < last + D` holds (SPEC §7.16).
+/// was not suppressed, although `t < last + D` holds.
 #[test]
 fn cooldown_past_i64_max_still_suppresses() {
     let engine = alert_rule_engine();
@@ -254,4 +254,32 @@ fn lone_cr_line_breaks_round_trip() {
         "list nets = [10.0.0.0/8] # corporate\n\nRule 1 # c\nTrigger: ip in nets # d\n# own line\nOR ip in [203.0.113.0/24]\nAction: deny\nSeverity: LOW\n"
     );
     assert_eq!(parse(&text).0, file);
+}
+
+/// `evaluate/key_quota_under_four`: with `max_keys_per_agent(3)`, an agent's
+/// key list grew by `clamp(4, quota)`, which panics when the quota is under
+/// 4 (found by the fuzz target's small key cap and quota).
+#[test]
+fn a_key_quota_under_four_grows_to_the_quota() {
+    let rules = RuleSet::from_source(
+        "keys.rules",
+        "Rule K\nTrigger: count(outcome == \"FAILURE\") over 1m by ip > 100\nAction: flag\nSeverity: LOW\n",
+    )
+    .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    for quota in 1..=4 {
+        let engine = Engine::builder(rules.compile())
+            .max_keys_per_agent(quota)
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..10u32 {
+            let event = Event::builder("svc", 1_795_305_600_000 + i64::from(i))
+                .ip(std::net::IpAddr::V4(std::net::Ipv4Addr::from(
+                    0x0a00_0000 + i,
+                )))
+                .outcome("FAILURE")
+                .build();
+            let _ = engine.evaluate(&event);
+        }
+        assert_eq!(engine.stats().tracked_keys, quota as u64, "quota {quota}");
+    }
 }
