@@ -781,7 +781,26 @@ impl<'a> Ctx<'a> {
                     .map(|f| self.show(&f.field));
                 format!("{label} ({})", field.unwrap_or_default())
             }
-            Cond::Any(_, _, label) => label.to_string(),
+            Cond::Any(path, cond, label) => {
+                // The first element that made it true, and why.
+                let items: &[Value] = match self.attr_root().and_then(|r| scalar_path(r, path)) {
+                    Some(Value::Array(items)) => items,
+                    Some(other) => std::slice::from_ref(other),
+                    None => &[],
+                };
+                let found = items.iter().enumerate().find_map(|(i, item)| {
+                    let sub = Ctx {
+                        elem: Some(item),
+                        ..*self
+                    };
+                    (sub.cond(cond) == Tri::True).then(|| {
+                        let mut why = Vec::new();
+                        sub.explain(cond, &mut why);
+                        format!("{label} (element [{i}]: {})", why.join(" and "))
+                    })
+                });
+                found.unwrap_or_else(|| label.to_string())
+            }
             Cond::Const(t) => format!("{t:?}"),
             Cond::And(_) | Cond::Or(_) | Cond::Not(_) => {
                 let mut sub = Vec::new();

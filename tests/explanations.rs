@@ -45,6 +45,11 @@ fn explanations_show_the_values_that_made_each_rule_true() {
                 got.contains("because \"Bob\" in attr.target.displayName\n"),
                 "{got}"
             );
+            // `any()` names the element that matched, and why.
+            assert!(
+                got.contains("(element [0]: type \"User\" == \"User\""),
+                "{got}"
+            );
         }
         cases += 1;
     }
