@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ahash::AHashSet;
 use chrono::{Offset, TimeZone};
@@ -15,6 +16,7 @@ use crate::ast::{ArithOp, CmpOp, StrOp};
 use crate::check::field_name;
 use crate::event::{canonical_ip, client_ip, ActorKind, Event};
 use crate::num::Num;
+use crate::profile::ProfileValue;
 use crate::program::*;
 
 /// A runtime value. Strings borrow from the event, the program or the profile.
@@ -133,16 +135,19 @@ pub struct ResolvedProfile {
 /// One resolved profile value.
 #[derive(Debug, Clone, Default)]
 pub struct ProfileSlot {
-    /// The JSON value, if the profile has it.
-    pub value: Option<Value>,
-    /// For an array of strings: the strings, hashed.
-    pub set: Option<AHashSet<Box<str>>>,
+    /// The value, if the profile has it (shared with the profile, not copied).
+    pub value: Option<ProfileValue>,
+    /// For an array of strings longer than a short scan: the strings, hashed.
+    pub set: Option<Box<AHashSet<Arc<str>>>>,
 }
 
 impl ResolvedProfile {
     /// Resolves a profile for `program`'s profile paths; `get` reads a
     /// (nested) field of the profile.
-    pub fn resolve<'p>(program: &Program, get: impl Fn(&[&str]) -> Option<&'p Value>) -> Self {
+    pub fn resolve<'p>(
+        program: &Program,
+        get: impl Fn(&[&str]) -> Option<&'p ProfileValue>,
+    ) -> Self {
         let slots = program
             .profile_paths
             .iter()
@@ -162,20 +167,31 @@ impl ResolvedProfile {
                     // with a stray element no longer makes every test of it
                     // unknown. `Profiles::check_types` reports both.
                     value = match value {
-                        Some(Value::Array(items)) => Some(Value::Array(
-                            items.into_iter().filter(Value::is_string).collect(),
+                        Some(ProfileValue::Array(items))
+                            if items.iter().all(ProfileValue::is_string) =>
+                        {
+                            Some(ProfileValue::Array(items))
+                        }
+                        Some(ProfileValue::Array(items)) => Some(ProfileValue::Array(
+                            items.iter().filter(|v| v.is_string()).cloned().collect(),
                         )),
                         _ => None,
                     };
                 }
                 let set = match &value {
-                    Some(Value::Array(items)) if items.iter().all(Value::is_string) => Some(
-                        items
-                            .iter()
-                            .filter_map(Value::as_str)
-                            .map(Box::from)
-                            .collect(),
-                    ),
+                    Some(ProfileValue::Array(items))
+                        if items.len() > SCAN_MAX && items.iter().all(ProfileValue::is_string) =>
+                    {
+                        Some(Box::new(
+                            items
+                                .iter()
+                                .filter_map(|v| match v {
+                                    ProfileValue::String(s) => Some(Arc::clone(s)),
+                                    _ => None,
+                                })
+                                .collect(),
+                        ))
+                    }
                     _ => None,
                 };
                 ProfileSlot { value, set }
@@ -234,12 +250,26 @@ pub fn any_at_path(v: &Value, path: &[Box<str>], f: &mut dyn FnMut(&Value) -> bo
 pub fn json_value(v: &Value) -> V<'_> {
     match v {
         Value::String(s) => V::Str(s),
-        Value::Number(n) => match n.as_i64() {
-            Some(i) => V::Num(Num::int(i)),
-            None => n.as_f64().map_or(V::Absent, |f| V::Num(Num::from_f64(f))),
-        },
+        Value::Number(n) => number_value(n),
         Value::Bool(b) => V::Bool(*b),
         _ => V::Absent,
+    }
+}
+
+/// A profile's scalar as a value.
+pub fn profile_value(v: &ProfileValue) -> V<'_> {
+    match v {
+        ProfileValue::String(s) => V::Str(s),
+        ProfileValue::Number(n) => number_value(n),
+        ProfileValue::Bool(b) => V::Bool(*b),
+        _ => V::Absent,
+    }
+}
+
+fn number_value(n: &serde_json::Number) -> V<'static> {
+    match n.as_i64() {
+        Some(i) => V::Num(Num::int(i)),
+        None => n.as_f64().map_or(V::Absent, |f| V::Num(Num::from_f64(f))),
     }
 }
 
@@ -476,29 +506,30 @@ impl<'a> Ctx<'a> {
                 Some(ListData::Empty) | None => Tri::False,
             },
             ListRef::Profile(slot, _) => match self.slot(*slot) {
-                None => Tri::False,
-                Some(ProfileSlot {
-                    set: Some(set),
-                    value,
-                }) => match (item, value) {
-                    // A short list (the usual scope list) is scanned: cheaper
-                    // than hashing the string.
-                    (V::Str(s), Some(Value::Array(items))) if items.len() <= SCAN_MAX => {
-                        Tri::from_bool(items.iter().any(|v| v.as_str() == Some(*s)))
-                    }
-                    (V::Str(s), _) => Tri::from_bool(set.contains(*s)),
-                    // A list of addresses and CIDR blocks.
-                    (V::Ip(_), Some(Value::Array(items))) => json_member(item, items.iter()),
-                    _ => Tri::Unknown,
-                },
-                Some(ProfileSlot {
-                    value: None | Some(Value::Null),
+                None
+                | Some(ProfileSlot {
+                    value: None | Some(ProfileValue::Null),
                     ..
                 }) => Tri::False,
                 Some(ProfileSlot {
-                    value: Some(Value::Array(items)),
-                    ..
-                }) => json_member(item, items.iter()),
+                    value: Some(ProfileValue::Array(items)),
+                    set,
+                }) => {
+                    // A short list of strings (the usual scope list) is
+                    // scanned: cheaper than hashing the string.
+                    let strings = set.is_some()
+                        || (items.len() <= SCAN_MAX && items.iter().all(ProfileValue::is_string));
+                    match (item, set) {
+                        // A list of addresses and CIDR blocks.
+                        (V::Ip(_), _) => profile_member(item, items),
+                        (V::Str(s), Some(set)) => Tri::from_bool(set.contains(*s)),
+                        (V::Str(s), None) if strings => {
+                            Tri::from_bool(items.iter().any(|v| v.as_str() == Some(*s)))
+                        }
+                        _ if strings => Tri::Unknown,
+                        _ => profile_member(item, items),
+                    }
+                }
                 Some(_) => Tri::Unknown,
             },
             ListRef::Field(f, _) => {
@@ -517,7 +548,11 @@ impl<'a> Ctx<'a> {
                     return Tri::False;
                 };
                 let mut unknown = false;
-                let found = any_at_path(root, path, &mut |v| match member_eq(item, v) {
+                let found = any_at_path(root, path, &mut |v| match member_eq(
+                    item,
+                    v.as_str(),
+                    json_value(v),
+                ) {
                     Tri::True => true,
                     Tri::Unknown => {
                         unknown |= !v.is_null();
@@ -575,7 +610,7 @@ impl<'a> Ctx<'a> {
             Val::Profile(slot) => self
                 .slot(*slot)
                 .and_then(|s| s.value.as_ref())
-                .map_or(V::Absent, json_value),
+                .map_or(V::Absent, profile_value),
             Val::Count(i) => self
                 .metrics
                 .count(*i)
@@ -634,7 +669,7 @@ impl<'a> Ctx<'a> {
         let n = match list {
             ListRef::Const(i, _) => self.program.lists.get(*i as usize).map_or(0, ListData::len),
             ListRef::Profile(slot, _) => match self.slot(*slot).and_then(|s| s.value.as_ref()) {
-                Some(Value::Array(a)) => a.len(),
+                Some(ProfileValue::Array(a)) => a.len(),
                 _ => 0,
             },
             ListRef::Field(Field::Scopes, _) => self.event.scopes.len(),
@@ -879,21 +914,23 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Is `item` the list item `v`? An address is in a string that is an equal
-/// address or a CIDR block holding it ([`ip_in_text`]); else [`compare_values`].
-fn member_eq(item: &V<'_>, v: &Value) -> Tri {
-    if let (V::Ip(ip), Value::String(text)) = (item, v) {
+/// Is `item` the list item `text` (if a string) of value `value`? An
+/// address is in a string that is an equal address or a CIDR block holding
+/// it ([`ip_in_text`]); else [`compare_values`].
+fn member_eq(item: &V<'_>, text: Option<&str>, value: V<'_>) -> Tri {
+    if let (V::Ip(ip), Some(text)) = (item, text) {
         if let Some(found) = ip_in_text(*ip, text) {
             return Tri::from_bool(found);
         }
     }
-    compare_values(CmpOp::Eq, item, &json_value(v))
+    compare_values(CmpOp::Eq, item, &value)
 }
 
-fn json_member<'v>(item: &V<'_>, items: impl Iterator<Item = &'v Value>) -> Tri {
+/// Is `item` among a profile list's `items` ([`member_eq`] each)?
+fn profile_member(item: &V<'_>, items: &[ProfileValue]) -> Tri {
     let mut unknown = false;
     for v in items {
-        match member_eq(item, v) {
+        match member_eq(item, v.as_str(), profile_value(v)) {
             Tri::True => return Tri::True,
             Tri::Unknown => unknown = true,
             Tri::False => {}

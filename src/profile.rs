@@ -12,37 +12,206 @@
 //!  "token_lifetime_minutes": 15, "owner": {"team": "sre"}}
 //! "#)?;
 //! let p = profiles.get("datadog-remediation-prod").unwrap();
-//! assert_eq!(p.get(&["token_lifetime_minutes"]), Some(&serde_json::json!(15)));
-//! assert_eq!(p.get(&["owner", "team"]), Some(&serde_json::json!("sre")));
+//! assert_eq!(p.get(&["token_lifetime_minutes"]).and_then(|v| v.as_i64()), Some(15));
+//! assert_eq!(p.get(&["owner", "team"]).and_then(|v| v.as_str()), Some("sre"));
 //! # Ok::<(), riskgate::profile::ProfileError>(())
 //! ```
+//!
+//! Profiles are held compactly: each distinct string of a document once
+//! (interned), lists and objects as slices of 24-byte [`ProfileValue`]s,
+//! shared with the engine rather than copied, and a document is read one
+//! profile at a time (a JSON array too). Loaded profiles hold about 2 bytes
+//! for each byte of a typical profiles file, and at most about 12 for any
+//! file of more than a few kilobytes (the worst: a long list of one-digit
+//! numbers, 24 bytes for each `0,`); while a long list is read it briefly
+//! takes up to twice what it keeps.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ahash::AHashMap;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 mod strict;
-use strict::Strict;
+use strict::{Interner, Interning, Item};
+
+/// The entries of an object, in document order.
+type Entries = Arc<[(Arc<str>, ProfileValue)]>;
+
+/// A JSON value held in a profile. Cloning one is cheap: strings, lists and
+/// objects are shared (`Arc`), not copied.
+///
+/// ```
+/// use riskgate::profile::ProfileValue;
+/// let v = ProfileValue::from_json(&serde_json::json!({"team": "sre", "rpm": [20, 40]}));
+/// assert_eq!(v.get("TEAM").and_then(ProfileValue::as_str), Some("sre"));
+/// assert_eq!(v.get("rpm").and_then(ProfileValue::as_array).map(<[_]>::len), Some(2));
+/// assert_eq!(v.to_json(), serde_json::json!({"team": "sre", "rpm": [20, 40]}));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProfileValue {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number.
+    Number(Number),
+    /// A string.
+    String(Arc<str>),
+    /// An array.
+    Array(Arc<[ProfileValue]>),
+    /// An object: its entries in document order (keys are unique).
+    Object(Arc<[(Arc<str>, ProfileValue)]>),
+}
+
+impl ProfileValue {
+    /// The value of a JSON value.
+    pub fn from_json(value: &Value) -> ProfileValue {
+        Self::from_json_with(value, &mut Interner::new())
+    }
+
+    fn from_json_with(value: &Value, interner: &mut Interner) -> ProfileValue {
+        match value {
+            Value::Null => ProfileValue::Null,
+            Value::Bool(b) => ProfileValue::Bool(*b),
+            Value::Number(n) => ProfileValue::Number(n.clone()),
+            Value::String(s) => ProfileValue::String(interner.str(s)),
+            Value::Array(items) => {
+                let items = items
+                    .iter()
+                    .map(|v| Self::from_json_with(v, interner))
+                    .collect();
+                interner.array(items)
+            }
+            Value::Object(map) => {
+                let entries = map
+                    .iter()
+                    .map(|(k, v)| (interner.str(k), Self::from_json_with(v, interner)))
+                    .collect();
+                interner.object(entries)
+            }
+        }
+    }
+
+    /// The JSON value (a copy).
+    pub fn to_json(&self) -> Value {
+        match self {
+            ProfileValue::Null => Value::Null,
+            ProfileValue::Bool(b) => Value::Bool(*b),
+            ProfileValue::Number(n) => Value::Number(n.clone()),
+            ProfileValue::String(s) => Value::String(s.to_string()),
+            ProfileValue::Array(items) => Value::Array(items.iter().map(Self::to_json).collect()),
+            ProfileValue::Object(entries) => Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The value of `key` in an object. Keys match ignoring ASCII case, as
+    /// `attr.` paths do in events: where keys differ only by case, the exact
+    /// key wins, else the first in document order. `None` when the key is
+    /// absent or this is not an object.
+    pub fn get(&self, key: &str) -> Option<&ProfileValue> {
+        match self {
+            ProfileValue::Object(entries) => get_ci(entries, key),
+            _ => None,
+        }
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            ProfileValue::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The items, if this is an array.
+    pub fn as_array(&self) -> Option<&[ProfileValue]> {
+        match self {
+            ProfileValue::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// The number as an `i64`, if it is an integer in range.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            ProfileValue::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The number as an `f64`, if this is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            ProfileValue::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    /// True for `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, ProfileValue::Null)
+    }
+
+    /// True for a string.
+    pub fn is_string(&self) -> bool {
+        matches!(self, ProfileValue::String(_))
+    }
+
+    /// The JSON kind as messages name it (`a string`, `an array`, ...).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProfileValue::Null => "null",
+            ProfileValue::Bool(_) => "a boolean",
+            ProfileValue::Number(_) => "a number",
+            ProfileValue::String(_) => "a string",
+            ProfileValue::Array(_) => "an array",
+            ProfileValue::Object(_) => "an object",
+        }
+    }
+}
+
+/// The value of `key` among `entries`: the exact key first, else the first
+/// equal to it ignoring ASCII case.
+fn get_ci<'v>(entries: &'v [(Arc<str>, ProfileValue)], key: &str) -> Option<&'v ProfileValue> {
+    entries
+        .iter()
+        .find(|(k, _)| **k == *key)
+        .or_else(|| entries.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)))
+        .map(|(_, v)| v)
+}
 
 /// One agent's profile.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Profile {
     /// The agent id (`agent_id`), the key events are matched by.
-    pub agent_id: String,
-    /// Every other key of the profile object (`agent_id` is not repeated here).
-    pub fields: Map<String, Value>,
+    pub agent_id: Arc<str>,
+    /// Every other key of the profile object, in document order.
+    fields: Box<[(Arc<str>, ProfileValue)]>,
 }
 
 impl Profile {
     /// A profile of `agent_id` with `fields` (an `agent_id` key among them is dropped).
-    pub fn new(agent_id: impl Into<String>, mut fields: Map<String, Value>) -> Profile {
-        fields.remove("agent_id");
+    pub fn new(agent_id: impl Into<Arc<str>>, fields: Map<String, Value>) -> Profile {
+        let mut interner = Interner::new();
         Profile {
             agent_id: agent_id.into(),
-            fields,
+            fields: fields
+                .iter()
+                .filter(|(k, _)| *k != "agent_id")
+                .map(|(k, v)| {
+                    (
+                        interner.str(k),
+                        ProfileValue::from_json_with(v, &mut interner),
+                    )
+                })
+                .collect(),
         }
     }
 
@@ -52,35 +221,49 @@ impl Profile {
     /// [`ProfileErrorKind`] `NotAnObject`, `MissingAgentId`, `AgentIdNotString`
     /// or `EmptyAgentId`, at `location`.
     pub fn from_value(value: Value, location: Location) -> Result<Profile, ProfileError> {
-        let mut fields = match value {
-            Value::Object(map) => map,
-            other => {
-                return Err(ProfileError::at(
-                    location,
-                    ProfileErrorKind::NotAnObject {
-                        found: crate::event::json_kind(&other),
-                    },
-                ))
-            }
+        Profile::from_profile_value(&ProfileValue::from_json(&value), location)
+    }
+
+    fn from_profile_value(
+        value: &ProfileValue,
+        location: Location,
+    ) -> Result<Profile, ProfileError> {
+        let ProfileValue::Object(entries) = value else {
+            return Err(ProfileError::at(
+                location,
+                ProfileErrorKind::NotAnObject {
+                    found: value.kind(),
+                },
+            ));
         };
-        let agent_id = match fields.remove("agent_id") {
-            None | Some(Value::Null) => {
+        let agent_id = match entries.iter().find(|(k, _)| &**k == "agent_id") {
+            None | Some((_, ProfileValue::Null)) => {
                 return Err(ProfileError::at(location, ProfileErrorKind::MissingAgentId))
             }
-            Some(Value::String(s)) if s.is_empty() => {
+            Some((_, ProfileValue::String(s))) if s.is_empty() => {
                 return Err(ProfileError::at(location, ProfileErrorKind::EmptyAgentId))
             }
-            Some(Value::String(s)) => s,
-            Some(other) => {
+            Some((_, ProfileValue::String(s))) => Arc::clone(s),
+            Some((_, other)) => {
                 return Err(ProfileError::at(
                     location,
                     ProfileErrorKind::AgentIdNotString {
-                        found: crate::event::json_kind(&other),
+                        found: other.kind(),
                     },
                 ))
             }
         };
+        let fields = entries
+            .iter()
+            .filter(|(k, _)| &**k != "agent_id")
+            .cloned()
+            .collect();
         Ok(Profile { agent_id, fields })
+    }
+
+    /// Every field but `agent_id`: its key and value, in document order.
+    pub fn fields(&self) -> impl ExactSizeIterator<Item = (&str, &ProfileValue)> {
+        self.fields.iter().map(|(k, v)| (&**k, v))
     }
 
     /// The value at a path of nested objects: `["owner", "team"]` reads
@@ -93,28 +276,23 @@ impl Profile {
     /// use riskgate::profile::Profile;
     /// let fields = serde_json::json!({"limits": {"rpm": 20}});
     /// let p = Profile::new("a", fields.as_object().unwrap().clone());
-    /// assert_eq!(p.get(&["limits", "rpm"]), Some(&serde_json::json!(20)));
-    /// assert_eq!(p.get(&["Limits", "RPM"]), Some(&serde_json::json!(20)));
+    /// assert_eq!(p.get(&["limits", "rpm"]).and_then(|v| v.as_i64()), Some(20));
+    /// assert_eq!(p.get(&["Limits", "RPM"]).and_then(|v| v.as_i64()), Some(20));
     /// assert_eq!(p.get(&["limits", "burst"]), None);
     /// assert_eq!(p.get(&[]), None);
     /// ```
-    pub fn get(&self, path: &[&str]) -> Option<&Value> {
+    pub fn get(&self, path: &[&str]) -> Option<&ProfileValue> {
         let (first, rest) = path.split_first()?;
-        let mut cur = crate::event::get_ci(&self.fields, first)?;
+        let mut cur = get_ci(&self.fields, first)?;
         for key in rest {
-            cur = crate::event::get_ci(cur.as_object()?, key)?;
+            cur = cur.get(key)?;
         }
         Some(cur)
     }
 
     /// [`Profile::get`] with a dotted path (`"owner.team"`).
-    pub fn get_dotted(&self, path: &str) -> Option<&Value> {
-        let mut parts = path.split('.');
-        let mut cur = self.fields.get(parts.next()?)?;
-        for key in parts {
-            cur = cur.as_object()?.get(key)?;
-        }
-        Some(cur)
+    pub fn get_dotted(&self, path: &str) -> Option<&ProfileValue> {
+        self.get(&path.split('.').collect::<Vec<_>>())
     }
 }
 
@@ -244,9 +422,9 @@ pub const MAX_PROFILES_FILE_BYTES: usize = 1 << 30;
 /// Every agent's profile, by agent id. Profiles are shared (`Arc`) with the engine.
 #[derive(Debug, Clone, Default)]
 pub struct Profiles {
-    map: AHashMap<String, Arc<Profile>>,
-    /// Where each profile came from, for duplicate errors.
-    origin: AHashMap<String, Location>,
+    /// Each profile (keyed by its own `agent_id`), and where it came from,
+    /// for duplicate errors and warnings.
+    map: AHashMap<Arc<str>, (Arc<Profile>, Option<Location>)>,
 }
 
 impl Profiles {
@@ -257,7 +435,7 @@ impl Profiles {
 
     /// Reads a document holding one profile object, a JSON array of them, or
     /// one object a line (JSONL; blank lines are skipped). An empty document
-    /// holds no profiles.
+    /// holds no profiles. An object may not hold a key twice, at any depth.
     ///
     /// # Errors
     /// The first problem, located by 1-based line (for JSONL and a lone
@@ -277,23 +455,31 @@ impl Profiles {
     pub fn from_json_str(text: &str) -> Result<Profiles, ProfileError> {
         // A byte-order mark before the JSON is not part of it.
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        // Strings repeat across profiles (keys, scopes): each is held once.
+        let _interning = Interning::start();
         let mut profiles = Profiles::new();
         let start = text.len() - text.trim_start().len();
         if text.get(start..).is_some_and(|t| t.starts_with('[')) {
-            let Strict(value) = serde_json::from_str(text).map_err(|e| json_error(&e))?;
-            let items = match value {
-                Value::Array(items) => items,
-                _ => Vec::new(),
+            // One element at a time: the array is never held whole.
+            let mut failed = None;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let read = serde::Deserializer::deserialize_seq(
+                &mut de,
+                EachItem(|i, Item(value)| {
+                    let at = Location::Index(i);
+                    Profile::from_profile_value(&value, at)
+                        .and_then(|p| profiles.add(p, at))
+                        .map_err(|e| failed = Some(e))
+                }),
+            )
+            .and_then(|()| de.end());
+            return match (read, failed) {
+                (_, Some(e)) => Err(e),
+                (Err(e), None) => Err(json_error(&e)),
+                (Ok(()), None) => Ok(profiles),
             };
-            for (i, item) in items.into_iter().enumerate() {
-                profiles.add(
-                    Profile::from_value(item, Location::Index(i))?,
-                    Location::Index(i),
-                )?;
-            }
-            return Ok(profiles);
         }
-        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Strict>();
+        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Item>();
         let (mut counted_to, mut line) = (0, 1);
         loop {
             // The line where the next value starts, counted on from the last one.
@@ -304,11 +490,9 @@ impl Profiles {
             match stream.next() {
                 None => break,
                 Some(Err(e)) => return Err(json_error(&e)),
-                Some(Ok(Strict(value))) => {
-                    profiles.add(
-                        Profile::from_value(value, Location::Line(line))?,
-                        Location::Line(line),
-                    )?;
+                Some(Ok(Item(value))) => {
+                    let at = Location::Line(line);
+                    profiles.add(Profile::from_profile_value(&value, at)?, at)?;
                 }
             }
         }
@@ -351,29 +535,32 @@ impl Profiles {
     }
 
     fn add(&mut self, profile: Profile, location: Location) -> Result<(), ProfileError> {
-        if let Some(first) = self.origin.get(&profile.agent_id) {
+        if let Some((_, first)) = self.map.get(&profile.agent_id) {
             return Err(ProfileError::at(
                 location,
                 ProfileErrorKind::DuplicateAgentId {
-                    agent_id: profile.agent_id,
-                    first: *first,
+                    agent_id: profile.agent_id.to_string(),
+                    first: first.unwrap_or(location),
                 },
             ));
         }
-        self.origin.insert(profile.agent_id.clone(), location);
-        self.map.insert(profile.agent_id.clone(), Arc::new(profile));
+        self.map.insert(
+            Arc::clone(&profile.agent_id),
+            (Arc::new(profile), Some(location)),
+        );
         Ok(())
     }
 
     /// The profile of `agent`.
     pub fn get(&self, agent: &str) -> Option<&Arc<Profile>> {
-        self.map.get(agent)
+        self.map.get(agent).map(|(p, _)| p)
     }
 
     /// Adds or replaces a profile, returning the one it replaces.
     pub fn insert(&mut self, profile: Profile) -> Option<Arc<Profile>> {
-        self.origin.remove(&profile.agent_id);
-        self.map.insert(profile.agent_id.clone(), Arc::new(profile))
+        self.map
+            .insert(Arc::clone(&profile.agent_id), (Arc::new(profile), None))
+            .map(|(p, _)| p)
     }
 
     /// How many profiles there are.
@@ -388,7 +575,27 @@ impl Profiles {
 
     /// Every profile, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Arc<Profile>)> {
-        self.map.iter().map(|(k, v)| (k.as_str(), v))
+        self.map.iter().map(|(k, (p, _))| (&**k, p))
+    }
+}
+
+/// Hands each element of a JSON array to `self.0` with its index; stops at
+/// the first element it refuses.
+struct EachItem<F>(F);
+
+impl<'de, F: FnMut(usize, Item) -> Result<(), ()>> serde::de::Visitor<'de> for EachItem<F> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of profiles")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(item) = seq.next_element::<Item>()? {
+            (self.0)(i, item).map_err(|()| serde::de::Error::custom("stopped"))?;
+            i += 1;
+        }
+        Ok(())
     }
 }
 
@@ -454,7 +661,7 @@ impl Profiles {
     /// ```
     pub fn check_types(&self, program: &crate::Program) -> Vec<ProfileWarning> {
         let mut out = Vec::new();
-        for (id, profile) in &self.map {
+        for (id, (profile, origin)) in &self.map {
             for (slot, path) in program.profile_paths.iter().enumerate() {
                 let segs: Vec<&str> = path.iter().map(|s| &**s).collect();
                 let Some(value) = profile.get(&segs) else {
@@ -466,29 +673,30 @@ impl Profiles {
                     .copied()
                     .unwrap_or(false);
                 let problem = match (as_list, value) {
-                    (_, Value::Null) => None,
-                    (true, Value::Array(items)) => {
-                        items.iter().position(|v| !v.is_string()).map(|i| {
+                    (_, ProfileValue::Null) => None,
+                    (true, ProfileValue::Array(items)) => items
+                        .iter()
+                        .enumerate()
+                        .find(|(_, v)| !v.is_string())
+                        .map(|(i, v)| {
                             format!(
                                 "holds {} at [{i}], not a string: that element is skipped",
-                                crate::event::json_kind(items.get(i).unwrap_or(&Value::Null))
+                                v.kind()
                             )
-                        })
-                    }
+                        }),
                     (true, other) => Some(format!(
                         "is {}, not a list of strings: read as an empty list",
-                        crate::event::json_kind(other)
+                        other.kind()
                     )),
-                    (false, other @ (Value::Array(_) | Value::Object(_))) => Some(format!(
-                        "is {}, not a single value: read as unknown",
-                        crate::event::json_kind(other)
-                    )),
+                    (false, other @ (ProfileValue::Array(_) | ProfileValue::Object(_))) => Some(
+                        format!("is {}, not a single value: read as unknown", other.kind()),
+                    ),
                     (false, _) => None,
                 };
                 if let Some(problem) = problem {
                     out.push(ProfileWarning {
-                        agent_id: id.clone(),
-                        location: self.origin.get(id).cloned(),
+                        agent_id: id.to_string(),
+                        location: *origin,
                         field: path.join("."),
                         problem,
                     });
@@ -559,4 +767,47 @@ fn read_json_capped(file: impl std::io::Read, max: usize) -> std::io::Result<Vec
     }
     file.read_to_end(&mut bytes)?;
     Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An endless reader of one byte, counting what it hands out.
+    struct Endless {
+        byte: u8,
+        read: usize,
+    }
+
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(self.byte);
+            self.read += buf.len();
+            Ok(buf.len())
+        }
+    }
+
+    /// Hardening item 9: `--profiles /dev/zero` read the whole 1 GiB limit
+    /// before failing; a source that does not start like JSON is refused
+    /// after its first block.
+    #[test]
+    fn item09_a_source_that_is_not_json_is_refused_after_one_block() {
+        for byte in [0, b'x', 0xff] {
+            let mut zero = Endless { byte, read: 0 };
+            let err = read_json_capped(&mut zero, MAX_PROFILES_FILE_BYTES)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.starts_with("not JSON"), "{err}");
+            assert_eq!(zero.read, 4096, "byte {byte:#04x}");
+        }
+        // White space alone is read on (the JSON may come after it), up to
+        // the limit.
+        let mut spaces = Endless {
+            byte: b' ',
+            read: 0,
+        };
+        let read = read_json_capped(&mut spaces, 1 << 20).map(|b| b.len());
+        assert_eq!(read.ok(), Some((1 << 20) + 1));
+    }
 }

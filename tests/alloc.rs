@@ -17,10 +17,25 @@ thread_local! {
     static ALLOCS: Cell<u64> = const { Cell::new(0) };
     /// Bytes allocated and not yet freed by this thread.
     static HELD: Cell<i64> = const { Cell::new(0) };
+    /// The most `HELD` has been since [`peak_reset`].
+    static PEAK: Cell<i64> = const { Cell::new(0) };
 }
 
 fn held(delta: i64) {
-    let _ = HELD.try_with(|c| c.set(c.get() + delta));
+    let _ = HELD.try_with(|c| {
+        c.set(c.get() + delta);
+        let _ = PEAK.try_with(|p| p.set(p.get().max(c.get())));
+    });
+}
+
+/// What `f` returns, the bytes it leaves held, and the most it held at once
+/// on the way (both over what was held before).
+fn held_by<T>(f: impl FnOnce() -> T) -> (T, i64, i64) {
+    let before = HELD.with(Cell::get);
+    PEAK.with(|p| p.set(before));
+    let out = f();
+    let after = HELD.with(Cell::get);
+    (out, after - before, PEAK.with(Cell::get) - before)
 }
 
 // SAFETY: forwards to the system allocator unchanged; only counts calls.
@@ -170,4 +185,141 @@ fn item08_cooldowns_hold_no_copy_of_long_agent_ids() {
         .matches
         .iter()
         .all(|m| m.alerts.iter().all(|a| a.suppressed)));
+}
+
+/// Profiles made of `n` copies of the bundled profiles, each agent id made
+/// unique: a profiles file of realistic shape (names, scope lists, networks,
+/// numbers), one object a line.
+fn realistic_profiles(n: usize) -> String {
+    let bundled: serde_json::Value =
+        serde_json::from_str(include_str!("../examples/profiles/agents.json"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let items = bundled.as_array().cloned().unwrap_or_default();
+    let mut out = String::new();
+    for copy in 0..n {
+        for item in &items {
+            let mut item = item.clone();
+            if let Some(id) = item.get_mut("agent_id") {
+                *id = format!("{}-{copy}", id.as_str().unwrap_or("a")).into();
+            }
+            out.push_str(&item.to_string());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Bytes held by the loaded profiles, and the most held while loading, per
+/// byte of `text`.
+fn profile_ratios(text: &str) -> (f64, f64) {
+    let (profiles, held, peak) = held_by(|| Profiles::from_json_str(text));
+    let profiles = profiles.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!profiles.is_empty());
+    let len = text.len() as f64;
+    (held as f64 / len, peak as f64 / len)
+}
+
+/// Hardening item 9: a 50 MB profiles file held 1.57 GB (about 31 bytes a
+/// byte). Profiles are held compactly now: strings interned, lists and
+/// objects as slices of 24-byte values, no JSON maps, and a file is read
+/// one profile at a time (an array too). Realistic profiles hold at most 3
+/// bytes a byte of JSON (4 at the peak of loading), an engine built from
+/// them 1.5; no shape of file holds more than 12.5 (25 at the peak).
+#[test]
+fn item09_profiles_hold_a_bounded_multiple_of_their_json() {
+    let realistic = realistic_profiles(40);
+    assert!(realistic.len() > 800_000, "{}", realistic.len());
+    let (held, peak) = profile_ratios(&realistic);
+    eprintln!("realistic: held {held:.2}, peak {peak:.2}");
+    assert!(
+        held <= 3.0,
+        "realistic profiles: {held:.2} bytes held a byte"
+    );
+    assert!(
+        peak <= 4.0,
+        "realistic profiles: {peak:.2} bytes at peak a byte"
+    );
+    // The same profiles as one JSON array: read one element at a time.
+    let array = format!("[{}]", realistic.trim_end().replace('\n', ",\n"));
+    let (held, peak) = profile_ratios(&array);
+    eprintln!("array: held {held:.2}, peak {peak:.2}");
+    assert!(
+        held <= 3.0,
+        "an array of profiles: {held:.2} bytes held a byte"
+    );
+    assert!(
+        peak <= 4.0,
+        "an array of profiles: {peak:.2} bytes at peak a byte"
+    );
+    // An engine keeps what its rules read of each profile, shared with the
+    // loaded profiles (which replay drops once the engine is built).
+    let rules = RuleSet::from_source(
+        "agents.rules",
+        include_str!("../examples/rules/agents.rules"),
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let (bare, without, _) = held_by(|| Engine::builder(rules.compile()).build());
+    let (engine, with_profiles, _) = held_by(|| {
+        let profiles = Profiles::from_json_str(&realistic).unwrap_or_else(|e| panic!("{e}"));
+        Engine::builder(rules.compile()).profiles(&profiles).build()
+    });
+    assert!(engine.is_ok() && bare.is_ok());
+    let engine_held = (with_profiles - without) as f64 / realistic.len() as f64;
+    eprintln!("engine: held {engine_held:.2}");
+    assert!(
+        engine_held <= 1.5,
+        "an engine: {engine_held:.2} bytes held a byte of profiles"
+    );
+    // The shapes that cost the most a byte: the smallest values (`0,`, `[],`,
+    // `{},`), short distinct strings and keys, and tiny profiles.
+    let n = 100_000;
+    let worst = [
+        (
+            "tiny numbers",
+            format!("{{\"agent_id\": \"a\", \"n\": [{}0]}}", "0,".repeat(n)),
+        ),
+        (
+            "empty arrays",
+            format!("{{\"agent_id\": \"a\", \"n\": [{}[]]}}", "[],".repeat(n)),
+        ),
+        (
+            "empty objects",
+            format!("{{\"agent_id\": \"a\", \"n\": [{}{{}}]}}", "{},".repeat(n)),
+        ),
+        (
+            "distinct strings",
+            format!(
+                "{{\"agent_id\": \"a\", \"n\": [{}\"\"]}}",
+                (0..n).map(|i| format!("\"{i:x}\",")).collect::<String>()
+            ),
+        ),
+        (
+            "distinct keys",
+            format!(
+                "{{\"agent_id\": \"a\"{}}}",
+                (0..n).map(|i| format!(",\"{i:x}\":0")).collect::<String>()
+            ),
+        ),
+        (
+            "tiny profiles",
+            (0..n)
+                .map(|i| format!("{{\"agent_id\":\"{i:x}\"}}\n"))
+                .collect::<String>(),
+        ),
+        (
+            "tiny profiles in an array",
+            format!(
+                "[{}{{\"agent_id\":\"end\"}}]",
+                (0..n)
+                    .map(|i| format!("{{\"agent_id\":\"{i:x}\"}},"))
+                    .collect::<String>()
+            ),
+        ),
+    ];
+    for (shape, text) in &worst {
+        let (held, peak) = profile_ratios(text);
+        eprintln!("{shape}: held {held:.2}, peak {peak:.2}");
+        assert!(held <= 12.5, "{shape}: {held:.2} bytes held a byte");
+        assert!(peak <= 25.0, "{shape}: {peak:.2} bytes at peak a byte");
+    }
 }

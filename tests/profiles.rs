@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use riskgate::profile::{Location, Profile, ProfileError, ProfileErrorKind, Profiles};
+use riskgate::profile::{
+    Location, Profile, ProfileError, ProfileErrorKind, ProfileValue, Profiles,
+};
 use serde_json::json;
 
 const SEED: &str = r#"{"agent_id": "datadog-remediation-prod",
@@ -28,23 +30,29 @@ fn one_object_is_one_profile() {
     let ps = Profiles::from_json_str(SEED).expect("parses");
     assert_eq!(ps.len(), 1);
     let p = ps.get("datadog-remediation-prod").expect("profile");
-    assert_eq!(p.agent_id, "datadog-remediation-prod");
-    assert_eq!(p.get(&["token_lifetime_minutes"]), Some(&json!(15)));
+    assert_eq!(&*p.agent_id, "datadog-remediation-prod");
     assert_eq!(
-        p.get(&["excluded_scopes"]),
-        Some(&json!([
+        p.get(&["token_lifetime_minutes"])
+            .map(ProfileValue::to_json),
+        Some(json!(15))
+    );
+    assert_eq!(
+        p.get(&["excluded_scopes"]).map(ProfileValue::to_json),
+        Some(json!([
             "servicenow:users:admin",
             "datadog:api_keys:write",
             "okta:users:manage"
         ]))
     );
     assert_eq!(
-        p.get(&["scopes"]).and_then(|v| v.as_array()).map(Vec::len),
+        p.get(&["scopes"])
+            .and_then(|v| v.as_array())
+            .map(<[_]>::len),
         Some(4)
     );
     // `agent_id` is the key, not a field.
     assert_eq!(p.get(&["agent_id"]), None);
-    assert_eq!(p.fields.len(), 3);
+    assert_eq!(p.fields().len(), 3);
     assert!(ps.get("someone-else").is_none());
 }
 
@@ -57,12 +65,16 @@ fn array_of_objects() {
     .expect("parses");
     assert_eq!(ps.len(), 2);
     assert_eq!(
-        ps.get("a").and_then(|p| p.get(&["scopes"])),
-        Some(&json!(["x"]))
+        ps.get("a")
+            .and_then(|p| p.get(&["scopes"]))
+            .map(ProfileValue::to_json),
+        Some(json!(["x"]))
     );
     assert_eq!(
-        ps.get("b").and_then(|p| p.get(&["token_lifetime_minutes"])),
-        Some(&json!(5))
+        ps.get("b")
+            .and_then(|p| p.get(&["token_lifetime_minutes"]))
+            .map(ProfileValue::to_json),
+        Some(json!(5))
     );
     let mut ids: Vec<&str> = ps.iter().map(|(id, _)| id).collect();
     ids.sort_unstable();
@@ -76,8 +88,10 @@ fn jsonl_with_blank_lines() {
     assert_eq!(ps.len(), 3);
     for (id, n) in [("a", 1), ("b", 2), ("c", 3)] {
         assert_eq!(
-            ps.get(id).and_then(|p| p.get(&["n"])),
-            Some(&json!(n)),
+            ps.get(id)
+                .and_then(|p| p.get(&["n"]))
+                .map(ProfileValue::to_json),
+            Some(json!(n)),
             "{id}"
         );
     }
@@ -88,7 +102,7 @@ fn multi_line_object_followed_by_jsonl_lines() {
     let text = format!("{SEED}\n{{\"agent_id\": \"second\"}}\n");
     let ps = Profiles::from_json_str(&text).expect("parses");
     assert_eq!(ps.len(), 2);
-    assert!(ps.get("second").is_some_and(|p| p.fields.is_empty()));
+    assert!(ps.get("second").is_some_and(|p| p.fields().len() == 0));
     // Locations count the lines of multi-line objects.
     let err = parse_err(&format!("{SEED}\n{SEED}\n"));
     assert_eq!(
@@ -113,18 +127,32 @@ fn nested_fields_read_as_dotted_paths() {
     )
     .expect("parses");
     let p = ps.get("a").expect("profile");
-    assert_eq!(p.get(&["owner", "team"]), Some(&json!("sre")));
-    assert_eq!(p.get(&["owner", "oncall", "channel"]), Some(&json!("#sec")));
-    assert_eq!(p.get_dotted("owner.oncall.channel"), Some(&json!("#sec")));
     assert_eq!(
-        p.get(&["owner"]),
-        Some(&json!({"team": "sre", "oncall": {"channel": "#sec"}}))
+        p.get(&["owner", "team"]).map(ProfileValue::to_json),
+        Some(json!("sre"))
+    );
+    assert_eq!(
+        p.get(&["owner", "oncall", "channel"])
+            .map(ProfileValue::to_json),
+        Some(json!("#sec"))
+    );
+    assert_eq!(
+        p.get_dotted("owner.oncall.channel")
+            .map(ProfileValue::to_json),
+        Some(json!("#sec"))
+    );
+    assert_eq!(
+        p.get(&["owner"]).map(ProfileValue::to_json),
+        Some(json!({"team": "sre", "oncall": {"channel": "#sec"}}))
     );
     // Absent keys and steps that are not objects are absent; keys match
     // ignoring ASCII case, as `attr.` paths do in events.
     assert_eq!(p.get(&["owner", "name"]), None);
     assert_eq!(p.get(&["n", "x"]), None);
-    assert_eq!(p.get(&["Owner", "TEAM"]), Some(&json!("sre")));
+    assert_eq!(
+        p.get(&["Owner", "TEAM"]).map(ProfileValue::to_json),
+        Some(json!("sre"))
+    );
     assert_eq!(p.get(&[]), None);
 }
 
@@ -274,7 +302,10 @@ fn insert_adds_or_replaces_and_profiles_are_shared() {
     let old = ps
         .insert(Profile::new("new-agent", serde_json::Map::new()))
         .expect("replaced");
-    assert_eq!(old.get(&["scopes"]), Some(&json!(["y"])));
+    assert_eq!(
+        old.get(&["scopes"]).map(ProfileValue::to_json),
+        Some(json!(["y"]))
+    );
     assert_eq!(ps.len(), 2);
     let shared: Arc<Profile> = Arc::clone(ps.get("datadog-remediation-prod").expect("profile"));
     assert_eq!(Arc::strong_count(&shared), 2);
@@ -323,4 +354,68 @@ fn from_path_stops_at_the_size_limit() {
     );
     let err = Profiles::from_path_capped(&file, text.len() - 1).expect_err("one byte over");
     assert!(matches!(err, ProfileError::TooLarge { .. }), "{err:?}");
+}
+
+/// Profile lists as the engine reads them (held as shared, compact values):
+/// a short list is scanned, a long one hashed, an address list holds
+/// addresses and CIDR blocks, a stray non-string element is skipped, and
+/// `len`, `exists` and scalar fields read the same values.
+#[test]
+fn profile_lists_and_values_read_by_the_engine() {
+    use riskgate::engine::Engine;
+    use riskgate::{ActorKind, Categories, Event, RuleSet};
+    let rules = RuleSet::from_source(
+        "p.rules",
+        "list approved = agent.scopes\nlist nets = agent.networks\n\
+         Rule S: scope\nTrigger: token request includes scope not in approved\nAction: flag\nSeverity: LOW\n\n\
+         Rule N: network\nTrigger: from IP not in nets\nAction: flag\nSeverity: LOW\n\n\
+         Rule L: long list\nTrigger: len(approved) > 9 AND exists(agent.owner.team)\nAction: flag\nSeverity: LOW\n\n\
+         Rule T: lifetime\nTrigger: token.lifetime_minutes > agent.token_lifetime_minutes\nAction: flag\nSeverity: LOW\n",
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let long: Vec<String> = (0..20).map(|i| format!("s{i}")).collect();
+    let profiles = Profiles::from_json_str(
+        &[
+            json!({"agent_id": "short", "scopes": ["a", "b"], "networks": ["10.1.0.0/16", "192.0.2.7"],
+                   "token_lifetime_minutes": 15}),
+            json!({"agent_id": "long", "scopes": long, "networks": [], "owner": {"team": "sre"}}),
+            json!({"agent_id": "mixed", "scopes": ["a", 1, "b"], "networks": ["10.1.0.0/16", 2]}),
+        ]
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join("\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let engine = Engine::builder(rules.compile())
+        .profiles(&profiles)
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fired = |agent: &str, ip: &str, scopes: &[&str], lifetime: f64| -> Vec<String> {
+        let event = Event::builder(agent, 1_795_348_800_000)
+            .actor(ActorKind::ServiceApp)
+            .categories(Categories::TOKEN_REQUEST)
+            .ip(ip.parse().unwrap_or_else(|e| panic!("{e}")))
+            .scopes(scopes.iter().copied())
+            .token_lifetime_minutes(lifetime)
+            .build();
+        engine
+            .evaluate(&event)
+            .rule_ids()
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(
+        fired("short", "10.1.2.3", &["b"], 15.0),
+        Vec::<String>::new()
+    );
+    assert_eq!(fired("short", "192.0.2.7", &["a", "c"], 16.0), ["S", "T"]);
+    assert_eq!(fired("short", "192.0.2.8", &["a"], 1.0), ["N"]);
+    assert_eq!(fired("long", "10.1.2.3", &["s19", "s0"], 1.0), ["N", "L"]);
+    assert_eq!(fired("long", "10.1.2.3", &["s20"], 1.0), ["S", "N", "L"]);
+    assert_eq!(
+        fired("mixed", "10.1.2.3", &["b"], 1.0),
+        Vec::<String>::new()
+    );
+    assert_eq!(fired("mixed", "10.2.0.1", &["c"], 1.0), ["S", "N"]);
 }
