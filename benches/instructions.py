@@ -20,8 +20,8 @@ import tempfile
 
 FUNCTIONS = {
     "reference": "engine::reference::Reference::evaluate",
-    "evaluate": "riskgate::engine::Engine::evaluate",
-    "evaluate_explained": "riskgate::engine::Engine::evaluate_explained",
+    "evaluate": "riskgate::run::engine::Engine::evaluate",
+    "evaluate_explained": "riskgate::run::engine::Engine::evaluate_explained",
 }
 
 

@@ -6,28 +6,16 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-pub mod ast;
-pub mod check;
-pub mod diagnostic;
-pub mod engine;
-pub mod eval;
-pub mod event;
-pub mod format;
+pub mod compile;
+pub mod input;
+pub mod lang;
 pub mod limits;
-pub mod native;
 pub mod num;
-pub mod okta;
-pub mod profile;
-pub mod program;
-pub mod rules;
-pub mod state;
-pub mod syntax;
-pub mod verdict;
-pub mod window;
+pub mod run;
 
-pub use diagnostic::{Diagnostic, Diagnostics};
-pub use engine::Engine;
-pub use event::{ActorKind, Categories, Event};
+pub use compile::program::{Decision, Program, Severity};
+pub use compile::rules::RuleSet;
+pub use input::event::{ActorKind, Categories, Event};
+pub use lang::diagnostic::{Diagnostic, Diagnostics};
 pub use limits::Limits;
-pub use program::{Decision, Program, Severity};
-pub use rules::RuleSet;
+pub use run::engine::Engine;

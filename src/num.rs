@@ -243,7 +243,7 @@ impl fmt::Display for Num {
 // Numbers written as text in events
 
 /// Why the text of a number in an event cannot be used (the reason of an
-/// [`crate::event::EventError::BadValue`]).
+/// [`crate::input::event::EventError::BadValue`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NumberTextError {

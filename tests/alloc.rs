@@ -7,8 +7,8 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use riskgate::engine::Engine;
-use riskgate::profile::Profiles;
+use riskgate::input::profile::Profiles;
+use riskgate::run::engine::Engine;
 use riskgate::{ActorKind, Categories, Event, RuleSet};
 
 struct Counting;

@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use riskgate::engine::Engine;
-use riskgate::state::Observation;
+use riskgate::run::engine::Engine;
+use riskgate::run::state::Observation;
 use riskgate::{ActorKind, Categories, Event, RuleSet};
 
 const ROUNDS: usize = 5;

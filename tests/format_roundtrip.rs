@@ -19,9 +19,9 @@ use std::sync::Arc;
 use ipnet::IpNet;
 use proptest::prelude::*;
 use proptest::sample::select;
-use riskgate::ast::*;
-use riskgate::format::{format_file, format_source};
-use riskgate::syntax::{parse_file, slug};
+use riskgate::lang::ast::*;
+use riskgate::lang::format::{format_file, format_source};
+use riskgate::lang::syntax::{parse_file, slug};
 use riskgate::Limits;
 
 // ---------------------------------------------------------------------------
@@ -891,12 +891,12 @@ fn rule_file() -> impl Strategy<Value = RuleFile> {
 // Properties
 // ---------------------------------------------------------------------------
 
-fn parse(text: &str) -> (RuleFile, Vec<riskgate::diagnostic::Diagnostic>) {
+fn parse(text: &str) -> (RuleFile, Vec<riskgate::lang::diagnostic::Diagnostic>) {
     let name: Arc<str> = Arc::from("gen.rules");
     parse_file(&name, text, &Limits::default())
 }
 
-fn messages(diags: &[riskgate::diagnostic::Diagnostic]) -> Vec<String> {
+fn messages(diags: &[riskgate::lang::diagnostic::Diagnostic]) -> Vec<String> {
     diags
         .iter()
         .map(|d| format!("{}:{}: {} {}", d.span.line, d.span.col, d.code, d.message))
@@ -1273,9 +1273,11 @@ fn bare_list_strings_that_read_back_differently_are_quoted() {
 fn an_empty_unknown_clause_has_no_trailing_space() {
     let src =
         "Rule 1 — T\nTrigger: service_app authentication\nOwner:\nAction: deny\nSeverity: HIGH\n";
-    let once = riskgate::format::format_source("x.rules", src).unwrap_or_else(|d| panic!("{d}"));
+    let once =
+        riskgate::lang::format::format_source("x.rules", src).unwrap_or_else(|d| panic!("{d}"));
     assert!(once.lines().any(|l| l == "Owner:"), "{once}");
     assert!(!once.lines().any(|l| l.ends_with(' ')), "{once:?}");
-    let twice = riskgate::format::format_source("x.rules", &once).unwrap_or_else(|d| panic!("{d}"));
+    let twice =
+        riskgate::lang::format::format_source("x.rules", &once).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(once, twice);
 }

@@ -17,9 +17,9 @@ mod invariants;
 use std::path::Path;
 use std::sync::Arc;
 
-use riskgate::diagnostic::Diagnostic;
-use riskgate::format::format_file;
-use riskgate::syntax::parse_file;
+use riskgate::lang::diagnostic::Diagnostic;
+use riskgate::lang::format::format_file;
+use riskgate::lang::syntax::parse_file;
 use riskgate::{ActorKind, Categories, Decision, Engine, Event, Limits, RuleSet};
 
 /// The files under `tests/fuzz_regressions/<target>/`, as text (invalid
@@ -166,9 +166,9 @@ fn alert_rule_engine() -> Engine {
     // The cases are about cooldown arithmetic at the ends of time: with the
     // clock there too, no event is past the forward skew.
     Engine::builder(rules.compile())
-        .clock(std::sync::Arc::new(riskgate::engine::ManualClock::new(
-            i64::MAX,
-        )))
+        .clock(std::sync::Arc::new(
+            riskgate::run::engine::ManualClock::new(i64::MAX),
+        ))
         .build()
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -216,7 +216,7 @@ fn cooldown_from_an_alert_at_i64_min() {
 // parse
 // ---------------------------------------------------------------------------
 
-fn parse(text: &str) -> (riskgate::ast::RuleFile, Vec<Diagnostic>) {
+fn parse(text: &str) -> (riskgate::lang::ast::RuleFile, Vec<Diagnostic>) {
     parse_file(&Arc::from("cr.rules"), text, &Limits::default())
 }
 

@@ -5,9 +5,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use riskgate::engine::Engine;
-use riskgate::okta::{parse_event, Format};
-use riskgate::profile::Profiles;
+use riskgate::input::okta::{parse_event, Format};
+use riskgate::input::profile::Profiles;
+use riskgate::run::engine::Engine;
 use riskgate::RuleSet;
 
 /// The rules that detect each kind of incident.

@@ -2,9 +2,9 @@
 
 use std::borrow::Cow;
 
-use riskgate::event::{parse_timestamp_ms, ActorKind, Categories, Cert, Event, EventError};
-use riskgate::native::{parse_native, to_native_json};
-use riskgate::okta::{parse_event, Format};
+use riskgate::input::event::{parse_timestamp_ms, ActorKind, Categories, Cert, Event, EventError};
+use riskgate::input::native::{parse_native, to_native_json};
+use riskgate::input::okta::{parse_event, Format};
 use serde_json::json;
 
 const SPEC_EXAMPLE: &str = r#"{"time": "2026-11-22T23:59:30Z", "agent": "datadog-remediation-prod",

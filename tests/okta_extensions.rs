@@ -1,7 +1,9 @@
 //! The riskgate extension keys of Okta `debugData`: certificate, token
 //! lifetime, secret age, device posture.
 
-use riskgate::okta::parse_okta;
+#[path = "support/okta_value.rs"]
+mod okta_value;
+use riskgate::input::okta::parse_okta;
 
 const BASE: &str = r#"{"published": "2026-11-22T10:00:00.000Z", "eventType": "app.oauth2.as.token.grant.access_token",
   "actor": {"id": "0oa1", "type": "PublicClientApp"}, "debugContext": {"debugData": DD}}"#;
@@ -51,8 +53,9 @@ fn a_non_numeric_extension_value_is_an_error_naming_the_key() {
 /// The event of `line` from each Okta reader: the serde pass keeping every
 /// attr, the byte scanner (a filter that keeps nothing), and the `Value`
 /// reference path. They must agree.
-fn all_readers(line: &str) -> Result<riskgate::Event<'static>, riskgate::event::EventError> {
-    use riskgate::okta::{from_okta_value, parse_okta_with, AttrFilter};
+fn all_readers(line: &str) -> Result<riskgate::Event<'static>, riskgate::input::event::EventError> {
+    use okta_value::from_okta_value;
+    use riskgate::input::okta::{parse_okta_with, AttrFilter};
     let serde = parse_okta(line);
     let none = AttrFilter::paths(std::iter::empty::<Vec<&str>>());
     let scanner = parse_okta_with(line, &none).map(|e| riskgate::Event {
@@ -60,11 +63,11 @@ fn all_readers(line: &str) -> Result<riskgate::Event<'static>, riskgate::event::
         ..e.into_owned()
     });
     let reference = serde_json::from_str::<serde_json::Value>(line)
-        .map_err(|e| riskgate::event::EventError::InvalidJson {
+        .map_err(|e| riskgate::input::event::EventError::InvalidJson {
             message: e.to_string(),
         })
         .and_then(from_okta_value);
-    let strip = |r: &Result<riskgate::Event<'static>, riskgate::event::EventError>| {
+    let strip = |r: &Result<riskgate::Event<'static>, riskgate::input::event::EventError>| {
         r.clone().map(|e| riskgate::Event {
             attrs: serde_json::Value::Null,
             ..e
@@ -77,7 +80,7 @@ fn all_readers(line: &str) -> Result<riskgate::Event<'static>, riskgate::event::
 
 #[test]
 fn item12_nan_extension_number_is_a_bad_field() {
-    use riskgate::event::EventError;
+    use riskgate::input::event::EventError;
     let keys = [
         ("certAgeDays", "debugContext.debugData.certAgeDays"),
         (
@@ -110,7 +113,7 @@ fn item12_nan_extension_number_is_a_bad_field() {
 
 #[test]
 fn item12_out_of_range_extension_number_is_a_bad_field_like_the_json_number() {
-    use riskgate::event::EventError;
+    use riskgate::input::event::EventError;
     for text in ["1e400", "-1e400", "1e309", &format!("1{}", "0".repeat(400))] {
         let line = BASE.replace("DD", &format!(r#"{{"certAgeDays": "{text}"}}"#));
         match all_readers(&line) {
@@ -146,7 +149,7 @@ fn item12_numeric_strings_read_as_the_json_number_of_the_same_text() {
 
 #[test]
 fn item12_as_number_strings_follow_the_json_integer_grammar() {
-    use riskgate::event::EventError;
+    use riskgate::input::event::EventError;
     let line = |asn: &str| {
         format!(
             r#"{{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",

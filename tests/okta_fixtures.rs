@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use riskgate::event::{ActorKind, Categories, Event, EventError};
-use riskgate::okta::{collect_path, from_okta_value, lookup_ci, parse_event, parse_okta, Format};
+use riskgate::input::event::{ActorKind, Categories, Event, EventError};
+#[path = "support/okta_value.rs"]
+mod okta_value;
+use okta_value::from_okta_value;
+use riskgate::input::okta::{collect_path, lookup_ci, parse_event, parse_okta, Format};
 use serde_json::{json, Value};
 
 const FILES: [(&str, usize); 5] = [

@@ -6,11 +6,14 @@
 //! they find on the whole object.
 
 use proptest::prelude::*;
-use riskgate::event::{Event, EventError};
-use riskgate::native::parse_native;
-use riskgate::okta::{
-    collect_path, from_okta_value, lookup_ci, parse_event, parse_event_with, parse_okta,
-    parse_okta_with, AttrFilter, Format,
+use riskgate::input::event::{Event, EventError};
+use riskgate::input::native::parse_native;
+#[path = "support/okta_value.rs"]
+mod okta_value;
+use okta_value::from_okta_value;
+use riskgate::input::okta::{
+    collect_path, lookup_ci, parse_event, parse_event_with, parse_okta, parse_okta_with,
+    AttrFilter, Format,
 };
 use serde_json::Value;
 
@@ -186,8 +189,8 @@ fn check_attrs(kept: &Value, whole: &Value, filter: &AttrFilter, name: &str, lin
                     "lookup {prefix:?}, filter {name} on {line}"
                 );
                 assert_eq!(
-                    riskgate::eval::scalar_path(kept, &boxed),
-                    riskgate::eval::scalar_path(whole, &boxed),
+                    riskgate::run::eval::scalar_path(kept, &boxed),
+                    riskgate::run::eval::scalar_path(whole, &boxed),
                     "scalar_path {prefix:?}, filter {name} on {line}"
                 );
             }
@@ -198,11 +201,11 @@ fn check_attrs(kept: &Value, whole: &Value, filter: &AttrFilter, name: &str, lin
                 assert_eq!(a, b, "collect {prefix:?}, filter {name} on {line}");
             }
             let (mut a, mut b) = (Vec::new(), Vec::new());
-            riskgate::eval::any_at_path(kept, &boxed, &mut |v| {
+            riskgate::run::eval::any_at_path(kept, &boxed, &mut |v| {
                 a.push(v.clone());
                 false
             });
-            riskgate::eval::any_at_path(whole, &boxed, &mut |v| {
+            riskgate::run::eval::any_at_path(whole, &boxed, &mut |v| {
                 b.push(v.clone());
                 false
             });
@@ -550,7 +553,7 @@ fn split_scopes_splits_on_commas_and_every_whitespace_character() {
             format!("okta.users.read{c}{c}okta.apps.read"),
         ] {
             assert_eq!(
-                riskgate::native::split_scopes(&text).collect::<Vec<_>>(),
+                riskgate::input::native::split_scopes(&text).collect::<Vec<_>>(),
                 reference_split(&text),
                 "{text:?}"
             );
@@ -561,6 +564,6 @@ fn split_scopes_splits_on_commas_and_every_whitespace_character() {
 proptest! {
     #[test]
     fn split_scopes_is_the_char_split(text in "[a-z:,. \\t\\n\\x0b\\x0c\\r\\u{85}\\u{a0}\\u{2003}\\u{3000}é€-]{0,40}") {
-        prop_assert_eq!(riskgate::native::split_scopes(&text).collect::<Vec<_>>(), reference_split(&text));
+        prop_assert_eq!(riskgate::input::native::split_scopes(&text).collect::<Vec<_>>(), reference_split(&text));
     }
 }

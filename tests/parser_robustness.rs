@@ -12,10 +12,10 @@ use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use riskgate::ast::RuleFile;
-use riskgate::diagnostic::Diagnostic;
-use riskgate::format::format_file;
-use riskgate::syntax::parse_file;
+use riskgate::lang::ast::RuleFile;
+use riskgate::lang::diagnostic::Diagnostic;
+use riskgate::lang::format::format_file;
+use riskgate::lang::syntax::parse_file;
 use riskgate::Limits;
 
 // ---------------------------------------------------------------------------
@@ -219,7 +219,7 @@ fn huge_and_or_chains_stay_flat_and_parse_cleanly() {
         .and_then(|r| r.trigger())
         .map(|t| &t.node);
     match trigger {
-        Some(riskgate::ast::Expr::And(ops)) => assert_eq!(ops.len(), LARGE + 1),
+        Some(riskgate::lang::ast::Expr::And(ops)) => assert_eq!(ops.len(), LARGE + 1),
         other => panic!(
             "expected one flat AND, got {:?}",
             other.map(std::mem::discriminant)

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use riskgate::profile::{
+use riskgate::input::profile::{
     Location, Profile, ProfileError, ProfileErrorKind, ProfileValue, Profiles,
 };
 use serde_json::json;
@@ -362,7 +362,7 @@ fn from_path_stops_at_the_size_limit() {
 /// `len`, `exists` and scalar fields read the same values.
 #[test]
 fn profile_lists_and_values_read_by_the_engine() {
-    use riskgate::engine::Engine;
+    use riskgate::run::engine::Engine;
     use riskgate::{ActorKind, Categories, Event, RuleSet};
     let rules = RuleSet::from_source(
         "p.rules",

@@ -11,8 +11,8 @@ mod reference;
 use std::net::IpAddr;
 
 use reference::Reference;
-use riskgate::engine::Engine;
-use riskgate::profile::Profiles;
+use riskgate::input::profile::Profiles;
+use riskgate::run::engine::Engine;
 use riskgate::{ActorKind, Categories, Event, RuleSet};
 
 /// 2026-11-22T00:00:00Z in ms.

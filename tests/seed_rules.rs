@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use riskgate::engine::Engine;
-use riskgate::profile::Profiles;
+use riskgate::input::profile::Profiles;
+use riskgate::run::engine::Engine;
 use riskgate::{ActorKind, Categories, Decision, Event, RuleSet, Severity};
 
 const SEED: &str = include_str!("../examples/rules/seed.rules");
@@ -22,7 +22,7 @@ fn program() -> Arc<riskgate::Program> {
         .unwrap_or_else(|d| panic!("{d}"))
 }
 
-fn engine(b: riskgate::engine::EngineBuilder) -> Engine {
+fn engine(b: riskgate::run::engine::EngineBuilder) -> Engine {
     b.build().unwrap_or_else(|e| panic!("{e}"))
 }
 

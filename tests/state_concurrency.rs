@@ -10,7 +10,7 @@
 
 use std::thread;
 
-use riskgate::state::{
+use riskgate::run::state::{
     Baseline, CounterSpec, DistinctSpec, FirstSeenSpec, Layout, Metrics, Observation, StateStore,
     StoreConfig, Tracking,
 };

@@ -12,7 +12,7 @@ use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 
 use proptest::prelude::*;
-use riskgate::state::{
+use riskgate::run::state::{
     Baseline, CounterSpec, DistinctSpec, FirstSeenSpec, Layout, Metrics, Observation, StateStore,
     StoreConfig, Tracking, AGENT_ENTRY_BYTES, AGENT_MORE_BYTES, COOLDOWN_ENTRY_BYTES,
     KEY_ENTRY_BYTES, OWNED_KEY_BYTES,
@@ -1424,7 +1424,7 @@ fn agent_state_round_trips_through_serde() {
     }
     let state = store.agent_state("a").unwrap();
     let json = serde_json::to_string(&state).unwrap();
-    let back: riskgate::state::AgentState = serde_json::from_str(&json).unwrap();
+    let back: riskgate::run::state::AgentState = serde_json::from_str(&json).unwrap();
     assert_eq!(back, state);
 }
 

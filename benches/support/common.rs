@@ -7,8 +7,8 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use riskgate::engine::Engine;
-use riskgate::profile::Profiles;
+use riskgate::input::profile::Profiles;
+use riskgate::run::engine::Engine;
 use riskgate::{ActorKind, Categories, Event, Program, RuleSet};
 
 use crate::reference::Reference;
@@ -63,8 +63,8 @@ pub fn seed_engine(max_agents: usize) -> Engine {
 /// second an iteration from 2026-11-22, past the real clock after about a
 /// million iterations; against this one no event is past the forward-skew
 /// limit, and the check stays on the measured path.
-pub fn end_of_time() -> Arc<riskgate::engine::ManualClock> {
-    Arc::new(riskgate::engine::ManualClock::new(i64::MAX))
+pub fn end_of_time() -> Arc<riskgate::run::engine::ManualClock> {
+    Arc::new(riskgate::run::engine::ManualClock::new(i64::MAX))
 }
 
 pub fn seed_reference() -> Reference {

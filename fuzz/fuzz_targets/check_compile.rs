@@ -19,9 +19,9 @@ mod invariants;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use riskgate::diagnostic::Diagnostics;
-use riskgate::format::format_file;
-use riskgate::verdict::Verdict;
+use riskgate::lang::diagnostic::Diagnostics;
+use riskgate::lang::format::format_file;
+use riskgate::run::verdict::Verdict;
 use riskgate::{ActorKind, Categories, Engine, Event, Limits, RuleSet};
 
 fn load(text: &str) -> Result<RuleSet, Diagnostics> {

@@ -44,9 +44,9 @@ use std::sync::{Arc, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use riskgate::engine::ManualClock;
-use riskgate::profile::Profiles;
-use riskgate::verdict::Verdict;
+use riskgate::run::engine::ManualClock;
+use riskgate::input::profile::Profiles;
+use riskgate::run::verdict::Verdict;
 use riskgate::{ActorKind, Categories, Engine, Event, Limits, Program, RuleSet};
 
 /// The explanation label of probe P3.
@@ -903,6 +903,6 @@ fn step(fx: &Fixture, engine: &Engine, model: &mut Model, ev: &Ev, t: i64, budge
 
 /// Whether the event just evaluated could not keep a key (at the key cap
 /// while another eviction ran).
-fn after_untracked_keys(engine: &Engine, before: &riskgate::engine::Stats) -> bool {
+fn after_untracked_keys(engine: &Engine, before: &riskgate::run::engine::Stats) -> bool {
     engine.stats().untracked_keys > before.untracked_keys
 }

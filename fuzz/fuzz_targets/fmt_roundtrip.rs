@@ -22,10 +22,10 @@ use std::sync::Arc;
 use arbitrary::{Result, Unstructured};
 use ipnet::IpNet;
 use libfuzzer_sys::fuzz_target;
-use riskgate::ast::*;
-use riskgate::diagnostic::Diagnostic;
-use riskgate::format::format_file;
-use riskgate::syntax::{parse_file, slug};
+use riskgate::lang::ast::*;
+use riskgate::lang::diagnostic::Diagnostic;
+use riskgate::lang::format::format_file;
+use riskgate::lang::syntax::{parse_file, slug};
 use riskgate::Limits;
 
 type U<'a, 'b> = &'b mut Unstructured<'a>;

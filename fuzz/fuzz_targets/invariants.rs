@@ -1,7 +1,7 @@
 //! Invariants shared by the fuzz targets (a module, not a target: it has no
 //! `[[bin]]` entry).
 
-use riskgate::verdict::Verdict;
+use riskgate::run::verdict::Verdict;
 use riskgate::Decision;
 
 /// A verdict's decision is the strongest decision of the non-shadow rules

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use riskgate::diagnostic::Diagnostic;
-use riskgate::format::format_file;
-use riskgate::syntax::parse_file;
+use riskgate::lang::diagnostic::Diagnostic;
+use riskgate::lang::format::format_file;
+use riskgate::lang::syntax::parse_file;
 use riskgate::Limits;
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use riskgate::diagnostic::MAX_RENDERED_PER_FILE;
+use riskgate::lang::diagnostic::MAX_RENDERED_PER_FILE;
 use riskgate::RuleSet;
 
 fuzz_target!(|data: &[u8]| {

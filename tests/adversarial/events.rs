@@ -1,8 +1,9 @@
 //! Adversarial inputs: events.
 
+use crate::okta_value::from_okta_value;
 use proptest::prelude::*;
-use riskgate::event::EventError;
-use riskgate::okta::{from_okta_value, parse_okta, parse_okta_with, AttrFilter};
+use riskgate::input::event::EventError;
+use riskgate::input::okta::{parse_okta, parse_okta_with, AttrFilter};
 use serde_json::Value;
 
 /// An Okta line whose `debugData` is `dd` (a JSON object's text).
@@ -73,9 +74,9 @@ proptest! {
 // ---------------------------------------------------------------------------
 // Item 10: IPv4-mapped addresses in lists and events
 
-use riskgate::engine::Engine;
-use riskgate::okta::{parse_event, Format};
-use riskgate::profile::Profiles;
+use riskgate::input::okta::{parse_event, Format};
+use riskgate::input::profile::Profiles;
+use riskgate::run::engine::Engine;
 use riskgate::{Event, RuleSet};
 
 /// The rule ids that fire on `event`.
@@ -486,7 +487,7 @@ fn item23_okta_null_strings_are_absent_in_built_in_fields_and_attr_paths() {
 
 #[test]
 fn item19_a_line_starting_with_a_byte_order_mark_is_read_in_every_format() {
-    use riskgate::native::parse_native;
+    use riskgate::input::native::parse_native;
     let native = r#"{"time": "2026-11-22T10:00:00Z", "agent": "a", "ip": "10.1.1.1"}"#;
     let okta = r#"{"published": "2026-11-22T10:00:00.000Z", "eventType": "user.session.start",
         "actor": {"id": "a", "type": "User"}, "client": {"ipAddress": "10.1.1.1"}}"#;
@@ -500,7 +501,7 @@ fn item19_a_line_starting_with_a_byte_order_mark_is_read_in_every_format() {
             let want = parse_event(line, format).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(parse_event(&with_bom, format), Ok(want.clone()), "{format}");
             assert_eq!(
-                riskgate::okta::parse_event_with(&with_bom, format, &AttrFilter::all()),
+                riskgate::input::okta::parse_event_with(&with_bom, format, &AttrFilter::all()),
                 Ok(want),
                 "{format}"
             );
@@ -688,7 +689,7 @@ fn item22_inside_any_a_built_in_field_name_reads_the_element() {
         )
     };
     let fire = |l: String| {
-        let event = riskgate::okta::parse_event(&l, riskgate::okta::Format::Okta)
+        let event = riskgate::input::okta::parse_event(&l, riskgate::input::okta::Format::Okta)
             .unwrap_or_else(|e| panic!("{e}"));
         let mut ids = fired(&engine, &event);
         ids.sort();

@@ -1,6 +1,6 @@
 //! Adversarial inputs: the front end (parser, checker, diagnostics).
 
-use riskgate::diagnostic::{LineIndex, MAX_RENDERED_PER_FILE};
+use riskgate::lang::diagnostic::{LineIndex, MAX_RENDERED_PER_FILE};
 use riskgate::RuleSet;
 
 /// A rule whose trigger is one line of `n` chained comparisons `a==a==a…`,
@@ -62,7 +62,7 @@ fn item02_columns_are_character_counts_on_long_lines_of_any_text() {
 
 #[test]
 fn item03_suggestions_are_bounded_to_names_of_reasonable_length() {
-    use riskgate::diagnostic::{did_you_mean, MAX_SUGGESTED_LEN};
+    use riskgate::lang::diagnostic::{did_you_mean, MAX_SUGGESTED_LEN};
     // Short names still get their suggestion.
     assert_eq!(did_you_mean("suspnd", ["suspend", "deny"]), Some("suspend"));
     assert_eq!(
@@ -149,12 +149,13 @@ fn item04_a_fifo_as_list_file_rules_file_or_profiles_file_is_an_error_not_a_hang
     assert!(err.contains("FIFO"), "{err}");
 
     let profiles = fifo("profiles.fifo");
-    let err = without_hanging(
-        move || match riskgate::profile::Profiles::from_path(&profiles) {
-            Ok(_) => String::from("accepted"),
-            Err(e) => e.to_string(),
-        },
-    );
+    let err =
+        without_hanging(
+            move || match riskgate::input::profile::Profiles::from_path(&profiles) {
+                Ok(_) => String::from("accepted"),
+                Err(e) => e.to_string(),
+            },
+        );
     assert!(err.contains("FIFO"), "{err}");
 }
 
@@ -243,9 +244,10 @@ fn item19_a_byte_order_mark_starts_a_rules_file_or_a_profiles_file() {
     let set =
         RuleSet::from_source("bom.rules", src).unwrap_or_else(|d| panic!("{}", d.render(false)));
     assert_eq!(set.program().rules.len(), 1);
-    let profiles =
-        riskgate::profile::Profiles::from_json_str("\u{feff}{\"agent_id\": \"a\", \"scopes\": []}")
-            .unwrap_or_else(|e| panic!("{e}"));
+    let profiles = riskgate::input::profile::Profiles::from_json_str(
+        "\u{feff}{\"agent_id\": \"a\", \"scopes\": []}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(profiles.len(), 1);
 }
 

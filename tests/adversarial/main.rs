@@ -6,5 +6,7 @@
 mod cli;
 mod events;
 mod front;
+#[path = "../support/okta_value.rs"]
+mod okta_value;
 mod profiles;
 mod state;

@@ -1,7 +1,7 @@
 //! Adversarial inputs: agent profiles.
 
-use riskgate::engine::Engine;
-use riskgate::profile::Profiles;
+use riskgate::input::profile::Profiles;
+use riskgate::run::engine::Engine;
 use riskgate::{ActorKind, Categories, Decision, Event, RuleSet};
 
 const SEED: &str = include_str!("../../examples/rules/seed.rules");

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use riskgate::engine::{EngineBuilder, ManualClock};
+use riskgate::run::engine::{EngineBuilder, ManualClock};
 use riskgate::{ActorKind, Categories, Decision, Engine, Event, RuleSet};
 
 /// 2026-11-22T00:00:00Z.

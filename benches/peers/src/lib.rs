@@ -26,7 +26,7 @@ pub mod stream;
 
 use std::sync::Arc;
 
-use riskgate::profile::Profiles;
+use riskgate::input::profile::Profiles;
 use riskgate::{Engine, Event, RuleSet};
 
 pub use host::PeerInput;
@@ -167,7 +167,7 @@ pub fn check_agreement() -> Result<Coverage, String> {
             if got != expected {
                 return Err(format!(
                     "event #{n} ({}): {name} fired {got:?}, riskgate fired {expected:?}\n  input: {input:?}",
-                    riskgate::verdict::format_time(event.time_ms)
+                    riskgate::run::verdict::format_time(event.time_ms)
                 ));
             }
         }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use riskgate::diagnostic::printable;
+use riskgate::lang::diagnostic::printable;
 use riskgate::RuleSet;
 
 use output::{err, errln, outln};
@@ -73,7 +73,7 @@ pub fn fmt(files: &[PathBuf], check: bool, color: bool) -> ExitCode {
                 continue;
             }
         };
-        match riskgate::format::format_source(&name, &text) {
+        match riskgate::lang::format::format_source(&name, &text) {
             Ok(formatted) if formatted == text => {}
             Ok(formatted) => {
                 if check {

@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use super::output::errln;
-use riskgate::diagnostic::printable;
-use riskgate::engine::Engine;
-use riskgate::okta::{parse_event_with, AttrFilter, Format};
-use riskgate::verdict::{format_time, Verdict};
+use riskgate::input::okta::{parse_event_with, AttrFilter, Format};
+use riskgate::lang::diagnostic::printable;
+use riskgate::run::engine::Engine;
+use riskgate::run::verdict::{format_time, Verdict};
 use riskgate::Decision;
 
 /// Arguments of `riskgate replay`.
@@ -50,7 +50,7 @@ pub struct ReplayArgs {
     pub max_keys: usize,
     /// Maximum keys one agent's events create and keep; past it the agent's
     /// oldest key is evicted.
-    #[arg(long, default_value_t = riskgate::state::DEFAULT_MAX_KEYS_PER_AGENT)]
+    #[arg(long, default_value_t = riskgate::run::state::DEFAULT_MAX_KEYS_PER_AGENT)]
     pub max_keys_per_agent: usize,
     /// Budget of state memory (`512M`, `2G`, bytes without a unit); past it
     /// the least recently seen agents and keys are evicted.
@@ -66,7 +66,7 @@ pub struct ReplayArgs {
 /// Reports the fields of `profiles` whose types do not fit how `program`
 /// reads them; false (an error) when there are some and `strict` is set.
 pub fn profiles_fit(
-    profiles: &riskgate::profile::Profiles,
+    profiles: &riskgate::input::profile::Profiles,
     program: &riskgate::Program,
     path: &std::path::Path,
     strict: bool,
@@ -181,7 +181,7 @@ pub fn build_engine(
     let max_skew = limits.max_skew;
     let mut builder = builder.forward_skew_limit_ms(max_skew.0);
     if let Some(p) = profiles {
-        match riskgate::profile::Profiles::from_path(p) {
+        match riskgate::input::profile::Profiles::from_path(p) {
             Ok(profiles) => {
                 if !profiles_fit(&profiles, set.program(), p, limits.strict) {
                     return None;

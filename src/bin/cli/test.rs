@@ -7,10 +7,10 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use super::output::{errln, outln};
-use riskgate::diagnostic::printable;
-use riskgate::engine::Engine;
-use riskgate::okta::{parse_event_with, AttrFilter, Format};
-use riskgate::profile::Profiles;
+use riskgate::input::okta::{parse_event_with, AttrFilter, Format};
+use riskgate::input::profile::Profiles;
+use riskgate::lang::diagnostic::printable;
+use riskgate::run::engine::Engine;
 use riskgate::{Decision, Severity};
 
 /// Arguments of `riskgate test`.
@@ -320,7 +320,7 @@ fn run_case(line: &str, set: &riskgate::RuleSet, shared: Option<&Profiles>) -> O
             if !diffs.is_empty() {
                 out.failures.push(format!(
                     "event {i} ({}):\n{}",
-                    riskgate::verdict::format_time(event.time_ms),
+                    riskgate::run::verdict::format_time(event.time_ms),
                     diffs.join("\n")
                 ));
             }

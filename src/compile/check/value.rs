@@ -1,0 +1,412 @@
+//! Values: literals, fields, paths into `attr.` and `agent.`, arithmetic
+//! and the metric functions (`count`, `distinct`, `baseline`, ...).
+
+use super::*;
+use crate::num::Num;
+
+impl Checker {
+    pub(super) fn value(&mut self, e: &Spanned<Expr>) -> Option<(Val, Ty)> {
+        match &e.node {
+            Expr::Lit(l) => Some(match l {
+                Literal::Num(n, text) => (
+                    Val::Num(Num::parse_decimal(text).unwrap_or(Num::from_f64(*n))),
+                    Ty::Num,
+                ),
+                Literal::Str(s, _) => (Val::Str(Arc::from(s.as_str())), Ty::Str),
+                Literal::Ip(ip) => (Val::Ip(*ip), Ty::Ip),
+                Literal::Cidr(_) => {
+                    self.error(
+                        "E0206",
+                        e.span,
+                        format!("a CIDR `{l}` is not a value"),
+                        Some("test membership with `ip in [10.0.0.0/8]`".into()),
+                    );
+                    return None;
+                }
+                Literal::Time(m) => (Val::Time(*m), Ty::Time),
+                Literal::Duration(ms, _) => (Val::Dur(*ms), Ty::Dur),
+                Literal::Bool(b) => (Val::Bool(*b), Ty::Bool),
+            }),
+            Expr::Paren(inner) => self.value(inner),
+            Expr::Path(p) => self.path_value(p, e.span),
+            Expr::Arith(op, a, b) => {
+                let (va, ta) = self.value(a)?;
+                let (vb, tb) = self.value(b)?;
+                for (t, side) in [(ta, a), (tb, b)] {
+                    if !matches!(t, Ty::Num | Ty::Dyn) {
+                        self.error(
+                            "E0206",
+                            side.span,
+                            format!(
+                                "`{}` needs numbers, but `{}` is {}",
+                                op.as_str(),
+                                expr_text(&side.node),
+                                t.name()
+                            ),
+                            None,
+                        );
+                        return None;
+                    }
+                }
+                Some((fold_arith(*op, va, vb), Ty::Num))
+            }
+            Expr::Neg(a) => {
+                let (v, t) = self.value(a)?;
+                if !matches!(t, Ty::Num | Ty::Dyn) {
+                    self.error(
+                        "E0206",
+                        a.span,
+                        format!(
+                            "`-` needs a number, but `{}` is {}",
+                            expr_text(&a.node),
+                            t.name()
+                        ),
+                        None,
+                    );
+                    return None;
+                }
+                Some((
+                    match v {
+                        Val::Num(n) => Val::Num(n.neg()),
+                        v => Val::Neg(Box::new(v)),
+                    },
+                    Ty::Num,
+                ))
+            }
+            Expr::Call(name, args) => self.call_value(name, args, e),
+            Expr::Count {
+                cond, window, by, ..
+            } => {
+                if self.metric_in_count(e.span) {
+                    return None;
+                }
+                let width = self.window(window)?;
+                let c = match cond {
+                    Some(c) => {
+                        self.in_count = true;
+                        let r = self.cond(c);
+                        self.in_count = false;
+                        Some(r)
+                    }
+                    None => None,
+                };
+                let by_val = match by {
+                    Some(f) => {
+                        let fe = Spanned::new(Expr::Path(f.node.clone()), f.span);
+                        Some(self.field_arg(&fe, "by", false)?.0)
+                    }
+                    None => None,
+                };
+                let label = expr_text(&e.node);
+                let i = self.build.counter(c, width, by_val, &label);
+                Some((Val::Count(i), Ty::Num))
+            }
+            Expr::Distinct { field, window, .. } => {
+                if self.metric_in_count(e.span) {
+                    return None;
+                }
+                let width = self.window(window)?;
+                let fe = Spanned::new(Expr::Path(field.node.clone()), field.span);
+                let (v, _) = self.field_arg(&fe, "distinct", false)?;
+                let label: Arc<str> = Arc::from(expr_text(&e.node).as_str());
+                let i = self.build.distinct(DistinctDef {
+                    field: v,
+                    width_ms: width,
+                    label,
+                });
+                Some((Val::Distinct(i), Ty::Num))
+            }
+            Expr::List(_) => {
+                let (l, t) = self.list_ref(e)?;
+                let _ = l;
+                self.error(
+                    "E0206",
+                    e.span,
+                    "a list is not a value here",
+                    Some("test membership with `x in [...]`".into()),
+                );
+                let _ = t;
+                None
+            }
+            Expr::Or(_)
+            | Expr::And(_)
+            | Expr::Juxt(_)
+            | Expr::Not(..)
+            | Expr::Cmp(..)
+            | Expr::In { .. }
+            | Expr::Str(..)
+            | Expr::Phrase(..) => {
+                self.error(
+                    "E0206",
+                    e.span,
+                    format!(
+                        "expected a value, found a condition `{}`",
+                        expr_text(&e.node)
+                    ),
+                    None,
+                );
+                None
+            }
+        }
+    }
+
+    pub(super) fn window(&mut self, w: &Spanned<Expr>) -> Option<u64> {
+        let ms = self.duration_arg(w)?;
+        if ms % 60 != 0 || ms < 60 {
+            self.error(
+                "E0303",
+                w.span,
+                format!(
+                    "window `{}` cannot be split into 60 buckets of whole milliseconds",
+                    expr_text(&w.node)
+                ),
+                Some(
+                    "use a window of at least 60ms that is a multiple of 60ms, like `1m` or `10m`"
+                        .into(),
+                ),
+            );
+            return None;
+        }
+        Some(ms)
+    }
+
+    pub(super) fn path_value(&mut self, p: &str, span: Span) -> Option<(Val, Ty)> {
+        // Inside `any(attr.path, cond)` a bare name is a key of the element
+        // under test, even where it is also a built-in field (`ip`,
+        // `country`): `any(attr.request.ipChain, ip in corp)` tests each
+        // hop's `ip`, not the event's client address. `attr.`, `agent.` and
+        // the metrics keep their meaning.
+        if self.in_any
+            && !p.starts_with("attr.")
+            && !p.starts_with("agent.")
+            && p != "requests_per_minute"
+            && p != "baseline"
+        {
+            return Some((Val::Elem(split_path(p)), Ty::Dyn));
+        }
+        if let Some((_, f, t)) = FIELDS.iter().find(|(n, _, _)| *n == p) {
+            return Some((Val::Field(*f), *t));
+        }
+        if p == "requests_per_minute" {
+            if self.metric_in_count(span) {
+                return None;
+            }
+            return Some((
+                Val::Count(
+                    self.build
+                        .counter(None, 60_000, None, "requests_per_minute"),
+                ),
+                Ty::Num,
+            ));
+        }
+        if p == "baseline" {
+            return match self.baseline_target {
+                Some((counter, _)) => {
+                    self.build.need_history(counter, DEFAULT_HISTORY_WINDOWS);
+                    Some((
+                        Val::Baseline {
+                            counter,
+                            windows: DEFAULT_HISTORY_WINDOWS,
+                        },
+                        Ty::Num,
+                    ))
+                }
+                None => {
+                    self.error(
+                        "E0210",
+                        span,
+                        "`baseline` has no metric to refer to",
+                        Some("use it in a comparison with one metric: `requests_per_minute > baseline * 3`".into()),
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(rest) = p.strip_prefix("attr.") {
+            return Some((Val::Attr(split_path(rest)), Ty::Dyn));
+        }
+        if let Some(rest) = p.strip_prefix("agent.") {
+            return Some((Val::Profile(self.build.profile_slot(rest)), Ty::Dyn));
+        }
+        if self.lists.contains_key(p) {
+            if let Some(info) = self.lists.get_mut(p) {
+                info.used = true;
+            }
+            self.error(
+                "E0206",
+                span,
+                format!("`{p}` is a list, not a value"),
+                Some(format!(
+                    "test membership with `x in {p}`, or count it with `len({p})`"
+                )),
+            );
+            return None;
+        }
+        let mut names: Vec<&str> = FIELDS.iter().map(|(n, _, _)| *n).collect();
+        names.push("requests_per_minute");
+        names.push("baseline");
+        let list_names: Vec<String> = self.lists.keys().cloned().collect();
+        names.extend(list_names.iter().map(String::as_str));
+        let help = did_you_mean(p, names.iter().copied()).map(|s| format!("did you mean `{s}`?")).or_else(|| {
+            Some("fields are the built-ins (`ip`, `country`, ...), `attr.<path>` for any event value, and `agent.<field>` for the profile".into())
+        });
+        self.error("E0202", span, format!("unknown field `{p}`"), help);
+        None
+    }
+
+    pub(super) fn call_value(
+        &mut self,
+        name: &Spanned<String>,
+        args: &[Spanned<Expr>],
+        whole: &Spanned<Expr>,
+    ) -> Option<(Val, Ty)> {
+        match name.node.as_str() {
+            "min" | "max" => {
+                if args.len() < 2 {
+                    self.error(
+                        "E0211",
+                        name.span,
+                        format!(
+                            "`{}` takes at least 2 arguments, not {}",
+                            name.node,
+                            args.len()
+                        ),
+                        None,
+                    );
+                    return None;
+                }
+                let mut vals = Vec::new();
+                for a in args {
+                    let (v, t) = self.value(a)?;
+                    if !matches!(t, Ty::Num | Ty::Dyn) {
+                        self.error(
+                            "E0206",
+                            a.span,
+                            format!(
+                                "`{}` needs numbers, but `{}` is {}",
+                                name.node,
+                                expr_text(&a.node),
+                                t.name()
+                            ),
+                            None,
+                        );
+                        return None;
+                    }
+                    vals.push(v);
+                }
+                let v = if name.node == "min" {
+                    Val::Min(vals.into())
+                } else {
+                    Val::Max(vals.into())
+                };
+                Some((v, Ty::Num))
+            }
+            "abs" => {
+                let [a] = args else {
+                    self.arity(name, 1, args.len());
+                    return None;
+                };
+                let (v, t) = self.value(a)?;
+                if !matches!(t, Ty::Num | Ty::Dyn) {
+                    self.error(
+                        "E0206",
+                        a.span,
+                        format!(
+                            "`abs` needs a number, but `{}` is {}",
+                            expr_text(&a.node),
+                            t.name()
+                        ),
+                        None,
+                    );
+                    return None;
+                }
+                Some((Val::Abs(Box::new(v)), Ty::Num))
+            }
+            "len" => {
+                let [a] = args else {
+                    self.arity(name, 1, args.len());
+                    return None;
+                };
+                let (l, _) = self.list_ref(a)?;
+                Some((Val::Len(l), Ty::Num))
+            }
+            "baseline" => {
+                if self.metric_in_count(whole.span) {
+                    return None;
+                }
+                let (metric, period) = match args {
+                    [m] => (m, None),
+                    [m, p] => (m, Some(self.duration_arg(p)?)),
+                    _ => {
+                        self.arity(name, 1, args.len());
+                        return None;
+                    }
+                };
+                let (v, _) = self.value(metric)?;
+                let Some(counter) = is_count_metric(&v) else {
+                    self.error(
+                        "E0210",
+                        metric.span,
+                        format!(
+                            "`baseline` needs a count metric, found `{}`",
+                            expr_text(&metric.node)
+                        ),
+                        Some(
+                            "baselines exist for `requests_per_minute` and `count(...) over W`"
+                                .into(),
+                        ),
+                    );
+                    return None;
+                };
+                let width = self.build.counter_width_ms(counter).unwrap_or(60_000);
+                let windows = match period {
+                    None => DEFAULT_HISTORY_WINDOWS,
+                    Some(p) => {
+                        if p % width != 0
+                            || p / width == 0
+                            || p / width > u64::from(MAX_HISTORY_WINDOWS)
+                        {
+                            self.error(
+                                "E0303",
+                                args.get(1).map_or(whole.span, |a| a.span),
+                                format!(
+                                    "baseline period `{}` is not 1 to {MAX_HISTORY_WINDOWS} whole windows of `{}`",
+                                    args.get(1).map_or(String::new(), |a| expr_text(&a.node)),
+                                    crate::lang::ast::format_duration(width)
+                                ),
+                                None,
+                            );
+                            return None;
+                        }
+                        u32::try_from(p / width).unwrap_or(MAX_HISTORY_WINDOWS)
+                    }
+                };
+                self.build.need_history(counter, windows);
+                Some((Val::Baseline { counter, windows }, Ty::Num))
+            }
+            "exists" | "missing" | "first_seen" | "any" => {
+                self.error(
+                    "E0206",
+                    whole.span,
+                    format!(
+                        "expected a value, found a condition `{}`",
+                        expr_text(&whole.node)
+                    ),
+                    None,
+                );
+                None
+            }
+            other => {
+                self.unknown_function(name, other);
+                None
+            }
+        }
+    }
+}
+
+pub(super) fn is_count_metric(v: &Val) -> Option<u32> {
+    match v {
+        Val::Count(i) => Some(*i),
+        _ => None,
+    }
+}

@@ -1,0 +1,705 @@
+//! The compiled, immutable program: rules as typed condition trees over
+//! resolved fields, list indices, profile slots and metric indices.
+//!
+//! A [`Program`] is built once by [`RuleSet::compile`](crate::RuleSet::compile)
+//! and shared (`Arc`, `Send + Sync`). Evaluating it never parses, never looks a
+//! name up by string (JSON attribute paths excepted: events are schemaless
+//! there) and never allocates where no rule fires.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use ahash::AHashSet;
+use chrono_tz::Tz;
+use regex::Regex;
+
+use crate::compile::vocab::Categories;
+use crate::lang::ast::{ArithOp, CmpOp};
+use crate::num::Num;
+
+/// What a rule decides. Ordered weakest first: `allow < flag < suspend < deny`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Nothing to do.
+    Allow,
+    /// `flag_for_review`
+    Flag,
+    /// `suspend_token`
+    Suspend,
+    /// `deny`
+    Deny,
+}
+
+impl Decision {
+    /// The name used in verdicts (`allow`, `flag`, `suspend`, `deny`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Flag => "flag",
+            Decision::Suspend => "suspend",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+impl std::str::FromStr for Decision {
+    type Err = String;
+    /// Accepts verdict names and action names (`suspend_token`, `flag_for_review`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "allow" => Ok(Decision::Allow),
+            "flag" | "flag_for_review" => Ok(Decision::Flag),
+            "suspend" | "suspend_token" => Ok(Decision::Suspend),
+            "deny" => Ok(Decision::Deny),
+            _ => Err(format!("unknown decision `{s}`")),
+        }
+    }
+}
+
+/// How severe a rule is. Ordered `LOW < MEDIUM < HIGH < CRITICAL`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    /// `LOW`
+    Low,
+    /// `MEDIUM`
+    Medium,
+    /// `HIGH`
+    High,
+    /// `CRITICAL`
+    Critical,
+}
+
+impl Severity {
+    /// `LOW`, `MEDIUM`, `HIGH`, `CRITICAL`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.to_ascii_uppercase().as_str() {
+            "LOW" => Ok(Severity::Low),
+            "MEDIUM" => Ok(Severity::Medium),
+            "HIGH" => Ok(Severity::High),
+            "CRITICAL" => Ok(Severity::Critical),
+            _ => Err(format!("unknown severity `{s}`")),
+        }
+    }
+}
+
+pub use crate::compile::value::Tri;
+
+/// Built-in event fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// `ip`
+    Ip,
+    /// `agent.id`
+    AgentId,
+    /// `actor`
+    Actor,
+    /// `event.type`
+    EventType,
+    /// `scopes` (a list)
+    Scopes,
+    /// `granted_scopes` (a list)
+    GrantedScopes,
+    /// `outcome`
+    Outcome,
+    /// `country`
+    Country,
+    /// `asn`
+    Asn,
+    /// `user_agent`
+    UserAgent,
+    /// `grant_type`
+    GrantType,
+    /// `auth.method`
+    AuthMethod,
+    /// `cert.issuer`
+    CertIssuer,
+    /// `cert.age_days`
+    CertAgeDays,
+    /// `token.lifetime_minutes`
+    TokenLifetimeMinutes,
+    /// `secret.age_days`
+    SecretAgeDays,
+    /// `device_posture`
+    DevicePosture,
+}
+
+/// The static type of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// A condition.
+    Bool,
+    /// A number.
+    Num,
+    /// A string.
+    Str,
+    /// An IP address.
+    Ip,
+    /// A time of day.
+    Time,
+    /// A duration.
+    Dur,
+    /// A JSON value from `attr.` or `agent.`: its type is known per event.
+    Dyn,
+    /// A list of strings.
+    StrList,
+    /// A list of CIDRs / IPs.
+    IpList,
+    /// A list of numbers.
+    NumList,
+    /// A list whose element type is known per event (profile and attr lists).
+    DynList,
+    /// An empty list literal.
+    EmptyList,
+}
+
+impl Ty {
+    /// Name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ty::Bool => "a condition",
+            Ty::Num => "a number",
+            Ty::Str => "a string",
+            Ty::Ip => "an IP address",
+            Ty::Time => "a time of day",
+            Ty::Dur => "a duration",
+            Ty::Dyn => "an attribute value",
+            Ty::StrList => "a list of strings",
+            Ty::IpList => "a list of CIDRs",
+            Ty::NumList => "a list of numbers",
+            Ty::DynList => "a list",
+            Ty::EmptyList => "an empty list",
+        }
+    }
+    /// True for list types.
+    pub fn is_list(self) -> bool {
+        matches!(
+            self,
+            Ty::StrList | Ty::IpList | Ty::NumList | Ty::DynList | Ty::EmptyList
+        )
+    }
+}
+
+/// The first and last IPv4-mapped IPv6 addresses (`::ffff:0.0.0.0/96`).
+const MAPPED: (u128, u128) = (0xffff_0000_0000, 0xffff_ffff_ffff);
+
+/// A set of CIDR blocks as sorted, merged address ranges (binary search).
+///
+/// IPv4-mapped IPv6 space is kept as IPv4: a block `::ffff:10.0.0.0/104`
+/// is the block `10.0.0.0/8`, and a block that covers mapped space and more
+/// (`::/0`, `::/64`) holds the IPv4 addresses whose mapped form it contains
+/// besides its other IPv6 addresses. Addresses are looked up the same way
+/// ([`CidrSet::contains`]), so an IPv4 address and its mapped form are
+/// always both in the set or both out of it.
+#[derive(Debug, Clone, Default)]
+pub struct CidrSet {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl CidrSet {
+    /// Builds the set from networks.
+    ///
+    /// ```
+    /// use riskgate::compile::program::CidrSet;
+    /// let set = CidrSet::new(["::ffff:10.0.0.0/104".parse().unwrap()]);
+    /// assert!(set.contains("10.1.1.1".parse().unwrap()));
+    /// assert!(set.contains("::ffff:10.1.1.1".parse().unwrap()));
+    /// assert!(!set.contains("11.0.0.1".parse().unwrap()));
+    /// ```
+    pub fn new(nets: impl IntoIterator<Item = ipnet::IpNet>) -> Self {
+        let mut v4 = Vec::new();
+        let mut v6 = Vec::new();
+        for n in nets {
+            match n {
+                ipnet::IpNet::V4(n) => v4.push((u32::from(n.network()), u32::from(n.broadcast()))),
+                ipnet::IpNet::V6(n) => {
+                    let (start, end) = (u128::from(n.network()), u128::from(n.broadcast()));
+                    let (m0, m1) = MAPPED;
+                    if end < m0 || start > m1 {
+                        v6.push((start, end));
+                        continue;
+                    }
+                    // The mapped part, as IPv4; the rest stays IPv6.
+                    let (lo, hi) = (start.max(m0) - m0, end.min(m1) - m0);
+                    v4.push((lo as u32, hi as u32));
+                    if start < m0 {
+                        v6.push((start, m0 - 1));
+                    }
+                    if end > m1 {
+                        v6.push((m1 + 1, end));
+                    }
+                }
+            }
+        }
+        CidrSet {
+            v4: merge(v4),
+            v6: merge(v6),
+        }
+    }
+    /// True when `ip` is in one of the blocks (IPv4-mapped IPv6 addresses
+    /// are matched as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match ip {
+            IpAddr::V4(a) => find(&self.v4, u32::from(a)),
+            IpAddr::V6(a) => match a.to_ipv4_mapped() {
+                Some(v4) => find(&self.v4, u32::from(v4)),
+                None => find(&self.v6, u128::from(a)),
+            },
+        }
+    }
+    /// Number of merged ranges (a block that covers IPv4-mapped space and
+    /// more counts as its IPv4 part and its IPv6 parts).
+    pub fn len(&self) -> usize {
+        self.v4.len() + self.v6.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Whether `text`, an IP address or a CIDR block (an item of a list read from
+/// a profile or an event), holds `ip`: addresses compare and blocks contain
+/// as in a [`CidrSet`] (IPv4-mapped forms are their IPv4 addresses). `None`
+/// when `text` is neither an address nor a block.
+///
+/// ```
+/// use riskgate::compile::program::ip_in_text;
+/// let ip = "10.1.1.1".parse().unwrap();
+/// assert_eq!(ip_in_text(ip, "::ffff:10.1.1.1"), Some(true));
+/// assert_eq!(ip_in_text(ip, "::ffff:10.0.0.0/104"), Some(true));
+/// assert_eq!(ip_in_text(ip, "192.168.0.0/16"), Some(false));
+/// assert_eq!(ip_in_text(ip, "corp"), None);
+/// ```
+pub fn ip_in_text(ip: IpAddr, text: &str) -> Option<bool> {
+    let ip = crate::compile::value::canonical_ip(ip);
+    if text.contains('/') {
+        let net: ipnet::IpNet = text.parse().ok()?;
+        Some(match (net, ip) {
+            (ipnet::IpNet::V4(n), IpAddr::V4(a)) => n.contains(&a),
+            (ipnet::IpNet::V6(n), IpAddr::V4(a)) => n.contains(&a.to_ipv6_mapped()),
+            (ipnet::IpNet::V6(n), IpAddr::V6(a)) => n.contains(&a),
+            (ipnet::IpNet::V4(_), IpAddr::V6(_)) => false,
+        })
+    } else {
+        let other: IpAddr = text.parse().ok()?;
+        Some(crate::compile::value::canonical_ip(other) == ip)
+    }
+}
+
+fn merge<T: Ord + Copy + num_like::Succ>(mut v: Vec<(T, T)>) -> Vec<(T, T)> {
+    v.sort_unstable();
+    let mut out: Vec<(T, T)> = Vec::with_capacity(v.len());
+    for (s, e) in v {
+        match out.last_mut() {
+            Some(last) if s <= last.1.succ() => {
+                if e > last.1 {
+                    last.1 = e;
+                }
+            }
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+fn find<T: Ord + Copy>(ranges: &[(T, T)], x: T) -> bool {
+    let i = ranges.partition_point(|(s, _)| *s <= x);
+    i > 0 && ranges.get(i - 1).is_some_and(|(_, e)| x <= *e)
+}
+
+mod num_like {
+    pub trait Succ {
+        fn succ(self) -> Self;
+    }
+    impl Succ for u32 {
+        fn succ(self) -> Self {
+            self.saturating_add(1)
+        }
+    }
+    impl Succ for u128 {
+        fn succ(self) -> Self {
+            self.saturating_add(1)
+        }
+    }
+}
+
+/// A constant list, indexed for membership tests.
+#[derive(Debug, Clone)]
+pub enum ListData {
+    /// CIDR blocks and addresses.
+    Ips(CidrSet),
+    /// Strings (exact comparison).
+    Strs(AHashSet<Box<str>>),
+    /// Numbers.
+    Nums(Vec<Num>),
+    /// `[]`
+    Empty,
+}
+
+impl ListData {
+    /// Number of items.
+    pub fn len(&self) -> usize {
+        match self {
+            ListData::Ips(s) => s.len(),
+            ListData::Strs(s) => s.len(),
+            ListData::Nums(n) => n.len(),
+            ListData::Empty => 0,
+        }
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where a list comes from.
+#[derive(Debug, Clone)]
+pub enum ListRef {
+    /// A constant list (index into [`Program::lists`]).
+    Const(u32, Arc<str>),
+    /// A profile field of the evaluated agent (slot).
+    Profile(u32, Arc<str>),
+    /// `scopes` / `granted_scopes` of the event.
+    Field(Field, Arc<str>),
+    /// The values at a JSON path of the event (through arrays).
+    Attr(Box<[Box<str>]>, Arc<str>),
+}
+
+impl ListRef {
+    /// The list's name as written, for explanations.
+    pub fn label(&self) -> &str {
+        match self {
+            ListRef::Const(_, l)
+            | ListRef::Profile(_, l)
+            | ListRef::Field(_, l)
+            | ListRef::Attr(_, l) => l,
+        }
+    }
+}
+
+/// A time zone for time-of-day and day phrases.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Zone {
+    /// A fixed offset from UTC, in seconds.
+    Fixed(i32),
+    /// An IANA zone.
+    Named(Tz),
+}
+
+/// A value-producing node.
+#[derive(Debug, Clone)]
+pub enum Val {
+    /// A constant number.
+    Num(Num),
+    /// A constant string.
+    Str(Arc<str>),
+    /// A constant IP.
+    Ip(IpAddr),
+    /// A constant time of day (minutes).
+    Time(u16),
+    /// A constant duration (ms).
+    Dur(u64),
+    /// A constant boolean.
+    Bool(bool),
+    /// A built-in field.
+    Field(Field),
+    /// `attr.<path>` (case-insensitive JSON path).
+    Attr(Box<[Box<str>]>),
+    /// A field of the current element inside `any()`.
+    Elem(Box<[Box<str>]>),
+    /// `agent.<path>`: a profile slot.
+    Profile(u32),
+    /// The value of counter `i` (`requests_per_minute`, `count(...) over W`).
+    Count(u32),
+    /// `distinct(F) over W`
+    Distinct(u32),
+    /// The baseline of counter `counter` over `windows` windows.
+    Baseline {
+        /// Counter index.
+        counter: u32,
+        /// Windows of history.
+        windows: u32,
+    },
+    /// Arithmetic.
+    Arith(ArithOp, Box<Val>, Box<Val>),
+    /// Unary minus.
+    Neg(Box<Val>),
+    /// `min(a, b, ...)`
+    Min(Box<[Val]>),
+    /// `max(a, b, ...)`
+    Max(Box<[Val]>),
+    /// `abs(x)`
+    Abs(Box<Val>),
+    /// `len(L)`
+    Len(ListRef),
+}
+
+/// A condition node (three-valued).
+#[derive(Debug, Clone)]
+pub enum Cond {
+    /// A constant.
+    Const(Tri),
+    /// All of.
+    And(Box<[Cond]>),
+    /// Any of.
+    Or(Box<[Cond]>),
+    /// Negation.
+    Not(Box<Cond>),
+    /// Comparison (values of the same type; a runtime type mismatch is UNKNOWN).
+    Cmp(CmpOp, Val, Val, Arc<str>),
+    /// `x [not] in L`
+    In {
+        /// `not in`
+        negated: bool,
+        /// The value.
+        item: Val,
+        /// The list.
+        list: ListRef,
+        /// Source text of the value, for explanations.
+        label: Arc<str>,
+    },
+    /// `starts_with`, `ends_with`, `contains` with a value on the right.
+    StrOp(crate::lang::ast::StrOp, Val, Val, Arc<str>),
+    /// `matches "re"`
+    Matches(Val, Regex, Arc<str>),
+    /// `[kind] category`: actor kind in `kinds` (bit per [`crate::compile::vocab::ActorKind`]) and
+    /// categories containing `cat`.
+    Actor {
+        /// Allowed actor kinds (bit mask).
+        kinds: u8,
+        /// Required category (may be empty: any).
+        cat: Categories,
+        /// The phrase, for explanations.
+        label: Arc<str>,
+    },
+    /// `includes scope [not] in L`
+    Scope {
+        /// `not in`
+        negated: bool,
+        /// The list.
+        list: ListRef,
+    },
+    /// `outside/within HH:MM-HH:MM zone`
+    TimeOfDay {
+        /// `outside`
+        outside: bool,
+        /// Minutes.
+        start: u16,
+        /// Minutes.
+        end: u16,
+        /// Zone.
+        zone: Zone,
+        /// Zone as written.
+        zone_label: Arc<str>,
+    },
+    /// `on days [zone]`: bit `i` = weekday `i` (Monday = 0).
+    Days {
+        /// Day mask.
+        mask: u8,
+        /// Zone.
+        zone: Zone,
+        /// The phrase as written.
+        label: Arc<str>,
+    },
+    /// `exists(v)`
+    Exists(Val, Arc<str>),
+    /// `missing(v)`: absent, JSON null or the string "null".
+    Missing(Val, Arc<str>),
+    /// `first_seen(F)`: index into the program's first-seen metrics.
+    FirstSeen(u32, Arc<str>),
+    /// A boolean value used as a condition (`attr.securityContext.isProxy`).
+    Truthy(Val, Arc<str>),
+    /// `any(attr.path, cond)`
+    Any(Box<[Box<str>]>, Box<Cond>, Arc<str>),
+}
+
+/// An alert to raise when a rule fires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertDef {
+    /// Channel (`security team`), or none for the default channel.
+    pub channel: Option<Arc<str>>,
+    /// `immediate alert`
+    pub immediate: bool,
+}
+
+/// A compiled rule.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// Rule id.
+    pub id: Arc<str>,
+    /// Title.
+    pub title: Option<Arc<str>>,
+    /// The trigger.
+    pub trigger: Cond,
+    /// The exception.
+    pub unless: Option<Cond>,
+    /// The decision action, if any.
+    pub decision: Option<Decision>,
+    /// Severity.
+    pub severity: Severity,
+    /// Actions in canonical spelling (`suspend_token`, `alert security team`).
+    pub actions: Arc<[Arc<str>]>,
+    /// Alerts.
+    pub alerts: Arc<[AlertDef]>,
+    /// `Mode: shadow`
+    pub shadow: bool,
+    /// `Cooldown:` in ms.
+    pub cooldown_ms: Option<u64>,
+    /// Tags.
+    pub tags: Arc<[Arc<str>]>,
+}
+
+/// What a counter counts.
+#[derive(Debug, Clone)]
+pub struct CounterDef {
+    /// The condition (none: every event).
+    pub cond: Option<Cond>,
+    /// Window width in ms.
+    pub width_ms: u64,
+    /// `by F`: the field whose value keys the state.
+    pub by: Option<Val>,
+    /// Window totals kept for baselines.
+    pub history_windows: u32,
+    /// Canonical text, for explanations and de-duplication.
+    pub label: Arc<str>,
+}
+
+/// A `distinct(F) over W` metric.
+#[derive(Debug, Clone)]
+pub struct DistinctDef {
+    /// The field.
+    pub field: Val,
+    /// Window width in ms.
+    pub width_ms: u64,
+    /// Canonical text.
+    pub label: Arc<str>,
+}
+
+/// A `first_seen(F, R)` metric.
+#[derive(Debug, Clone)]
+pub struct FirstSeenDef {
+    /// The field (a list field: any element new).
+    pub field: Val,
+    /// Retention in ms.
+    pub retention_ms: u64,
+    /// Canonical text.
+    pub label: Arc<str>,
+}
+
+/// Number of actor kinds in the rule index.
+pub const ACTOR_KINDS: usize = 5;
+
+/// The compiled program: immutable, shared by `Arc`.
+#[derive(Debug)]
+pub struct Program {
+    /// Rules in source order.
+    pub rules: Vec<CompiledRule>,
+    /// Constant lists.
+    pub lists: Vec<ListData>,
+    /// Profile paths read by the rules (`agent.<path>`), by slot.
+    pub profile_paths: Vec<Box<[Box<str>]>>,
+    /// For each slot, whether the rules read it as a list (the engine then
+    /// reads anything but an array as an empty list).
+    pub profile_list_slots: Vec<bool>,
+    /// Counters (count metrics).
+    pub counters: Vec<CounterDef>,
+    /// Distinct metrics.
+    pub distincts: Vec<DistinctDef>,
+    /// First-seen metrics.
+    pub first_seens: Vec<FirstSeenDef>,
+    /// Candidate rules by `[actor kind][category bits]`.
+    pub index: Vec<Vec<u32>>,
+}
+
+impl Program {
+    /// The rules that can fire for an event of this actor kind and categories.
+    pub fn candidates(&self, actor: crate::compile::vocab::ActorKind, cats: Categories) -> &[u32] {
+        let i = actor_bit_index(actor) * 16 + usize::from(cats.0 & 15);
+        self.index.get(i).map_or(&[], |v| v.as_slice())
+    }
+    /// Number of rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+    /// True when there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+    /// True when the program keeps per-agent state.
+    pub fn has_state(&self) -> bool {
+        !(self.counters.is_empty() && self.distincts.is_empty() && self.first_seens.is_empty())
+    }
+}
+
+/// The bit position of an actor kind in [`Cond::Actor`] masks.
+pub fn actor_bit_index(a: crate::compile::vocab::ActorKind) -> usize {
+    use crate::compile::vocab::ActorKind::*;
+    match a {
+        ServiceApp => 0,
+        User => 1,
+        Agent => 2,
+        System => 3,
+        Other => 4,
+    }
+}
+
+/// Built-in fields: name, field, type.
+pub const FIELDS: &[(&str, Field, Ty)] = &[
+    ("ip", Field::Ip, Ty::Ip),
+    ("agent.id", Field::AgentId, Ty::Str),
+    ("actor", Field::Actor, Ty::Str),
+    ("event.type", Field::EventType, Ty::Str),
+    ("scopes", Field::Scopes, Ty::StrList),
+    ("granted_scopes", Field::GrantedScopes, Ty::StrList),
+    ("outcome", Field::Outcome, Ty::Str),
+    ("country", Field::Country, Ty::Str),
+    ("asn", Field::Asn, Ty::Num),
+    ("user_agent", Field::UserAgent, Ty::Str),
+    ("grant_type", Field::GrantType, Ty::Str),
+    ("auth.method", Field::AuthMethod, Ty::Str),
+    ("cert.issuer", Field::CertIssuer, Ty::Str),
+    ("cert.age_days", Field::CertAgeDays, Ty::Num),
+    (
+        "token.lifetime_minutes",
+        Field::TokenLifetimeMinutes,
+        Ty::Num,
+    ),
+    ("secret.age_days", Field::SecretAgeDays, Ty::Num),
+    ("device_posture", Field::DevicePosture, Ty::Str),
+];
+
+/// The name of a built-in field.
+pub fn field_name(f: Field) -> &'static str {
+    FIELDS
+        .iter()
+        .find(|(_, g, _)| *g == f)
+        .map_or("?", |(n, _, _)| n)
+}
+
+/// Default `first_seen` retention: 30 days.
+pub const DEFAULT_RETENTION_MS: u64 = 30 * 86_400_000;
+
+/// Default baseline history, in windows (`P = 60 W`).
+pub const DEFAULT_HISTORY_WINDOWS: u32 = 60;
+
+/// Most windows a baseline keeps.
+pub const MAX_HISTORY_WINDOWS: u32 = 1440;

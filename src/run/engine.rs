@@ -1,0 +1,633 @@
+//! The engine: a compiled program, agent profiles, the per-agent state store
+//! and a clock; `evaluate(&self, &Event)` from any number of threads.
+//!
+//! ```
+//! use riskgate::{Engine, Event, RuleSet, Decision, ActorKind, Categories};
+//! let rules = RuleSet::from_source("seed.rules", include_str!("../../examples/rules/seed.rules"))?;
+//! let engine = Engine::builder(rules.compile()).build()?;
+//! let event = Event::builder("svc-1", 1_700_000_000_000)
+//!     .actor(ActorKind::ServiceApp)
+//!     .categories(Categories::AUTHENTICATION)
+//!     .ip("203.0.113.9".parse()?)
+//!     .build();
+//! let verdict = engine.evaluate(&event);
+//! assert_eq!(verdict.decision, Decision::Suspend);
+//! assert_eq!(verdict.rule_ids().collect::<Vec<_>>(), ["1"]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use ahash::AHashMap;
+
+use crate::compile::program::{Program, Tri};
+use crate::input::event::Event;
+use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile};
+use crate::run::state::{self, StateStore};
+use crate::run::verdict::{Alert, Match, Verdict};
+
+/// Where "now" comes from, for what is not event time: the forward-skew
+/// check (an event stamped later than now plus the limit is evaluated but
+/// not counted).
+pub trait Clock: Send + Sync {
+    /// Milliseconds since the epoch, or `None` to trust event time.
+    fn now_ms(&self) -> Option<i64>;
+    /// True when the clock never goes back (by more than the forward-skew
+    /// limit matters): the engine may then keep the last time it read and
+    /// read the clock again only for an event later than that time plus
+    /// the limit, instead of for every event. `false` by default.
+    fn is_monotonic(&self) -> bool {
+        false
+    }
+}
+
+/// Trusts event time: no event is ever past the forward skew (as with
+/// [`EngineBuilder::forward_skew_limit_ms`]`(None)`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EventClock;
+
+impl Clock for EventClock {
+    fn now_ms(&self) -> Option<i64> {
+        None
+    }
+}
+
+/// The machine's clock: the default. A replayed log lies in the past, so
+/// against this clock only events stamped in the future are skewed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> Option<i64> {
+        Some(chrono::Utc::now().timestamp_millis())
+    }
+    fn is_monotonic(&self) -> bool {
+        true
+    }
+}
+
+/// A clock tests set by hand.
+#[derive(Debug, Default)]
+pub struct ManualClock(pub std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    /// A clock at `ms`.
+    pub fn new(ms: i64) -> Self {
+        ManualClock(std::sync::atomic::AtomicI64::new(ms))
+    }
+    /// Sets the time.
+    pub fn set(&self, ms: i64) {
+        self.0.store(ms, Ordering::Relaxed);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::Relaxed))
+    }
+}
+
+/// Builds an [`Engine`].
+pub struct EngineBuilder {
+    program: Arc<Program>,
+    profiles: Vec<(String, ResolvedProfile)>,
+    config: state::StoreConfig,
+    clock: Arc<dyn Clock>,
+}
+
+impl EngineBuilder {
+    /// Agent profiles (read by `agent.<field>` and profile-bound lists).
+    pub fn profiles(mut self, profiles: &crate::input::profile::Profiles) -> Self {
+        self.profiles = profiles
+            .iter()
+            .map(|(id, p)| {
+                (
+                    id.to_string(),
+                    ResolvedProfile::resolve(&self.program, |path| p.get(path)),
+                )
+            })
+            .collect();
+        self
+    }
+    /// Most agents with state (default 1 000 000). Agents past it are still
+    /// evaluated, with fresh state (windows holding only the event, no
+    /// cooldown: their alerts are not suppressed), and counted in
+    /// [`Stats::untracked`].
+    pub fn max_agents(mut self, n: usize) -> Self {
+        self.config.max_agents = n;
+        self
+    }
+    /// Most keys of keyed counters (`count(..) by F`) kept at once
+    /// (default 1,000,000); a new key at the cap first evicts the least
+    /// recently seen eighth of the keys ([`Stats::evicted_keys`]).
+    pub fn max_keys(mut self, n: usize) -> Self {
+        self.config.max_keys = n;
+        self
+    }
+    /// Most keys one agent's events create and keep (default 10,000): past
+    /// it, the agent's new key evicts the oldest key it created
+    /// ([`Stats::quota_evicted_keys`]), so one agent cannot fill the key
+    /// space and starve the others' counters.
+    pub fn max_keys_per_agent(mut self, n: usize) -> Self {
+        self.config.max_keys_per_agent = n;
+        self
+    }
+    /// Budget of state bytes, over all agents and keys (default 1 GiB;
+    /// [`Stats::state_bytes`] is the figure it bounds). An evaluation that
+    /// leaves the state above it evicts the least recently seen agents and
+    /// keys, an eighth of the budget at a time ([`Stats::evicted_agents`],
+    /// [`Stats::evicted_keys`]).
+    pub fn max_state_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_state_bytes = bytes;
+        self
+    }
+    /// Longest agent id kept as it is (default 1,024 bytes); a longer one is
+    /// kept as its start and a 64-bit hash of the whole id.
+    pub fn max_key_bytes(mut self, bytes: usize) -> Self {
+        self.config.max_key_bytes = bytes;
+        self
+    }
+    /// Drop an agent's state after this long without events (event time).
+    pub fn idle_ttl_ms(mut self, ms: u64) -> Self {
+        self.config.idle_ttl_ms = Some(ms);
+        self
+    }
+    /// Events stamped more than `ms` ahead of the [clock](Self::clock) are
+    /// evaluated but not counted: they do not move the agent's windows, are
+    /// not remembered as seen and start no cooldown, and each is tallied in
+    /// [`Stats::skewed`]. Default: 5 minutes
+    /// ([`state::DEFAULT_MAX_FORWARD_SKEW_MS`]).
+    pub fn max_forward_skew_ms(self, ms: u64) -> Self {
+        self.forward_skew_limit_ms(Some(ms))
+    }
+    /// The forward-skew limit of [`max_forward_skew_ms`](Self::max_forward_skew_ms),
+    /// or `None` to trust every event time (one event stamped in the year
+    /// 9999 then moves its agent's windows past every later event).
+    pub fn forward_skew_limit_ms(mut self, ms: Option<u64>) -> Self {
+        self.config.max_forward_skew_ms = ms;
+        self
+    }
+    /// The clock the forward skew is measured against (default:
+    /// [`SystemClock`], also in replays; tests inject a [`ManualClock`]).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// The engine. Fails only if the program asks for state the store cannot
+    /// keep (the checker rules such programs out).
+    pub fn build(self) -> Result<Engine, state::StateError> {
+        let (layout, cooldown_slots) = state::layout_of(&self.program);
+        let fired = (0..self.program.rules.len())
+            .map(|_| AtomicU64::new(0))
+            .collect();
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let p = &self.program;
+        let plain = p.distincts.is_empty()
+            && p.first_seens.is_empty()
+            && p.counters
+                .iter()
+                .all(|c| c.cond.is_none() && c.by.is_none());
+        let plain_hits = plain.then(|| vec![true; p.counters.len()].into_boxed_slice());
+        let mut profiles = AHashMap::with_capacity(self.profiles.len());
+        let mut profile_list = Vec::with_capacity(self.profiles.len());
+        for (id, profile) in self.profiles {
+            let Ok(i) = u32::try_from(profile_list.len()) else {
+                break;
+            };
+            profiles.insert(Box::from(id.as_str()), i);
+            profile_list.push(profile);
+        }
+        // Cooldowns live in the agent's state: a program with one keeps
+        // agents even if it has no metric.
+        let stateful = p.has_state() || !layout.cooldowns_ms.is_empty();
+        // Tags are `index + 1` (0: no profile).
+        let profile_in_slot =
+            stateful && plain_hits.is_some() && profile_list.len() < u32::MAX as usize;
+        Ok(Engine {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            store: StateStore::new(layout, self.config.clone())?,
+            profiles,
+            profile_list: profile_list.into_boxed_slice(),
+            profile_in_slot,
+            clock_monotonic: self.clock.is_monotonic(),
+            clock: self.clock,
+            now_cache: AtomicI64::new(i64::MIN),
+            events: EventCount::default(),
+            fired,
+            cooldown_slots,
+            stateful,
+            plain_hits,
+            program: self.program,
+        })
+    }
+}
+
+/// Counters since the engine was built.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    /// Events evaluated.
+    pub events: u64,
+    /// Times each rule fired, by rule id, in source order.
+    pub fired: Vec<(Arc<str>, u64)>,
+    /// Agents with state now.
+    pub tracked_agents: u64,
+    /// Evaluations of agents that could not be tracked (at `max_agents`).
+    pub untracked: u64,
+    /// Agents whose state was dropped: idle (`idle_ttl_ms`) or least
+    /// recently seen when the state passed `max_state_bytes`.
+    pub evicted_agents: u64,
+    /// Keys of keyed counters (`count(..) by F`) with state now.
+    pub tracked_keys: u64,
+    /// Keyed-counter updates on keys that could not be kept (at the key cap
+    /// while another thread was making room): counted on fresh state.
+    pub untracked_keys: u64,
+    /// Keys whose state was dropped: idle, least recently seen at
+    /// `max_keys` or past `max_state_bytes`, or pushed out of an agent's
+    /// `max_keys_per_agent` quota (those also in `quota_evicted_keys`).
+    pub evicted_keys: u64,
+    /// Keys dropped because the agent that created them created
+    /// `max_keys_per_agent` newer ones.
+    pub quota_evicted_keys: u64,
+    /// State bytes held now (map entries and the heap the states own,
+    /// requested sizes), what `max_state_bytes` bounds.
+    pub state_bytes: u64,
+    /// Events stamped past the forward-skew limit (evaluated, not counted).
+    pub skewed: u64,
+    /// Late events too old for every window they would enter (each
+    /// counter's ring and history, each distinct window, each key's ring):
+    /// evaluated, counted in none.
+    pub late_dropped: u64,
+    /// Late events too old for some window but counted in another (a
+    /// five-minute-late event misses a one-minute ring but enters the
+    /// minute history of a baseline).
+    pub late_partial: u64,
+}
+
+/// The rule engine. `Send + Sync`: share it (`Arc`) across threads.
+pub struct Engine {
+    id: u64,
+    program: Arc<Program>,
+    store: StateStore,
+    /// Agent id → index in `profile_list`.
+    profiles: AHashMap<Box<str>, u32>,
+    profile_list: Box<[ResolvedProfile]>,
+    /// The profile is found through the agent's slot in the store (its index
+    /// kept there when the agent was first tracked), not by a second lookup
+    /// by id: when the program has state and nothing needs the profile
+    /// before the agent's lock (see [`Engine::observe`]).
+    profile_in_slot: bool,
+    clock: Arc<dyn Clock>,
+    /// `clock.is_monotonic()`: `now_cache` may stand for the clock.
+    clock_monotonic: bool,
+    /// The latest time read from a monotonic clock.
+    now_cache: AtomicI64,
+    events: EventCount,
+    fired: Box<[AtomicU64]>,
+    /// Per rule: its cooldown slot in the agent state, if it has a
+    /// cooldown and alerts.
+    cooldown_slots: Box<[Option<u32>]>,
+    /// The program keeps per-agent state (metrics or cooldowns).
+    stateful: bool,
+    /// `Some(hits)` (every counter hit) when the program's metrics are all
+    /// plain per-agent counters (`count over W`, `requests_per_minute`): such
+    /// an event's observation needs nothing computed.
+    plain_hits: Option<Box<[bool]>>,
+}
+
+/// The number of events evaluated, striped over cache lines so that threads
+/// evaluating at once do not all write one line (a single shared counter
+/// costs a cache-line transfer per event between cores).
+struct EventCount {
+    stripes: [Stripe; EVENT_STRIPES],
+}
+
+const EVENT_STRIPES: usize = 16;
+
+/// One counter on a cache line of its own.
+#[repr(align(128))]
+#[derive(Default)]
+struct Stripe(AtomicU64);
+
+impl Default for EventCount {
+    fn default() -> Self {
+        Self {
+            stripes: std::array::from_fn(|_| Stripe::default()),
+        }
+    }
+}
+
+thread_local! {
+    /// This thread's stripe of every [`EventCount`].
+    static STRIPE: usize = {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        (NEXT.fetch_add(1, Ordering::Relaxed) % EVENT_STRIPES as u64) as usize
+    };
+}
+
+impl EventCount {
+    fn add_one(&self) {
+        let i = STRIPE.with(|s| *s);
+        if let Some(s) = self.stripes.get(i) {
+            s.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn total(&self) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| s.0.load(Ordering::Relaxed))
+            .fold(0u64, u64::wrapping_add)
+    }
+}
+
+/// Per-thread buffers, reused so that evaluating does not allocate.
+#[derive(Default)]
+struct Scratch {
+    /// The engine these buffers are sized for.
+    engine: u64,
+    /// The per-metric inputs of the event being evaluated.
+    inputs: state::Inputs,
+    metrics: state::Metrics,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Engine {
+    /// Starts building an engine for `program`.
+    pub fn builder(program: Arc<Program>) -> EngineBuilder {
+        EngineBuilder {
+            program,
+            profiles: Vec::new(),
+            config: state::StoreConfig::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The program.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    /// Evaluates one event: counts it in the agent's windows, then evaluates
+    /// the rules that can fire for its actor kind and categories.
+    pub fn evaluate<'e>(&self, event: &'e Event<'e>) -> Verdict<'e> {
+        self.run(event, false)
+    }
+
+    /// [`Engine::evaluate`], with an explanation on every match.
+    pub fn evaluate_explained<'e>(&self, event: &'e Event<'e>) -> Verdict<'e> {
+        self.run(event, true)
+    }
+
+    fn run<'e>(&self, event: &'e Event<'e>, explain: bool) -> Verdict<'e> {
+        self.events.add_one();
+        let profile = if self.profile_in_slot {
+            None
+        } else {
+            self.profile_of(&event.agent)
+        };
+        SCRATCH.with(|cell| {
+            let mut guard = cell.borrow_mut();
+            let scratch = &mut *guard;
+            if scratch.engine != self.id {
+                scratch.metrics = self.store.metrics();
+                scratch.engine = self.id;
+            }
+            let mut verdict = Verdict {
+                time_ms: event.time_ms,
+                agent: &event.agent,
+                decision: crate::compile::program::Decision::Allow,
+                severity: None,
+                matches: Vec::new(),
+            };
+            if self.stateful {
+                // The rules are evaluated under the agent's lock, reading its
+                // windows in place (nothing copied, a metric computed only if
+                // a rule reads it) and its cooldowns.
+                self.observe(event, profile, scratch, |metrics, cooldowns| {
+                    let profile = if self.profile_in_slot {
+                        self.profile_tagged(metrics.tag())
+                    } else {
+                        profile
+                    };
+                    self.decide(
+                        event,
+                        profile,
+                        metrics,
+                        Some(cooldowns),
+                        explain,
+                        &mut verdict,
+                    );
+                });
+            } else {
+                self.decide(event, profile, &NoMetrics, None, explain, &mut verdict);
+            }
+            verdict
+        })
+    }
+
+    /// `agent`'s profile, by a lookup of its id.
+    fn profile_of(&self, agent: &str) -> Option<&ResolvedProfile> {
+        self.profile_tagged(self.profile_tag(agent))
+    }
+
+    /// The tag the store keeps with `agent`: its profile's index + 1, or 0.
+    fn profile_tag(&self, agent: &str) -> u32 {
+        if self.profiles.is_empty() {
+            return 0;
+        }
+        self.profiles.get(agent).map_or(0, |&i| i.saturating_add(1))
+    }
+
+    /// The profile of a tag from [`Engine::profile_tag`].
+    fn profile_tagged(&self, tag: u32) -> Option<&ResolvedProfile> {
+        let i = tag.checked_sub(1)?;
+        self.profile_list.get(i as usize)
+    }
+
+    /// Evaluates the candidate rules of `event` and adds what fires to
+    /// `verdict`; an alert of a rule with a cooldown is checked against (and
+    /// starts) the agent's `cooldowns`: suppressed iff `t < last_alert + D`,
+    /// the decision still applies.
+    fn decide<'e>(
+        &self,
+        event: &'e Event<'e>,
+        profile: Option<&ResolvedProfile>,
+        metrics: &dyn MetricSource,
+        mut cooldowns: Option<&mut state::Cooldowns<'_>>,
+        explain: bool,
+        verdict: &mut Verdict<'e>,
+    ) {
+        let program = &*self.program;
+        let ctx = Ctx {
+            program,
+            event,
+            metrics,
+            profile,
+            elem: None,
+        };
+        for &i in program.candidates(event.actor, event.categories) {
+            let Some(rule) = program.rules.get(i as usize) else {
+                continue;
+            };
+            // `candidates` selected the rule by actor kind and categories.
+            if ctx.candidate_trigger(&rule.trigger) != Tri::True {
+                continue;
+            }
+            if rule
+                .unless
+                .as_ref()
+                .is_some_and(|u| ctx.cond(u) == Tri::True)
+            {
+                continue;
+            }
+            if let Some(f) = self.fired.get(i as usize) {
+                f.fetch_add(1, Ordering::Relaxed);
+            }
+            let slot = self.cooldown_slots.get(i as usize).copied().flatten();
+            let suppressed = match (slot, cooldowns.as_deref_mut()) {
+                (Some(slot), Some(c)) => c.alert(slot as usize),
+                _ => false,
+            };
+            if !rule.shadow {
+                if let Some(d) = rule.decision {
+                    verdict.decision = verdict.decision.max(d);
+                }
+                verdict.severity = verdict.severity.max(Some(rule.severity));
+            }
+            let explanation = explain.then(|| {
+                let mut lines = Vec::new();
+                ctx.explain(&rule.trigger, &mut lines);
+                lines
+            });
+            verdict.matches.push(Match {
+                rule: rule.id.clone(),
+                title: rule.title.clone(),
+                decision: rule.decision,
+                severity: rule.severity,
+                actions: rule.actions.clone(),
+                shadow: rule.shadow,
+                alerts: rule
+                    .alerts
+                    .iter()
+                    .map(|a| Alert {
+                        channel: a.channel.clone(),
+                        immediate: a.immediate,
+                        suppressed,
+                    })
+                    .collect(),
+                explanation,
+            });
+        }
+    }
+
+    /// (rule, agent) pairs with a cooldown entry, over all tracked agents
+    /// (a scan of the store: for memory figures and tests). The entries live
+    /// in the agents' state and go with it.
+    pub fn cooldown_entries(&self) -> usize {
+        self.store.cooldown_entries()
+    }
+
+    /// Computes the per-metric inputs of this event, counts it, and calls
+    /// `read` with its metrics while the agent's state is still locked.
+    fn observe(
+        &self,
+        event: &Event<'_>,
+        profile: Option<&ResolvedProfile>,
+        s: &mut Scratch,
+        read: impl FnOnce(&state::MetricsView<'_>, &mut state::Cooldowns<'_>),
+    ) {
+        let program = &*self.program;
+        if let Some(hits) = &self.plain_hits {
+            // Nothing to compute: every counter counts every event.
+            let obs = state::Observation {
+                counter_hits: hits,
+                now_ms: self.now_ms(event),
+                ..state::Observation::at(event.time_ms)
+            };
+            let tag = || self.profile_tag(&event.agent);
+            self.store
+                .observe_then(&event.agent, &obs, &mut s.metrics, tag, read);
+            return;
+        }
+        self.store.observe_event(
+            program,
+            event,
+            profile,
+            self.now_ms(event),
+            &mut s.inputs,
+            &mut s.metrics,
+            read,
+        );
+    }
+
+    /// The clock for the forward-skew check; read only when a limit is set.
+    ///
+    /// A monotonic clock is read again only for an event later than the
+    /// last time read plus the limit (live traffic: about once per limit),
+    /// so the hot path costs one load of a line that is rarely written.
+    fn now_ms(&self, event: &Event<'_>) -> i64 {
+        let Some(skew) = self.store.config().max_forward_skew_ms else {
+            return event.time_ms;
+        };
+        if !self.clock_monotonic {
+            return self.clock.now_ms().unwrap_or(event.time_ms);
+        }
+        let cached = self.now_cache.load(Ordering::Relaxed);
+        if i128::from(event.time_ms) <= i128::from(cached) + i128::from(skew) {
+            return cached;
+        }
+        match self.clock.now_ms() {
+            Some(now) => {
+                self.now_cache.fetch_max(now, Ordering::Relaxed);
+                now.max(cached)
+            }
+            None => event.time_ms,
+        }
+    }
+
+    /// Counters since the engine was built.
+    pub fn stats(&self) -> Stats {
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        let st = self.store.stats();
+        Stats {
+            events: self.events.total(),
+            fired: self
+                .program
+                .rules
+                .iter()
+                .zip(self.fired.iter())
+                .map(|(r, n)| (r.id.clone(), n.load(Ordering::Relaxed)))
+                .collect(),
+            tracked_agents: as_u64(st.agents),
+            untracked: st.untracked_events,
+            evicted_agents: st.evicted_agents + st.budget_evicted_agents,
+            tracked_keys: as_u64(st.keys),
+            untracked_keys: st.untracked_key_events,
+            evicted_keys: st.evicted_keys
+                + st.cap_evicted_keys
+                + st.budget_evicted_keys
+                + st.quota_evicted_keys,
+            quota_evicted_keys: st.quota_evicted_keys,
+            state_bytes: as_u64(st.bytes),
+            skewed: st.skewed_events,
+            late_dropped: st.late_dropped_events,
+            late_partial: st.late_partial_events,
+        }
+    }
+
+    /// Drops the state of agents (and keys) idle since before
+    /// `watermark_ms - idle_ttl`; an agent's cooldowns go with it.
+    pub fn evict_idle(&self, watermark_ms: i64) -> usize {
+        self.store.evict_idle(watermark_ms)
+    }
+
+    /// The state store (for memory figures and tests).
+    pub fn store(&self) -> &StateStore {
+        &self.store
+    }
+}

@@ -1,0 +1,19 @@
+//! Stage 4, running: a [`Program`](crate::compile::program::Program) and
+//! events in, [`Verdict`](verdict::Verdict)s out.
+//!
+//! - [`engine`] is the entry point, [`Engine`](engine::Engine): look up the
+//!   agent, update its windows, evaluate the candidate rules, build the
+//!   verdict;
+//! - [`state`] is the state store: agents, keys, cooldowns, eviction and
+//!   quotas;
+//! - [`window`] holds the sliding windows, rings and histories of each
+//!   metric;
+//! - [`eval`] evaluates compiled conditions on one event with three-valued
+//!   logic, and explains the rules that fired;
+//! - [`verdict`] is what an evaluation returns.
+
+pub mod engine;
+pub mod eval;
+pub mod state;
+pub mod verdict;
+pub mod window;

@@ -1,0 +1,254 @@
+//! What the store takes from a program and an event: the state layout of a
+//! program's metrics, and each event's per-metric inputs (which counters
+//! count it, the `by` key of each keyed counter, the hashed values of each
+//! `distinct` and `first_seen`), computed into reused buffers.
+
+use std::fmt::Write as _;
+use std::hash::{BuildHasher, Hash, Hasher};
+
+use crate::compile::program::{Field, Program, Tri, Val};
+use crate::input::event::Event;
+use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile, V};
+
+use super::{
+    Cooldowns, CounterSpec, DistinctSpec, FirstSeenSpec, Layout, Metrics, MetricsView, Observation,
+    StateStore,
+};
+
+/// The state layout of a program, and each rule's cooldown slot in it (a
+/// rule with a cooldown and at least one alert).
+pub(crate) fn layout_of(p: &Program) -> (Layout, Box<[Option<u32>]>) {
+    let mut cooldowns_ms = Vec::new();
+    let slots = p
+        .rules
+        .iter()
+        .map(|r| {
+            let d = r.cooldown_ms.filter(|_| !r.alerts.is_empty())?;
+            let slot = u32::try_from(cooldowns_ms.len()).ok()?;
+            cooldowns_ms.push(d);
+            Some(slot)
+        })
+        .collect();
+    let layout = Layout {
+        counters: p
+            .counters
+            .iter()
+            .map(|c| CounterSpec {
+                width_ms: c.width_ms,
+                keyed: c.by.is_some(),
+                history_windows: c.history_windows,
+            })
+            .collect(),
+        distincts: p
+            .distincts
+            .iter()
+            .map(|d| DistinctSpec {
+                width_ms: d.width_ms,
+            })
+            .collect(),
+        first_seens: p
+            .first_seens
+            .iter()
+            .map(|f| FirstSeenSpec::with_retention(f.retention_ms))
+            .collect(),
+        cooldowns_ms,
+    };
+    (layout, slots)
+}
+
+/// Buffers for one event's per-metric inputs, reused from event to event so
+/// that observing does not allocate.
+#[derive(Default)]
+pub struct Inputs {
+    hits: Vec<bool>,
+    /// Keys of keyed counters that are not strings of the event, written out.
+    keys: Vec<String>,
+    hashes: Vec<u64>,
+    distinct_ranges: Vec<Option<(u32, u32)>>,
+    first_seen_ranges: Vec<Option<(u32, u32)>>,
+}
+
+/// Where the key of a keyed counter is, for one event.
+#[derive(Clone, Copy)]
+enum KeySource<'a> {
+    /// A string of the event (or of the program).
+    Event(&'a str),
+    /// Written into the scratch buffer of its counter.
+    Written,
+}
+
+/// Fixed seeds: value hashes are stable across runs (snapshots stay valid).
+fn value_hasher() -> ahash::RandomState {
+    ahash::RandomState::with_seeds(0x7269_736b, 0x6761_7465, 0x5f76_616c, 0x7565_7321)
+}
+
+fn hash_value(v: &V<'_>) -> Option<u64> {
+    let mut h = value_hasher().build_hasher();
+    match v {
+        V::Absent => return None,
+        V::Str(s) => s.hash(&mut h),
+        V::Num(n) => n.to_f64().to_bits().hash(&mut h),
+        V::Ip(ip) => ip.hash(&mut h),
+        V::Bool(b) => b.hash(&mut h),
+        V::Time(t) => t.hash(&mut h),
+        V::Dur(d) => d.hash(&mut h),
+    }
+    Some(h.finish())
+}
+
+impl StateStore {
+    /// Computes the per-metric inputs of `event` under `program` into `s`,
+    /// counts the event, and calls `read` with its metrics while the
+    /// agent's state is still locked.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn observe_event(
+        &self,
+        program: &Program,
+        event: &Event<'_>,
+        profile: Option<&ResolvedProfile>,
+        now_ms: i64,
+        s: &mut Inputs,
+        metrics: &mut Metrics,
+        read: impl FnOnce(&MetricsView<'_>, &mut Cooldowns<'_>),
+    ) {
+        let ctx = Ctx {
+            program,
+            event,
+            metrics: &NoMetrics,
+            profile,
+            elem: None,
+        };
+        let n = program.counters.len();
+        let keyed = program.counters.iter().any(|c| c.by.is_some());
+        s.hits.clear();
+        s.keys.resize_with(n, String::new);
+        // Where each counter's key is: a string of the event (borrowed, never
+        // copied, however long) or written into `s.keys` (a number, an
+        // address: a few bytes).
+        let mut sources: smallvec::SmallVec<[Option<KeySource<'_>>; 8]> = smallvec::SmallVec::new();
+        for (i, c) in program.counters.iter().enumerate() {
+            s.hits.push(
+                c.cond
+                    .as_ref()
+                    .is_none_or(|cond| ctx.cond(cond) == Tri::True),
+            );
+            if !keyed {
+                continue;
+            }
+            let source = match (&c.by, s.keys.get_mut(i)) {
+                (Some(by), Some(buf)) => match ctx.val(by) {
+                    V::Absent => None,
+                    V::Str(x) => Some(KeySource::Event(x)),
+                    other => {
+                        buf.clear();
+                        let _ = write!(buf, "{other}");
+                        Some(KeySource::Written)
+                    }
+                },
+                _ => None,
+            };
+            sources.push(source);
+        }
+        s.hashes.clear();
+        s.distinct_ranges.clear();
+        for d in &program.distincts {
+            let range = push_hashes(&mut s.hashes, &ctx, &d.field, event);
+            s.distinct_ranges.push(range);
+        }
+        s.first_seen_ranges.clear();
+        for f in &program.first_seens {
+            let range = push_hashes(&mut s.hashes, &ctx, &f.field, event);
+            s.first_seen_ranges.push(range);
+        }
+        // Only the kinds of metric the program has are handed over: an empty
+        // slice reads as "no key" / "no value", and building the per-metric
+        // views costs more than the rest of a quiet evaluation.
+        type Keys<'k> = smallvec::SmallVec<[Option<&'k str>; 8]>;
+        type Hashes<'k> = smallvec::SmallVec<[Option<&'k [u64]>; 8]>;
+        let keys: Keys<'_> = sources
+            .iter()
+            .zip(&s.keys)
+            .map(|(source, buf)| match source {
+                Some(KeySource::Event(x)) => Some(*x),
+                Some(KeySource::Written) => Some(buf.as_str()),
+                None => None,
+            })
+            .collect();
+        let slices = |ranges: &[Option<(u32, u32)>]| -> Hashes<'_> {
+            if ranges.is_empty() {
+                return Hashes::new();
+            }
+            ranges
+                .iter()
+                .map(|r| r.and_then(|(a, b)| s.hashes.get(a as usize..b as usize)))
+                .collect()
+        };
+        let distinct = slices(&s.distinct_ranges);
+        let first_seen = slices(&s.first_seen_ranges);
+        let obs = Observation {
+            time_ms: event.time_ms,
+            now_ms,
+            counter_hits: &s.hits,
+            counter_keys: &keys,
+            distinct_values: &distinct,
+            first_seen_values: &first_seen,
+        };
+        self.observe_then(&event.agent, &obs, metrics, || 0, read);
+    }
+}
+
+/// Hashes the value(s) of `field` into `out`; the range they occupy, or
+/// `None` when the field is absent (scopes: when none were requested).
+fn push_hashes(
+    out: &mut Vec<u64>,
+    ctx: &Ctx<'_>,
+    field: &Val,
+    event: &Event<'_>,
+) -> Option<(u32, u32)> {
+    let start = u32::try_from(out.len()).unwrap_or(u32::MAX);
+    match field {
+        Val::Field(f @ (Field::Scopes | Field::GrantedScopes)) => {
+            let list = if *f == Field::Scopes {
+                &event.scopes
+            } else {
+                &event.granted_scopes
+            };
+            if list.is_empty() {
+                return None;
+            }
+            out.extend(list.iter().filter_map(|sc| hash_value(&V::Str(sc))));
+        }
+        field => out.push(hash_value(&ctx.val(field))?),
+    }
+    Some((start, u32::try_from(out.len()).unwrap_or(u32::MAX)))
+}
+
+impl MetricSource for MetricsView<'_> {
+    fn count(&self, i: u32) -> Option<u64> {
+        MetricsView::count(self, i as usize)
+    }
+    fn baseline(&self, i: u32, windows: u32) -> Option<(u64, u64)> {
+        MetricsView::baseline(self, i as usize, windows).map(|b| (b.sum, b.windows))
+    }
+    fn distinct(&self, i: u32) -> Option<u64> {
+        MetricsView::distinct(self, i as usize)
+    }
+    fn first_seen(&self, i: u32) -> Option<bool> {
+        MetricsView::first_seen(self, i as usize)
+    }
+}
+
+impl MetricSource for Metrics {
+    fn count(&self, i: u32) -> Option<u64> {
+        Metrics::count(self, i as usize)
+    }
+    fn baseline(&self, i: u32, windows: u32) -> Option<(u64, u64)> {
+        Metrics::baseline(self, i as usize, windows).map(|b| (b.sum, b.windows))
+    }
+    fn distinct(&self, i: u32) -> Option<u64> {
+        Metrics::distinct(self, i as usize)
+    }
+    fn first_seen(&self, i: u32) -> Option<bool> {
+        Metrics::first_seen(self, i as usize)
+    }
+}
