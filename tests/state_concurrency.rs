@@ -36,6 +36,7 @@ fn layout() -> Layout {
         distincts: vec![DistinctSpec::over(HOUR as u64)],
         first_seens: vec![FirstSeenSpec::default()],
         cooldowns_ms: Vec::new(),
+        names: Default::default(),
     }
 }
 

@@ -430,6 +430,7 @@ fn layout() -> impl Strategy<Value = Layout> {
             distincts,
             first_seens,
             cooldowns_ms: Vec::new(),
+            names: Default::default(),
         })
 }
 
@@ -1406,6 +1407,7 @@ fn agent_state_round_trips_through_serde() {
         distincts: vec![DistinctSpec::over(60_000)],
         first_seens: vec![FirstSeenSpec::default()],
         cooldowns_ms: Vec::new(),
+        names: Default::default(),
     };
     let store = StateStore::new(layout, StoreConfig::default()).unwrap();
     let mut m = store.metrics();
@@ -1439,6 +1441,7 @@ fn observe_on_an_existing_agent_allocates_nothing() {
         distincts: vec![DistinctSpec::over(HOUR as u64)],
         first_seens: vec![FirstSeenSpec::default()],
         cooldowns_ms: Vec::new(),
+        names: Default::default(),
     };
     let store = StateStore::new(layout, StoreConfig::default()).unwrap();
     let mut m = store.metrics();

@@ -18,13 +18,15 @@
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ahash::AHashMap;
+use arc_swap::ArcSwap;
 
 use crate::compile::program::{Program, Tri};
 use crate::input::event::Event;
 use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile};
+use crate::run::reload::{ReloadError, ReloadReport};
 use crate::run::state::{self, StateStore};
 use crate::run::verdict::{Alert, Match, Verdict};
 
@@ -92,7 +94,7 @@ impl Clock for ManualClock {
 /// Builds an [`Engine`].
 pub struct EngineBuilder {
     program: Arc<Program>,
-    profiles: Vec<(String, ResolvedProfile)>,
+    profiles: crate::input::profile::Profiles,
     config: state::StoreConfig,
     clock: Arc<dyn Clock>,
 }
@@ -100,15 +102,9 @@ pub struct EngineBuilder {
 impl EngineBuilder {
     /// Agent profiles (read by `agent.<field>` and profile-bound lists).
     pub fn profiles(mut self, profiles: &crate::input::profile::Profiles) -> Self {
-        self.profiles = profiles
-            .iter()
-            .map(|(id, p)| {
-                (
-                    id.to_string(),
-                    ResolvedProfile::resolve(&self.program, |path| p.get(path)),
-                )
-            })
-            .collect();
+        // A copy of the map of shared profiles, kept to resolve them again
+        // for the program of a reload.
+        self.profiles = profiles.clone();
         self
     }
     /// Most agents with state (default 1 000 000). Agents past it are still
@@ -178,49 +174,120 @@ impl EngineBuilder {
     /// The engine. Fails only if the program asks for state the store cannot
     /// keep (the checker rules such programs out).
     pub fn build(self) -> Result<Engine, state::StateError> {
-        let (layout, cooldown_slots) = state::layout_of(&self.program);
-        let fired = (0..self.program.rules.len())
-            .map(|_| AtomicU64::new(0))
-            .collect();
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-        let p = &self.program;
+        let (layout, cooldown_slots) = state::layout_of(&self.program);
+        let store = StateStore::new(layout, self.config.clone())?;
+        let resolved = fresh_profiles(&self.program, &self.profiles);
+        let core = Core::new(
+            self.program,
+            store.generation(),
+            cooldown_slots,
+            resolved,
+            NEXT_ID.fetch_add(1, Ordering::Relaxed),
+        );
+        Ok(Engine {
+            core: ArcSwap::from_pointee(core),
+            store,
+            tags_valid: std::sync::atomic::AtomicBool::new(true),
+            clock_monotonic: self.clock.is_monotonic(),
+            clock: self.clock,
+            now_cache: AtomicI64::new(i64::MIN),
+            events: EventCount::default(),
+            reload_lock: Mutex::new(()),
+            reloads: AtomicU64::new(0),
+        })
+    }
+}
+
+/// Everything an evaluation reads that comes with the program: swapped as
+/// one by [`Engine::reload`], so an evaluation sees one program throughout.
+struct Core {
+    /// Sizes the thread's scratch buffers: a new one per program.
+    id: u64,
+    /// False from the swap that installs it until the evaluations on the
+    /// program before it have finished: an evaluation that loads it waits
+    /// until then, so no agent's state is ever read by an older program
+    /// after a newer one brought it up to date.
+    ready: std::sync::atomic::AtomicBool,
+    program: Arc<Program>,
+    /// The state layout the program was compiled into.
+    gen: Arc<state::Generation>,
+    /// Agent id → index in `profile_list`.
+    profile_ids: AHashMap<Box<str>, u32>,
+    /// The profiles, resolved for this program's profile paths.
+    profile_list: Box<[ResolvedProfile]>,
+    /// The profile is found through the agent's slot in the store (its index
+    /// kept there when the agent was first tracked), not by a second lookup
+    /// by id: when the program has state and nothing needs the profile
+    /// before the agent's lock (see [`Engine::observe`]).
+    profile_in_slot: bool,
+    fired: Box<[AtomicU64]>,
+    /// Per rule: its cooldown slot in the agent state, if it has a
+    /// cooldown and alerts.
+    cooldown_slots: Box<[Option<u32>]>,
+    /// The program keeps per-agent state (metrics or cooldowns).
+    stateful: bool,
+    /// `Some(hits)` (every counter hit) when the program's metrics are all
+    /// plain per-agent counters (`count over W`, `requests_per_minute`): such
+    /// an event's observation needs nothing computed.
+    plain_hits: Option<Box<[bool]>>,
+}
+
+impl Core {
+    /// Adds the rule counts of `old` (no longer evaluating) to this core's,
+    /// by rule id.
+    fn carry_counts(&self, old: &Core) {
+        let counts: AHashMap<&str, u64> = old
+            .program
+            .rules
+            .iter()
+            .zip(old.fired.iter())
+            .map(|(r, n)| (&*r.id, n.load(Ordering::Relaxed)))
+            .collect();
+        for (r, n) in self.program.rules.iter().zip(self.fired.iter()) {
+            if let Some(&c) = counts.get(&*r.id) {
+                n.fetch_add(c, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// The core of `program` (rule counts start at 0; a reload adds the old
+    /// core's with [`Core::carry_counts`]).
+    fn new(
+        program: Arc<Program>,
+        gen: Arc<state::Generation>,
+        cooldown_slots: Box<[Option<u32>]>,
+        (profile_ids, profile_list): (AHashMap<Box<str>, u32>, Box<[ResolvedProfile]>),
+        id: u64,
+    ) -> Self {
+        let p = &program;
+        let fired = p.rules.iter().map(|_| AtomicU64::new(0)).collect();
         let plain = p.distincts.is_empty()
             && p.first_seens.is_empty()
             && p.counters
                 .iter()
                 .all(|c| c.cond.is_none() && c.by.is_none());
         let plain_hits = plain.then(|| vec![true; p.counters.len()].into_boxed_slice());
-        let mut profiles = AHashMap::with_capacity(self.profiles.len());
-        let mut profile_list = Vec::with_capacity(self.profiles.len());
-        for (id, profile) in self.profiles {
-            let Ok(i) = u32::try_from(profile_list.len()) else {
-                break;
-            };
-            profiles.insert(Box::from(id.as_str()), i);
-            profile_list.push(profile);
-        }
+
         // Cooldowns live in the agent's state: a program with one keeps
         // agents even if it has no metric.
-        let stateful = p.has_state() || !layout.cooldowns_ms.is_empty();
+        let stateful = p.has_state() || cooldown_slots.iter().any(Option::is_some);
         // Tags are `index + 1` (0: no profile).
         let profile_in_slot =
             stateful && plain_hits.is_some() && profile_list.len() < u32::MAX as usize;
-        Ok(Engine {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            store: StateStore::new(layout, self.config.clone())?,
-            profiles,
-            profile_list: profile_list.into_boxed_slice(),
+        Core {
+            id,
+            ready: std::sync::atomic::AtomicBool::new(true),
+            program,
+            gen,
+            profile_ids,
+            profile_list,
             profile_in_slot,
-            clock_monotonic: self.clock.is_monotonic(),
-            clock: self.clock,
-            now_cache: AtomicI64::new(i64::MIN),
-            events: EventCount::default(),
             fired,
             cooldown_slots,
             stateful,
             plain_hits,
-            program: self.program,
-        })
+        }
     }
 }
 
@@ -229,6 +296,8 @@ impl EngineBuilder {
 pub struct Stats {
     /// Events evaluated.
     pub events: u64,
+    /// Programs installed by [`Engine::reload`].
+    pub reloads: u64,
     /// Times each rule fired, by rule id, in source order.
     pub fired: Vec<(Arc<str>, u64)>,
     /// Agents with state now.
@@ -267,33 +336,22 @@ pub struct Stats {
 
 /// The rule engine. `Send + Sync`: share it (`Arc`) across threads.
 pub struct Engine {
-    id: u64,
-    program: Arc<Program>,
+    /// The program and what comes with it, swapped by [`Engine::reload`].
+    core: ArcSwap<Core>,
     store: StateStore,
-    /// Agent id → index in `profile_list`.
-    profiles: AHashMap<Box<str>, u32>,
-    profile_list: Box<[ResolvedProfile]>,
-    /// The profile is found through the agent's slot in the store (its index
-    /// kept there when the agent was first tracked), not by a second lookup
-    /// by id: when the program has state and nothing needs the profile
-    /// before the agent's lock (see [`Engine::observe`]).
-    profile_in_slot: bool,
+    /// The profile indices kept in the agents' slots are those of the
+    /// program in force: false once a reload changed the set of profiles
+    /// (profiles are then found by id).
+    tags_valid: std::sync::atomic::AtomicBool,
     clock: Arc<dyn Clock>,
     /// `clock.is_monotonic()`: `now_cache` may stand for the clock.
     clock_monotonic: bool,
     /// The latest time read from a monotonic clock.
     now_cache: AtomicI64,
     events: EventCount,
-    fired: Box<[AtomicU64]>,
-    /// Per rule: its cooldown slot in the agent state, if it has a
-    /// cooldown and alerts.
-    cooldown_slots: Box<[Option<u32>]>,
-    /// The program keeps per-agent state (metrics or cooldowns).
-    stateful: bool,
-    /// `Some(hits)` (every counter hit) when the program's metrics are all
-    /// plain per-agent counters (`count over W`, `requests_per_minute`): such
-    /// an event's observation needs nothing computed.
-    plain_hits: Option<Box<[bool]>>,
+    /// One reload at a time.
+    reload_lock: Mutex<()>,
+    reloads: AtomicU64,
 }
 
 /// The number of events evaluated, striped over cache lines so that threads
@@ -361,15 +419,15 @@ impl Engine {
     pub fn builder(program: Arc<Program>) -> EngineBuilder {
         EngineBuilder {
             program,
-            profiles: Vec::new(),
+            profiles: crate::input::profile::Profiles::new(),
             config: state::StoreConfig::default(),
             clock: Arc::new(SystemClock),
         }
     }
 
-    /// The program.
-    pub fn program(&self) -> &Arc<Program> {
-        &self.program
+    /// The program in force.
+    pub fn program(&self) -> Arc<Program> {
+        Arc::clone(&self.core.load().program)
     }
 
     /// Evaluates one event: counts it in the agent's windows, then evaluates
@@ -385,17 +443,23 @@ impl Engine {
 
     fn run<'e>(&self, event: &'e Event<'e>, explain: bool) -> Verdict<'e> {
         self.events.add_one();
-        let profile = if self.profile_in_slot {
+        // One program for the whole evaluation: a reload waits for it.
+        let core = self.core.load();
+        let core = &**core;
+        if !core.ready.load(Ordering::Acquire) {
+            wait_for(&core.ready);
+        }
+        let profile = if core.profile_in_slot {
             None
         } else {
-            self.profile_of(&event.agent)
+            self.profile_of(core, &event.agent)
         };
         SCRATCH.with(|cell| {
             let mut guard = cell.borrow_mut();
             let scratch = &mut *guard;
-            if scratch.engine != self.id {
-                scratch.metrics = self.store.metrics();
-                scratch.engine = self.id;
+            if scratch.engine != core.id {
+                scratch.metrics = state::Metrics::new(core.gen.layout());
+                scratch.engine = core.id;
             }
             let mut verdict = Verdict {
                 time_ms: event.time_ms,
@@ -404,17 +468,18 @@ impl Engine {
                 severity: None,
                 matches: Vec::new(),
             };
-            if self.stateful {
+            if core.stateful {
                 // The rules are evaluated under the agent's lock, reading its
                 // windows in place (nothing copied, a metric computed only if
                 // a rule reads it) and its cooldowns.
-                self.observe(event, profile, scratch, |metrics, cooldowns| {
-                    let profile = if self.profile_in_slot {
-                        self.profile_tagged(metrics.tag())
+                self.observe(core, event, profile, scratch, |metrics, cooldowns| {
+                    let profile = if core.profile_in_slot {
+                        profile_tagged(core, metrics.tag())
                     } else {
                         profile
                     };
-                    self.decide(
+                    decide(
+                        core,
                         event,
                         profile,
                         metrics,
@@ -424,105 +489,23 @@ impl Engine {
                     );
                 });
             } else {
-                self.decide(event, profile, &NoMetrics, None, explain, &mut verdict);
+                decide(
+                    core,
+                    event,
+                    profile,
+                    &NoMetrics,
+                    None,
+                    explain,
+                    &mut verdict,
+                );
             }
             verdict
         })
     }
 
     /// `agent`'s profile, by a lookup of its id.
-    fn profile_of(&self, agent: &str) -> Option<&ResolvedProfile> {
-        self.profile_tagged(self.profile_tag(agent))
-    }
-
-    /// The tag the store keeps with `agent`: its profile's index + 1, or 0.
-    fn profile_tag(&self, agent: &str) -> u32 {
-        if self.profiles.is_empty() {
-            return 0;
-        }
-        self.profiles.get(agent).map_or(0, |&i| i.saturating_add(1))
-    }
-
-    /// The profile of a tag from [`Engine::profile_tag`].
-    fn profile_tagged(&self, tag: u32) -> Option<&ResolvedProfile> {
-        let i = tag.checked_sub(1)?;
-        self.profile_list.get(i as usize)
-    }
-
-    /// Evaluates the candidate rules of `event` and adds what fires to
-    /// `verdict`; an alert of a rule with a cooldown is checked against (and
-    /// starts) the agent's `cooldowns`: suppressed iff `t < last_alert + D`,
-    /// the decision still applies.
-    fn decide<'e>(
-        &self,
-        event: &'e Event<'e>,
-        profile: Option<&ResolvedProfile>,
-        metrics: &dyn MetricSource,
-        mut cooldowns: Option<&mut state::Cooldowns<'_>>,
-        explain: bool,
-        verdict: &mut Verdict<'e>,
-    ) {
-        let program = &*self.program;
-        let ctx = Ctx {
-            program,
-            event,
-            metrics,
-            profile,
-            elem: None,
-        };
-        for &i in program.candidates(event.actor, event.categories) {
-            let Some(rule) = program.rules.get(i as usize) else {
-                continue;
-            };
-            // `candidates` selected the rule by actor kind and categories.
-            if ctx.candidate_trigger(&rule.trigger) != Tri::True {
-                continue;
-            }
-            if rule
-                .unless
-                .as_ref()
-                .is_some_and(|u| ctx.cond(u) == Tri::True)
-            {
-                continue;
-            }
-            if let Some(f) = self.fired.get(i as usize) {
-                f.fetch_add(1, Ordering::Relaxed);
-            }
-            let slot = self.cooldown_slots.get(i as usize).copied().flatten();
-            let suppressed = match (slot, cooldowns.as_deref_mut()) {
-                (Some(slot), Some(c)) => c.alert(slot as usize),
-                _ => false,
-            };
-            if !rule.shadow {
-                if let Some(d) = rule.decision {
-                    verdict.decision = verdict.decision.max(d);
-                }
-                verdict.severity = verdict.severity.max(Some(rule.severity));
-            }
-            let explanation = explain.then(|| {
-                let mut lines = Vec::new();
-                ctx.explain(&rule.trigger, &mut lines);
-                lines
-            });
-            verdict.matches.push(Match {
-                rule: rule.id.clone(),
-                title: rule.title.clone(),
-                decision: rule.decision,
-                severity: rule.severity,
-                actions: rule.actions.clone(),
-                shadow: rule.shadow,
-                alerts: rule
-                    .alerts
-                    .iter()
-                    .map(|a| Alert {
-                        channel: a.channel.clone(),
-                        immediate: a.immediate,
-                        suppressed,
-                    })
-                    .collect(),
-                explanation,
-            });
-        }
+    fn profile_of<'c>(&self, core: &'c Core, agent: &str) -> Option<&'c ResolvedProfile> {
+        profile_tagged(core, profile_tag(core, agent))
     }
 
     /// (rule, agent) pairs with a cooldown entry, over all tracked agents
@@ -536,25 +519,27 @@ impl Engine {
     /// `read` with its metrics while the agent's state is still locked.
     fn observe(
         &self,
+        core: &Core,
         event: &Event<'_>,
         profile: Option<&ResolvedProfile>,
         s: &mut Scratch,
         read: impl FnOnce(&state::MetricsView<'_>, &mut state::Cooldowns<'_>),
     ) {
-        let program = &*self.program;
-        if let Some(hits) = &self.plain_hits {
+        let program = &*core.program;
+        if let Some(hits) = &core.plain_hits {
             // Nothing to compute: every counter counts every event.
             let obs = state::Observation {
                 counter_hits: hits,
                 now_ms: self.now_ms(event),
                 ..state::Observation::at(event.time_ms)
             };
-            let tag = || self.profile_tag(&event.agent);
+            let tag = || profile_tag(core, &event.agent);
             self.store
-                .observe_then(&event.agent, &obs, &mut s.metrics, tag, read);
+                .observe_then_in(&core.gen, &event.agent, &obs, &mut s.metrics, tag, read);
             return;
         }
         self.store.observe_event(
+            &core.gen,
             program,
             event,
             profile,
@@ -590,17 +575,138 @@ impl Engine {
         }
     }
 
+    /// Replaces the program, keeping the state of every metric the new one
+    /// shares with the old (by its canonical definition: `count(outcome ==
+    /// "FAILURE") over 10m` is the same metric in both whatever rules read
+    /// it), starting its new metrics empty (they warm up) and releasing the
+    /// state of metrics it no longer uses. Cooldowns are kept by rule id,
+    /// and so are the counts of [`Stats::fired`]. The profiles are resolved
+    /// again for the new program.
+    ///
+    /// The swap is atomic: an evaluation sees the old program or the new
+    /// one, never a mix. `reload` returns once every evaluation still on the
+    /// old program has finished and every agent's state is in the new
+    /// layout (each agent under its own lock, while evaluations go on).
+    ///
+    /// # Errors
+    /// [`ReloadError`] when the new program asks for state the store cannot
+    /// keep; the old program then keeps running, unchanged.
+    ///
+    /// ```
+    /// use riskgate::{ActorKind, Categories, Decision, Engine, Event, RuleSet};
+    /// let rules = |action| format!(
+    ///     "Rule 1 — burst\nTrigger: service_app authentication AND requests_per_minute > 2\n\
+    ///      Action: {action}\nSeverity: HIGH\n");
+    /// let old = RuleSet::from_source("old.rules", &rules("flag_for_review"))?;
+    /// let engine = Engine::builder(old.compile()).build()?;
+    /// let event = |t: i64| Event::builder("svc-1", 1_795_910_400_000 + t)
+    ///     .actor(ActorKind::ServiceApp)
+    ///     .categories(Categories::AUTHENTICATION)
+    ///     .build();
+    /// for t in 0..2 {
+    ///     engine.evaluate(&event(t));
+    /// }
+    /// let new = RuleSet::from_source("new.rules", &rules("deny"))?;
+    /// let report = engine.reload(new.compile())?;
+    /// assert_eq!(report.kept_metrics, ["requests_per_minute"]);
+    /// // The third request of the minute: the count survived the reload.
+    /// assert_eq!(engine.evaluate(&event(2)).decision, Decision::Deny);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reload(&self, program: Arc<Program>) -> Result<ReloadReport, ReloadError> {
+        self.install(program, None)
+    }
+
+    /// [`reload`](Self::reload) with new profiles too (the set of agents
+    /// with a profile may change). Needed when the new program reads a
+    /// profile path the old one did not: the engine keeps only what its
+    /// program reads of each profile.
+    ///
+    /// # Errors
+    /// As [`reload`](Self::reload).
+    pub fn reload_with_profiles(
+        &self,
+        program: Arc<Program>,
+        profiles: &crate::input::profile::Profiles,
+    ) -> Result<ReloadReport, ReloadError> {
+        self.install(program, Some(profiles))
+    }
+
+    /// New profiles for the program in force (its state is kept as it is).
+    ///
+    /// # Errors
+    /// As [`reload`](Self::reload).
+    pub fn reload_profiles(
+        &self,
+        profiles: &crate::input::profile::Profiles,
+    ) -> Result<ReloadReport, ReloadError> {
+        self.install(self.program(), Some(profiles))
+    }
+
+    fn install(
+        &self,
+        program: Arc<Program>,
+        profiles: Option<&crate::input::profile::Profiles>,
+    ) -> Result<ReloadReport, ReloadError> {
+        let _one_at_a_time = self
+            .reload_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let old = self.core.load_full();
+        let (layout, cooldown_slots) = state::layout_of(&program);
+        let mut report = ReloadReport::between(&old.program, old.gen.layout(), &program, &layout);
+        let gen = self.store.prepare(layout)?;
+        let resolved = match profiles {
+            Some(profiles) => fresh_profiles(&program, profiles),
+            None => (old.profile_ids.clone(), carry_profiles(&old, &program)?),
+        };
+        let core = Core::new(
+            program,
+            Arc::clone(&gen),
+            cooldown_slots,
+            resolved,
+            old.id.wrapping_add(1 << 32),
+        );
+        let mut core = Core {
+            ready: std::sync::atomic::AtomicBool::new(false),
+            ..core
+        };
+        if core.profile_ids != old.profile_ids {
+            self.tags_valid.store(false, Ordering::Relaxed);
+        }
+        core.profile_in_slot &= self.tags_valid.load(Ordering::Relaxed);
+        let old_gen = self.store.swap_generation(gen);
+        let new_core = Arc::new(core);
+        let old_core = self.core.swap(Arc::clone(&new_core));
+        drop(old);
+        // Wait for the evaluations still on the old program: the swap paid
+        // their loans, so the count is exact. They run for microseconds.
+        wait_until_alone(&old_core);
+        new_core.carry_counts(&old_core);
+        new_core.ready.store(true, Ordering::Release);
+        drop(old_core);
+        wait_until_alone(&old_gen);
+        let settled = self.store.settle(&old_gen);
+        report.swept_agents = settled.swept_agents;
+        report.released_keys = settled.released_keys;
+        report.released_bytes = settled.released_bytes;
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        Ok(report)
+    }
+
     /// Counters since the engine was built.
     pub fn stats(&self) -> Stats {
         let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         let st = self.store.stats();
+        let core = self.core.load();
         Stats {
             events: self.events.total(),
-            fired: self
+            reloads: self.reloads.load(Ordering::Relaxed),
+            fired: core
                 .program
                 .rules
                 .iter()
-                .zip(self.fired.iter())
+                .zip(core.fired.iter())
                 .map(|(r, n)| (r.id.clone(), n.load(Ordering::Relaxed)))
                 .collect(),
             tracked_agents: as_u64(st.agents),
@@ -630,4 +736,195 @@ impl Engine {
     pub fn store(&self) -> &StateStore {
         &self.store
     }
+}
+
+/// The tag the store keeps with `agent`: its profile's index + 1, or 0.
+fn profile_tag(core: &Core, agent: &str) -> u32 {
+    if core.profile_ids.is_empty() {
+        return 0;
+    }
+    core.profile_ids
+        .get(agent)
+        .map_or(0, |&i| i.saturating_add(1))
+}
+
+/// The profile of a tag from [`profile_tag`].
+fn profile_tagged(core: &Core, tag: u32) -> Option<&ResolvedProfile> {
+    let i = tag.checked_sub(1)?;
+    core.profile_list.get(i as usize)
+}
+
+/// Evaluates the candidate rules of `event` and adds what fires to
+/// `verdict`; an alert of a rule with a cooldown is checked against (and
+/// starts) the agent's `cooldowns`: suppressed iff `t < last_alert + D`,
+/// the decision still applies.
+#[allow(clippy::too_many_arguments)]
+fn decide<'e>(
+    core: &Core,
+    event: &'e Event<'e>,
+    profile: Option<&ResolvedProfile>,
+    metrics: &dyn MetricSource,
+    mut cooldowns: Option<&mut state::Cooldowns<'_>>,
+    explain: bool,
+    verdict: &mut Verdict<'e>,
+) {
+    let program = &*core.program;
+    let ctx = Ctx {
+        program,
+        event,
+        metrics,
+        profile,
+        elem: None,
+    };
+    for &i in program.candidates(event.actor, event.categories) {
+        let Some(rule) = program.rules.get(i as usize) else {
+            continue;
+        };
+        // `candidates` selected the rule by actor kind and categories.
+        if ctx.candidate_trigger(&rule.trigger) != Tri::True {
+            continue;
+        }
+        if rule
+            .unless
+            .as_ref()
+            .is_some_and(|u| ctx.cond(u) == Tri::True)
+        {
+            continue;
+        }
+        if let Some(f) = core.fired.get(i as usize) {
+            f.fetch_add(1, Ordering::Relaxed);
+        }
+        let slot = core.cooldown_slots.get(i as usize).copied().flatten();
+        let suppressed = match (slot, cooldowns.as_deref_mut()) {
+            (Some(slot), Some(c)) => c.alert(slot as usize),
+            _ => false,
+        };
+        if !rule.shadow {
+            if let Some(d) = rule.decision {
+                verdict.decision = verdict.decision.max(d);
+            }
+            verdict.severity = verdict.severity.max(Some(rule.severity));
+        }
+        let explanation = explain.then(|| {
+            let mut lines = Vec::new();
+            ctx.explain(&rule.trigger, &mut lines);
+            lines
+        });
+        verdict.matches.push(Match {
+            rule: rule.id.clone(),
+            title: rule.title.clone(),
+            decision: rule.decision,
+            severity: rule.severity,
+            actions: rule.actions.clone(),
+            shadow: rule.shadow,
+            alerts: rule
+                .alerts
+                .iter()
+                .map(|a| Alert {
+                    channel: a.channel.clone(),
+                    immediate: a.immediate,
+                    suppressed,
+                })
+                .collect(),
+            explanation,
+        });
+    }
+}
+
+/// Waits until `flag` is set (a reload finishing its swap: microseconds).
+fn wait_for(flag: &std::sync::atomic::AtomicBool) {
+    let mut spins = 0u32;
+    while !flag.load(Ordering::Acquire) {
+        if spins < 64 {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// Waits until `arc` is the last reference to its value.
+fn wait_until_alone<T>(arc: &Arc<T>) {
+    let mut spins = 0u32;
+    while Arc::strong_count(arc) > 1 {
+        if spins < 64 {
+            std::hint::spin_loop();
+            spins += 1;
+        } else {
+            std::thread::yield_now();
+        }
+    }
+}
+
+/// `profiles` indexed by agent id and resolved for `program`.
+fn fresh_profiles(
+    program: &Program,
+    profiles: &crate::input::profile::Profiles,
+) -> (AHashMap<Box<str>, u32>, Box<[ResolvedProfile]>) {
+    let order = profile_order(profiles);
+    let list = resolve_all(program, profiles, &order);
+    let ids = order
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, id)| Some((id, u32::try_from(i).ok()?)))
+        .collect();
+    (ids, list)
+}
+
+/// Agent ids of `profiles`, in the order an engine indexes them.
+fn profile_order(profiles: &crate::input::profile::Profiles) -> Vec<Box<str>> {
+    let mut order: Vec<Box<str>> = profiles.iter().map(|(id, _)| Box::from(id)).collect();
+    order.sort_unstable();
+    order.truncate(u32::MAX as usize);
+    order
+}
+
+/// Every profile of `order`, resolved for `program`'s profile paths.
+fn resolve_all(
+    program: &Program,
+    profiles: &crate::input::profile::Profiles,
+    order: &[Box<str>],
+) -> Box<[ResolvedProfile]> {
+    order
+        .iter()
+        .map(|id| match profiles.get(id) {
+            Some(profile) => ResolvedProfile::resolve(program, |path| profile.get(path)),
+            None => ResolvedProfile::default(),
+        })
+        .collect()
+}
+
+/// The profiles of `old`, resolved for `program` from what `old` kept: each
+/// path the new program reads (as a value or as a list, as the old one
+/// did). Fails when it reads one the old program did not.
+fn carry_profiles(old: &Core, program: &Program) -> Result<Box<[ResolvedProfile]>, ReloadError> {
+    let from: Vec<usize> = program
+        .profile_paths
+        .iter()
+        .enumerate()
+        .map(|(slot, path)| {
+            let list = program
+                .profile_list_slots
+                .get(slot)
+                .copied()
+                .unwrap_or(false);
+            old.program
+                .profile_paths
+                .iter()
+                .enumerate()
+                .position(|(i, p)| {
+                    p == path
+                        && old
+                            .program
+                            .profile_list_slots
+                            .get(i)
+                            .copied()
+                            .unwrap_or(false)
+                            == list
+                })
+                .ok_or_else(|| ReloadError::ProfilesNeeded(path.join(".")))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(old.profile_list.iter().map(|p| p.select(&from)).collect())
 }

@@ -68,6 +68,17 @@ pub struct ProfileSlot {
 }
 
 impl ResolvedProfile {
+    /// The slots `from` names, in that order (a program's profile paths
+    /// found among another's).
+    pub fn select(&self, from: &[usize]) -> Self {
+        ResolvedProfile {
+            slots: from
+                .iter()
+                .map(|&i| self.slots.get(i).cloned().unwrap_or_default())
+                .collect(),
+        }
+    }
+
     /// Resolves a profile for `program`'s profile paths; `get` reads a
     /// (nested) field of the profile.
     pub fn resolve<'p>(

@@ -10,10 +10,13 @@
 //!   metric;
 //! - [`eval`] evaluates compiled conditions on one event with three-valued
 //!   logic, and explains the rules that fired;
+//! - [`reload`] reports what [`Engine::reload`](engine::Engine::reload)
+//!   kept, added and dropped;
 //! - [`verdict`] is what an evaluation returns.
 
 pub mod engine;
 pub mod eval;
+pub mod reload;
 pub mod state;
 pub mod verdict;
 pub mod window;

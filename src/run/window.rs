@@ -409,6 +409,75 @@ impl CounterWindow {
         self.cells.heap_bytes()
     }
 
+    /// This counter as a counter of plan `new` (the same grid, another
+    /// history length), at the owner's newest time `newest`: what a reload
+    /// keeps when a program reads the same counter with other baselines.
+    ///
+    /// The ring is kept. Of the history, the windows both plans hold are
+    /// kept; a longer history does not invent the windows it never held, so
+    /// `f` moves up to the oldest window kept (a baseline over at most the
+    /// old length reads exactly what it read before). A counter that had no
+    /// history gets one holding the current window's total (from the ring)
+    /// and `f` at that window: its baselines warm up.
+    pub fn reshaped(&self, old: CounterPlan, new: CounterPlan, newest: i64) -> Self {
+        if old == new || self.cells.is_empty() {
+            return self.clone();
+        }
+        let mut values = vec![0u64; new.cells()];
+        for (i, v) in values.iter_mut().enumerate().take(BUCKETS) {
+            *v = self.cells.get(i);
+        }
+        let (os, ns) = (old.history_slots(), new.history_slots());
+        let nm = new.grid.window(newest);
+        let mut first = self.first_window;
+        if ns > 0 && first != i64::MAX {
+            if os > 0 {
+                let keep = i64::from(old.history.min(new.history));
+                for k in 0..=keep {
+                    let w = nm.saturating_sub(k);
+                    let v = self.cells.get(BUCKETS.saturating_add(ring_pos(w, os)));
+                    if let Some(slot) = values.get_mut(BUCKETS.saturating_add(ring_pos(w, ns))) {
+                        *slot = v;
+                    }
+                }
+                if new.history > old.history {
+                    first = first.max(nm.saturating_sub(i64::from(old.history)));
+                }
+            } else {
+                let nb = new.grid.bucket(newest);
+                let total: u64 = (0..BUCKETS_I64)
+                    .map(|k| nb.saturating_sub(k))
+                    .filter(|b| b.div_euclid(BUCKETS_I64) == nm)
+                    .map(|b| self.cells.get(ring_pos(b, BUCKETS)))
+                    .sum();
+                if let Some(slot) = values.get_mut(BUCKETS.saturating_add(ring_pos(nm, ns))) {
+                    *slot = total;
+                }
+                first = first.max(nm);
+            }
+        }
+        let narrow = !self.cells.is_wide() && values.iter().all(|&v| v <= u64::from(u16::MAX));
+        let cells = if narrow {
+            Cells::Narrow(
+                values
+                    .iter()
+                    .map(|&v| u16::try_from(v).unwrap_or(u16::MAX))
+                    .collect(),
+            )
+        } else {
+            Cells::Wide(
+                values
+                    .iter()
+                    .map(|&v| u32::try_from(v).unwrap_or(u32::MAX))
+                    .collect(),
+            )
+        };
+        Self {
+            first_window: first,
+            cells,
+        }
+    }
+
     /// Moves the ring and the history from newest time `old` to `new`
     /// (clearing the buckets and windows that start), if `new` is later.
     pub fn advance(&mut self, plan: CounterPlan, old: i64, new: i64) {

@@ -259,7 +259,7 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     let mut skip_buf: Vec<u8> = Vec::new();
     // Okta events keep as `attrs` only what the rules' `attr.` paths read:
     // the same verdicts, without building JSON values for the rest.
-    let attrs = AttrFilter::for_program(engine.program());
+    let attrs = AttrFilter::for_program(&engine.program());
     let mut summary = Summary::default();
     let started = Instant::now();
     let mut line_no = 0u64;
@@ -538,9 +538,9 @@ impl Summary {
             stats.state_bytes as f64 / f64::from(1u32 << 20)
         );
         errln!("rules fired:");
+        let program = engine.program();
         for (id, n) in &stats.fired {
-            let title = engine
-                .program()
+            let title = program
                 .rules
                 .iter()
                 .find(|r| r.id == *id)

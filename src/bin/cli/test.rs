@@ -251,7 +251,7 @@ fn run_case(line: &str, set: &riskgate::RuleSet, shared: Option<&Profiles>) -> O
     };
     // The same reading of Okta events as `replay` (attrs kept only where the
     // rules' `attr.` paths look), so a case checks what a replay would do.
-    let attrs = AttrFilter::for_program(engine.program());
+    let attrs = AttrFilter::for_program(&engine.program());
     for (i, ev) in events.iter().enumerate() {
         let text = ev.to_string();
         let event = match parse_event_with(&text, Format::Auto, &attrs) {

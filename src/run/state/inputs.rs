@@ -11,14 +11,15 @@ use crate::input::event::Event;
 use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile, V};
 
 use super::{
-    Cooldowns, CounterSpec, DistinctSpec, FirstSeenSpec, Layout, Metrics, MetricsView, Observation,
-    StateStore,
+    Cooldowns, CounterSpec, DistinctSpec, FirstSeenSpec, Layout, MetricNames, Metrics, MetricsView,
+    Observation, StateStore,
 };
 
 /// The state layout of a program, and each rule's cooldown slot in it (a
 /// rule with a cooldown and at least one alert).
 pub(crate) fn layout_of(p: &Program) -> (Layout, Box<[Option<u32>]>) {
     let mut cooldowns_ms = Vec::new();
+    let mut cooldown_names = Vec::new();
     let slots = p
         .rules
         .iter()
@@ -26,9 +27,19 @@ pub(crate) fn layout_of(p: &Program) -> (Layout, Box<[Option<u32>]>) {
             let d = r.cooldown_ms.filter(|_| !r.alerts.is_empty())?;
             let slot = u32::try_from(cooldowns_ms.len()).ok()?;
             cooldowns_ms.push(d);
+            cooldown_names.push(r.id.to_string());
             Some(slot)
         })
         .collect();
+    // A metric is its definition's canonical text (the formatter's), which
+    // the checker interned it by: two programs share a metric's state
+    // exactly when the texts (and shapes) are equal.
+    let names = MetricNames {
+        counters: p.counters.iter().map(|c| c.label.to_string()).collect(),
+        distincts: p.distincts.iter().map(|d| d.label.to_string()).collect(),
+        first_seens: p.first_seens.iter().map(|f| f.label.to_string()).collect(),
+        cooldowns: cooldown_names,
+    };
     let layout = Layout {
         counters: p
             .counters
@@ -52,6 +63,7 @@ pub(crate) fn layout_of(p: &Program) -> (Layout, Box<[Option<u32>]>) {
             .map(|f| FirstSeenSpec::with_retention(f.retention_ms))
             .collect(),
         cooldowns_ms,
+        names,
     };
     (layout, slots)
 }
@@ -103,6 +115,7 @@ impl StateStore {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn observe_event(
         &self,
+        gen: &super::Generation,
         program: &Program,
         event: &Event<'_>,
         profile: Option<&ResolvedProfile>,
@@ -193,7 +206,7 @@ impl StateStore {
             distinct_values: &distinct,
             first_seen_values: &first_seen,
         };
-        self.observe_then(&event.agent, &obs, metrics, || 0, read);
+        self.observe_then_in(gen, &event.agent, &obs, metrics, || 0, read);
     }
 }
 

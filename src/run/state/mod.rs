@@ -194,15 +194,21 @@
 
 #![deny(clippy::indexing_slicing)]
 
+mod generation;
 mod inputs;
 
+pub(crate) use generation::Generation;
+pub(crate) use generation::MetricKey;
+pub use generation::MetricNames;
 pub(crate) use inputs::layout_of;
 pub use inputs::Inputs;
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use arc_swap::ArcSwap;
 
 use ahash::RandomState;
 use serde::{Deserialize, Serialize};
@@ -312,6 +318,12 @@ pub struct Layout {
     /// last alert of that slot that was not suppressed ([`Cooldowns`]).
     #[serde(default)]
     pub cooldowns_ms: Vec<u64>,
+    /// The identity of each metric and cooldown: what a reload or a restore
+    /// matches state by (a metric keeps its state across programs exactly
+    /// when its name and shape are equal). Empty lists name metrics by
+    /// their position.
+    #[serde(default)]
+    pub names: MetricNames,
 }
 
 impl Layout {
@@ -1045,6 +1057,11 @@ trait Held {
     fn newest_ms(&self) -> i64;
     /// Heap bytes owned.
     fn heap_bytes(&self) -> usize;
+    /// Brings state of generation `from` up to generation `gen`; the heap
+    /// bytes it grew and shrank by.
+    fn upgrade(&mut self, _from: u16, _gen: &Generation) -> (usize, usize) {
+        (0, 0)
+    }
 }
 
 /// Everything the store keeps about one agent.
@@ -1304,6 +1321,12 @@ impl Held for AgentState {
     fn heap_bytes(&self) -> usize {
         AgentState::heap_bytes(self)
     }
+    fn upgrade(&mut self, from: u16, gen: &Generation) -> (usize, usize) {
+        let before = AgentState::heap_bytes(self);
+        self.migrate(from, gen);
+        let after = AgentState::heap_bytes(self);
+        (after.saturating_sub(before), before.saturating_sub(after))
+    }
 }
 
 /// The state of one key of a keyed counter (`count(..) over W by F`).
@@ -1414,6 +1437,9 @@ struct Slot<S> {
     /// Inserted but its first event not yet counted (the inserting thread
     /// is about to lock it): eviction leaves it alone.
     fresh: bool,
+    /// The generation of the layout the state is in ([`Generation`]);
+    /// older state is brought up to date under the slot's lock.
+    gen: u16,
     /// The caller's word about this agent, fixed when the slot is created
     /// (the engine keeps the index of the agent's profile here, so that
     /// resolving it costs no second lookup by id). It fits in the padding.
@@ -1487,6 +1513,11 @@ struct Evicted {
     bytes: usize,
 }
 
+/// The hasher of keys and over-long agent ids, from its seeds.
+fn key_hasher(seeds: [u64; 4]) -> RandomState {
+    RandomState::with_seeds(seeds[0], seeds[1], seeds[2], seeds[3])
+}
+
 /// Entries an eviction round samples from each map to estimate the age
 /// below which it evicts.
 const EVICTION_SAMPLE: usize = 256;
@@ -1496,14 +1527,19 @@ const EVICTION_SAMPLE: usize = 256;
 /// any number of threads.
 #[derive(Debug)]
 pub struct StateStore {
-    layout: Layout,
-    plan: Plan,
+    /// The layout in force, its plan and its keyed maps; swapped by a
+    /// reload.
+    gen: ArcSwap<Generation>,
     config: StoreConfig,
     agents: SlotMap<Box<str>, AgentState>,
-    keyed: Vec<SlotMap<u64, KeyState>>,
     /// Hashes the keys of keyed counters and over-long agent ids (a random
-    /// seed per store, so collisions cannot be prepared offline).
+    /// seed per store, so collisions cannot be prepared offline; a snapshot
+    /// carries it, so a restored store finds its keys again).
     key_hasher: RandomState,
+    #[allow(dead_code)] // written into snapshots (next commit)
+    key_seeds: [u64; 4],
+    /// Held by a reload, a snapshot or a restore: one at a time.
+    maintenance: Mutex<()>,
     reserved_agents: AtomicUsize,
     reserved_keys: AtomicUsize,
     /// State bytes held ([`StateStore::bytes`]).
@@ -1529,15 +1565,16 @@ pub struct StateStore {
 impl StateStore {
     /// A store for `layout`; fails if the layout is invalid.
     pub fn new(layout: Layout, config: StoreConfig) -> Result<Self, StateError> {
-        let plan = Plan::new(&layout)?;
-        let keyed = (0..plan.keyed_maps).map(|_| slot_map()).collect();
+        let gen = Generation::first(layout)?;
+        let seeds = RandomState::new();
+        let key_seeds = [0u64, 1, 2, 3].map(|i| seeds.hash_one(i));
         Ok(Self {
-            layout,
-            plan,
+            gen: ArcSwap::from_pointee(gen),
             config,
             agents: slot_map(),
-            keyed,
-            key_hasher: RandomState::new(),
+            key_hasher: key_hasher(key_seeds),
+            key_seeds,
+            maintenance: Mutex::new(()),
             reserved_agents: AtomicUsize::new(0),
             reserved_keys: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
@@ -1558,9 +1595,15 @@ impl StateStore {
         })
     }
 
-    /// The layout this store was built for.
-    pub fn layout(&self) -> &Layout {
-        &self.layout
+    /// The layout in force (the one the store was built for, or the last
+    /// one installed by a reload).
+    pub fn layout(&self) -> Layout {
+        self.gen.load().layout.clone()
+    }
+
+    /// The generation in force.
+    pub(crate) fn generation(&self) -> Arc<Generation> {
+        self.gen.load_full()
     }
 
     /// The configuration.
@@ -1570,14 +1613,14 @@ impl StateStore {
 
     /// Scratch [`Metrics`] sized for this store's layout.
     pub fn metrics(&self) -> Metrics {
-        Metrics::new(&self.layout)
+        Metrics::new(&self.gen.load().layout)
     }
 
     /// What `observe` and `observe_then` do first: scratch of the right
     /// shape, and whether the event is past the forward-skew limit.
-    fn begin(&self, obs: &Observation<'_>, out: &mut Metrics) -> ObserveOutcome {
-        if !out.fits(&self.plan) {
-            *out = self.metrics();
+    fn begin(&self, gen: &Generation, obs: &Observation<'_>, out: &mut Metrics) -> ObserveOutcome {
+        if !out.fits(&gen.plan) {
+            *out = Metrics::new(&gen.layout);
         }
         let skewed = match self.config.max_forward_skew_ms {
             Some(s) => i128::from(obs.time_ms) > i128::from(obs.now_ms) + i128::from(s),
@@ -1612,7 +1655,8 @@ impl StateStore {
     /// `out` should come from [`metrics`](Self::metrics); scratch of another
     /// shape is replaced (one allocation) before use.
     pub fn observe(&self, agent: &str, obs: &Observation<'_>, out: &mut Metrics) -> ObserveOutcome {
-        self.observe_inner(agent, obs, out, || 0, false, |_, _| {})
+        let gen = self.gen.load();
+        self.observe_inner(&gen, agent, obs, out, || 0, false, |_, _| {})
     }
 
     /// [`observe`](Self::observe), except that the agent's own counters are
@@ -1635,15 +1679,32 @@ impl StateStore {
         tag: impl Fn() -> u32,
         read: impl FnOnce(&MetricsView<'_>, &mut Cooldowns<'_>),
     ) -> ObserveOutcome {
-        self.observe_inner(agent, obs, out, tag, true, read)
+        let gen = self.gen.load();
+        self.observe_inner(&gen, agent, obs, out, tag, true, read)
+    }
+
+    /// [`observe_then`](Self::observe_then) in generation `gen` (the one
+    /// the caller's program was compiled into).
+    pub(crate) fn observe_then_in(
+        &self,
+        gen: &Generation,
+        agent: &str,
+        obs: &Observation<'_>,
+        out: &mut Metrics,
+        tag: impl Fn() -> u32,
+        read: impl FnOnce(&MetricsView<'_>, &mut Cooldowns<'_>),
+    ) -> ObserveOutcome {
+        self.observe_inner(gen, agent, obs, out, tag, true, read)
     }
 
     /// `observe` and `observe_then`: the event's keys first (no lock held
     /// but each key's), then the agent under its lock (its counters, the
     /// keys it created against its quota, `read`), then, with no lock held,
     /// the budget.
+    #[allow(clippy::too_many_arguments)]
     fn observe_inner(
         &self,
+        gen: &Generation,
         agent: &str,
         obs: &Observation<'_>,
         out: &mut Metrics,
@@ -1651,16 +1712,17 @@ impl StateStore {
         in_place: bool,
         read: impl FnOnce(&MetricsView<'_>, &mut Cooldowns<'_>),
     ) -> ObserveOutcome {
-        let mut outcome = self.begin(obs, out);
+        let mut outcome = self.begin(gen, obs, out);
         let skewed = outcome.skewed;
-        let plan = &self.plan;
+        let plan = &gen.plan;
         let mut created: SmallVec<[OwnedKey; 4]> = SmallVec::new();
-        if !self.keyed.is_empty() {
-            self.observe_keys(obs, skewed, out, &mut outcome, &mut created);
+        if !gen.keyed.is_empty() {
+            self.observe_keys(gen, obs, skewed, out, &mut outcome, &mut created);
         }
         let key = self.agent_key(agent);
         let quota = self.config.max_keys_per_agent;
         let found = self.with_slot(
+            gen,
             &self.agents,
             MapKind::Agents,
             &*key,
@@ -1680,7 +1742,7 @@ impl StateStore {
                     // Under the agent's lock: agent, then key, the one order
                     // in which the store nests locks.
                     for k in evict {
-                        self.evict_owned(k);
+                        self.evict_owned(gen, k);
                     }
                 }
                 let AgentState {
@@ -1722,14 +1784,16 @@ impl StateStore {
     /// pushed to `created`.
     fn observe_keys(
         &self,
+        gen: &Generation,
         obs: &Observation<'_>,
         skewed: bool,
         out: &mut Metrics,
         outcome: &mut ObserveOutcome,
         created: &mut SmallVec<[OwnedKey; 4]>,
     ) {
-        for (c, info) in self.plan.counters.iter().enumerate() {
-            let Some((m, map)) = info.keyed_map.and_then(|k| Some((k, self.keyed.get(k)?))) else {
+        for (c, info) in gen.plan.counters.iter().enumerate() {
+            let Some((m, map)) = info.keyed_map.and_then(|k| Some((k, &**gen.keyed.get(k)?)))
+            else {
                 continue;
             };
             let Some(key) = obs.counter_keys.get(c).copied().flatten() else {
@@ -1741,6 +1805,7 @@ impl StateStore {
             let insert = hit && !skewed;
             let mut serial = 0;
             let found = self.with_slot(
+                gen,
                 map,
                 MapKind::Keys,
                 &hash,
@@ -1802,6 +1867,7 @@ impl StateStore {
     #[allow(clippy::too_many_arguments)]
     fn with_slot<K, Q, S>(
         &self,
+        gen: &Generation,
         map: &SlotMap<K, S>,
         kind: MapKind,
         key: &Q,
@@ -1827,6 +1893,13 @@ impl StateStore {
             if let Some(slot) = map.get(key, &guard) {
                 let mut cell = lock(slot);
                 if !cell.retired {
+                    if cell.gen != gen.id {
+                        let from = cell.gen;
+                        let (grown, shrunk) = cell.state.upgrade(from, gen);
+                        cell.gen = gen.id;
+                        self.grow(grown);
+                        self.shrink(shrunk);
+                    }
                     let tag = cell.tag;
                     let grown = f(&mut cell.state, tag, true);
                     drop(cell);
@@ -1846,6 +1919,7 @@ impl StateStore {
             let fresh = Mutex::new(Slot {
                 retired: false,
                 fresh: true,
+                gen: gen.id,
                 tag: tag(),
                 state,
             });
@@ -1927,8 +2001,8 @@ impl StateStore {
 
     /// Evicts a key an agent's quota pushed out, unless it is gone or was
     /// created anew since (another serial). Called under that agent's lock.
-    fn evict_owned(&self, k: OwnedKey) {
-        let Some(map) = self.keyed.get(k.map as usize) else {
+    fn evict_owned(&self, gen: &Generation, k: OwnedKey) {
+        let Some(map) = gen.keyed.get(k.map as usize) else {
             return;
         };
         let guard = map.guard();
@@ -2003,7 +2077,8 @@ impl StateStore {
                 sample_map(&self.agents, &mut sample);
             }
             let from_keys = sample.len();
-            for map in &self.keyed {
+            let gen = self.gen.load();
+            for map in &gen.keyed {
                 sample_map(map, &mut sample);
             }
             if sample.is_empty() {
@@ -2054,7 +2129,8 @@ impl StateStore {
                 done.agents += n;
                 done.bytes += b;
             }
-            for map in &self.keyed {
+            let gen = self.gen.load();
+            for map in &gen.keyed {
                 if enough(&done) {
                     break;
                 }
@@ -2145,6 +2221,8 @@ impl StateStore {
         let (agents, _) = self.retire_older(&self.agents, threshold, |_, _| false);
         release(&self.reserved_agents, agents);
         let keys = self
+            .gen
+            .load()
             .keyed
             .iter()
             .map(|map| self.retire_older(map, threshold, |_, _| false).0)
@@ -2168,7 +2246,7 @@ impl StateStore {
 
     /// Keys of keyed counters tracked now.
     pub fn keys_len(&self) -> usize {
-        self.keyed.iter().map(papaya::HashMap::len).sum()
+        self.gen.load().keyed.iter().map(|m| m.len()).sum()
     }
 
     /// State bytes held now: for every agent and key, its map entry
@@ -2222,12 +2300,13 @@ impl StateStore {
     /// Bytes a newly tracked agent with a key of `key_len` bytes takes under
     /// this layout (before any set grows or cells widen).
     pub fn new_agent_memory_bytes(&self, key_len: usize) -> usize {
-        AGENT_ENTRY_BYTES + key_len + AgentState::new(&self.plan, 0).heap_bytes()
+        AGENT_ENTRY_BYTES + key_len + AgentState::new(&self.gen.load().plan, 0).heap_bytes()
     }
 
     /// Bytes a newly created key of keyed counter `counter` takes.
     pub fn new_key_memory_bytes(&self, counter: usize) -> Option<usize> {
-        let info = self.plan.counters.get(counter)?;
+        let gen = self.gen.load();
+        let info = gen.plan.counters.get(counter)?;
         info.keyed_map?;
         Some(KEY_ENTRY_BYTES + KeyState::new(info.plan, 0, 0).heap_bytes())
     }
@@ -2244,9 +2323,8 @@ impl StateStore {
     /// A copy of the state of `key` of keyed counter `counter` (for tests):
     /// `None` if the counter is not keyed or the key has no state.
     pub fn key_state(&self, counter: usize, key: &str) -> Option<KeyState> {
-        let map = self
-            .keyed
-            .get(self.plan.counters.get(counter)?.keyed_map?)?;
+        let gen = self.gen.load();
+        let map = gen.keyed.get(gen.plan.counters.get(counter)?.keyed_map?)?;
         let hash = self.key_hasher.hash_one(key);
         let guard = map.guard();
         let slot = map.get(&hash, &guard)?;
@@ -2271,7 +2349,7 @@ impl StateStore {
                 })
                 .sum()
         }
-        scan(&self.agents) + self.keyed.iter().map(scan).sum::<usize>()
+        scan(&self.agents) + self.gen.load().keyed.iter().map(|m| scan(m)).sum::<usize>()
     }
 
     /// (rule, agent) cooldown entries held, over all agents (a scan: for

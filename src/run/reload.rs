@@ -1,0 +1,121 @@
+//! What [`Engine::reload`](crate::run::engine::Engine::reload) reports: the
+//! metrics and rules the new program keeps, adds and drops.
+
+use std::collections::BTreeSet;
+
+use crate::compile::program::Program;
+use crate::run::state::{Layout, StateError};
+
+/// Why a reload was refused (the old program keeps running).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// The new program asks for state the store cannot keep.
+    #[error("the new program's state layout is invalid: {0}")]
+    Layout(#[from] StateError),
+    /// The new program reads a profile path (or reads it as a list where
+    /// the old one read a value) that the engine did not keep: reload with
+    /// the profiles ([`Engine::reload_with_profiles`](crate::run::engine::Engine::reload_with_profiles)).
+    #[error("the new program reads `agent.{0}`, which the engine did not keep: reload with the profiles")]
+    ProfilesNeeded(String),
+}
+
+/// What a reload kept, added and dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct ReloadReport {
+    /// Metrics both programs use (by canonical definition): their windows
+    /// and baselines were kept.
+    pub kept_metrics: Vec<String>,
+    /// Kept counters whose baselines read another length of history in the
+    /// new program: their windows and the history both programs hold are
+    /// kept; a longer history fills as windows pass (baselines over more
+    /// windows than the old program kept read only those it kept).
+    pub reshaped_metrics: Vec<String>,
+    /// Metrics only the new program uses: they start empty and warm up.
+    pub new_metrics: Vec<String>,
+    /// Metrics only the old program used: their state was released.
+    pub dropped_metrics: Vec<String>,
+    /// Rule ids in both programs.
+    pub kept_rules: Vec<String>,
+    /// Rule ids only in the new program.
+    pub new_rules: Vec<String>,
+    /// Rule ids only in the old program.
+    pub dropped_rules: Vec<String>,
+    /// Agents the reload brought into the new layout itself (the others
+    /// were brought by their own events meanwhile).
+    pub swept_agents: usize,
+    /// Keys of dropped keyed counters released.
+    pub released_keys: usize,
+    /// Bytes released with them.
+    pub released_bytes: usize,
+}
+
+impl ReloadReport {
+    /// Kept, new and dropped metrics and rules between two programs and
+    /// their layouts (metric lists sorted, rule lists in program order).
+    pub(crate) fn between(
+        old: &Program,
+        old_layout: &Layout,
+        new: &Program,
+        layout: &Layout,
+    ) -> Self {
+        let old_keys: BTreeSet<_> = old_layout.metric_keys().into_iter().collect();
+        let new_keys: BTreeSet<_> = layout.metric_keys().into_iter().collect();
+        let names = |keys: &mut dyn Iterator<Item = &crate::run::state::MetricKey>| -> Vec<String> {
+            let mut v: Vec<String> = keys.map(|k| k.name().to_owned()).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let history = |l: &Layout| -> std::collections::BTreeMap<String, u32> {
+            l.counters
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.keyed)
+                .map(|(i, c)| {
+                    let name = l
+                        .names
+                        .counters
+                        .get(i)
+                        .cloned()
+                        .unwrap_or_else(|| format!("#{i}"));
+                    (name, c.history_windows)
+                })
+                .collect()
+        };
+        let (old_h, new_h) = (history(old_layout), history(layout));
+        let reshaped_metrics = new_h
+            .iter()
+            .filter(|(n, h)| old_h.get(*n).is_some_and(|o| o != *h))
+            .map(|(n, _)| n.clone())
+            .collect();
+        let old_ids: BTreeSet<&str> = old.rules.iter().map(|r| &*r.id).collect();
+        let new_ids: BTreeSet<&str> = new.rules.iter().map(|r| &*r.id).collect();
+        ReloadReport {
+            kept_metrics: names(&mut new_keys.intersection(&old_keys)),
+            reshaped_metrics,
+            new_metrics: names(&mut new_keys.difference(&old_keys)),
+            dropped_metrics: names(&mut old_keys.difference(&new_keys)),
+            kept_rules: new
+                .rules
+                .iter()
+                .filter(|r| old_ids.contains(&*r.id))
+                .map(|r| r.id.to_string())
+                .collect(),
+            new_rules: new
+                .rules
+                .iter()
+                .filter(|r| !old_ids.contains(&*r.id))
+                .map(|r| r.id.to_string())
+                .collect(),
+            dropped_rules: old
+                .rules
+                .iter()
+                .filter(|r| !new_ids.contains(&*r.id))
+                .map(|r| r.id.to_string())
+                .collect(),
+            ..ReloadReport::default()
+        }
+    }
+}
