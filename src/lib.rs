@@ -11,6 +11,7 @@ pub mod input;
 pub mod lang;
 pub mod limits;
 pub mod num;
+pub mod partition;
 pub mod run;
 
 pub use compile::program::{Decision, Program, Severity};
@@ -18,4 +19,5 @@ pub use compile::rules::RuleSet;
 pub use input::event::{ActorKind, Categories, Event};
 pub use lang::diagnostic::{Diagnostic, Diagnostics};
 pub use limits::Limits;
+pub use partition::partition_of;
 pub use run::engine::Engine;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 fn stage(module: &str) -> Option<usize> {
     let top = module.split("::").next().unwrap_or("");
     match top {
-        "limits" | "num" => Some(0),
+        "limits" | "num" | "partition" => Some(0),
         "lang" => Some(1),
         "compile" => Some(2),
         "input" => Some(3),

@@ -4,138 +4,17 @@
 //! (and cooldown) the old program had; new metrics warm up; reloads racing
 //! evaluations on four threads leave every verdict explained by one program.
 
+#[path = "support/pool.rs"]
+mod pool;
+
 use std::collections::BTreeSet;
-use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use pool::*;
 use proptest::prelude::*;
-use riskgate::run::engine::ManualClock;
 use riskgate::run::verdict::Verdict;
 use riskgate::{ActorKind, Categories, Decision, Engine, Event, RuleSet};
-
-const SECOND: i64 = 1_000;
-const MINUTE: i64 = 60 * SECOND;
-const HOUR: i64 = 60 * MINUTE;
-/// 2026-11-21T23:00:00Z.
-const BASE: i64 = 1_795_734_000_000;
-
-/// A rule of the pool: its id, the state it reads, and its text (`{t}` is
-/// the run's threshold).
-struct PoolRule {
-    id: &'static str,
-    /// What must exist in the old program for the rule's state to carry
-    /// over exactly: ids of rules of which at least one must be in it
-    /// (any of them has the metric, with at least the history it needs).
-    needs_any_of: &'static [&'static str],
-    /// The rule has a cooldown: its own id must be in the old program too.
-    cooldown: bool,
-    /// The rule reads a baseline of `requests_per_minute`: the counter's
-    /// history must be as long in both programs (baselines of one counter
-    /// share one history, as long as the longest baseline read, and a late
-    /// event enters a longer history where a shorter one drops it).
-    baseline: bool,
-    text: &'static str,
-}
-
-const POOL: &[PoolRule] = &[
-    PoolRule {
-        id: "R1",
-        needs_any_of: &["R1", "R2", "R3", "R9"],
-        cooldown: false,
-        baseline: false,
-        text: "Trigger: service_app authentication AND requests_per_minute > {t}\nAction: flag_for_review\nSeverity: LOW",
-    },
-    PoolRule {
-        id: "R2",
-        needs_any_of: &["R2", "R3"],
-        cooldown: false,
-        baseline: true,
-        text: "Trigger: requests_per_minute > baseline * 2\nAction: suspend_token\nSeverity: MEDIUM",
-    },
-    PoolRule {
-        id: "R3",
-        needs_any_of: &["R3"],
-        cooldown: false,
-        baseline: true,
-        text: "Trigger: requests_per_minute > baseline(requests_per_minute, 2h) * 3\nAction: suspend_token\nSeverity: HIGH",
-    },
-    PoolRule {
-        id: "R4",
-        needs_any_of: &["R4"],
-        cooldown: false,
-        baseline: false,
-        text: "Trigger: count(outcome == \"FAILURE\") over 5m > {t}\nAction: deny\nSeverity: HIGH",
-    },
-    PoolRule {
-        id: "R5",
-        needs_any_of: &["R5"],
-        cooldown: false,
-        baseline: false,
-        text: "Trigger: count over 1h > {t} * 4\nAction: flag_for_review\nSeverity: MEDIUM",
-    },
-    PoolRule {
-        id: "R6",
-        needs_any_of: &["R6"],
-        cooldown: false,
-        baseline: false,
-        text: "Trigger: count over 5m by ip >= {t}\nAction: deny\nSeverity: CRITICAL",
-    },
-    PoolRule {
-        id: "R7",
-        needs_any_of: &["R7"],
-        cooldown: false,
-        baseline: false,
-        text: "Trigger: distinct(ip) over 10m > {t}\nAction: suspend_token\nSeverity: HIGH",
-    },
-    PoolRule {
-        id: "R8",
-        needs_any_of: &["R8"],
-        cooldown: false,
-        baseline: false,
-        text: "Trigger: token request AND first_seen(ip, 30m)\nAction: flag_for_review\nSeverity: LOW",
-    },
-    PoolRule {
-        id: "R9",
-        needs_any_of: &["R1", "R2", "R3", "R9"],
-        cooldown: true,
-        baseline: false,
-        text: "Trigger: requests_per_minute > {t}\nAction: flag_for_review + alert security team\nSeverity: LOW\nCooldown: 10m",
-    },
-    PoolRule {
-        id: "R10",
-        needs_any_of: &[],
-        cooldown: false,
-        baseline: false,
-        text: "Trigger: token request AND outcome == \"FAILURE\"\nAction: flag_for_review\nSeverity: LOW",
-    },
-];
-
-fn rules_text(ids: &BTreeSet<usize>, t: u32) -> String {
-    let mut out = String::new();
-    for &i in ids {
-        let r = &POOL[i];
-        out.push_str(&format!(
-            "Rule {} — pool rule\n{}\n\n",
-            r.id,
-            r.text.replace("{t}", &t.to_string())
-        ));
-    }
-    out
-}
-
-fn program(ids: &BTreeSet<usize>, t: u32) -> Arc<riskgate::Program> {
-    RuleSet::from_source("pool.rules", &rules_text(ids, t))
-        .unwrap_or_else(|d| panic!("{d}\n{}", rules_text(ids, t)))
-        .compile()
-}
-
-fn engine(p: Arc<riskgate::Program>) -> Engine {
-    Engine::builder(p)
-        .clock(Arc::new(ManualClock::new(BASE + 100 * HOUR)))
-        .build()
-        .expect("valid layout")
-}
 
 /// The rules of B whose verdicts must be unchanged by starting on A's state.
 fn comparable(a: &BTreeSet<usize>, b: &BTreeSet<usize>) -> BTreeSet<&'static str> {
@@ -154,73 +33,6 @@ fn comparable(a: &BTreeSet<usize>, b: &BTreeSet<usize>) -> BTreeSet<&'static str
         .filter(|r| !r.baseline || history(a) == history(b))
         .map(|r| r.id)
         .collect()
-}
-
-#[derive(Clone, Debug)]
-struct Ev {
-    agent: u8,
-    t: i64,
-    ip: Option<u8>,
-    failure: bool,
-    token: bool,
-}
-
-fn event(ev: &Ev) -> Event<'static> {
-    let mut cats = Categories::AUTHENTICATION;
-    if ev.token {
-        cats.insert(Categories::TOKEN_REQUEST);
-    }
-    let mut b = Event::builder(format!("agent-{}", ev.agent), ev.t)
-        .actor(ActorKind::ServiceApp)
-        .categories(cats)
-        .outcome(if ev.failure { "FAILURE" } else { "SUCCESS" });
-    if let Some(ip) = ev.ip {
-        b = b.ip(IpAddr::V4(Ipv4Addr::new(10, 0, 0, ip)));
-    }
-    b.build()
-}
-
-fn stream() -> impl Strategy<Value = Vec<Ev>> {
-    let step = prop_oneof![
-        4 => 0..3 * SECOND,
-        3 => 0..5 * MINUTE,
-        1 => 10 * MINUTE..2 * HOUR,
-        2 => -2 * HOUR..0, // late
-    ];
-    prop::collection::vec(
-        (
-            step,
-            0u8..3,
-            prop::option::weighted(0.9, 0u8..8),
-            prop::bool::weighted(0.3),
-            any::<bool>(),
-        ),
-        1..300,
-    )
-    .prop_map(|raw| {
-        let mut now = BASE;
-        raw.into_iter()
-            .map(|(d, agent, ip, failure, token)| {
-                let t = if d < 0 {
-                    now + d
-                } else {
-                    now += d;
-                    now
-                };
-                Ev {
-                    agent,
-                    t,
-                    ip,
-                    failure,
-                    token,
-                }
-            })
-            .collect()
-    })
-}
-
-fn rule_set() -> impl Strategy<Value = BTreeSet<usize>> {
-    prop::collection::btree_set(0..POOL.len(), 1..POOL.len())
 }
 
 /// What a verdict says about the rules in `only`: which fired, and whether

@@ -27,6 +27,7 @@ use crate::compile::program::{Program, Tri};
 use crate::input::event::Event;
 use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile};
 use crate::run::reload::{ReloadError, ReloadReport};
+use crate::run::snapshot::{self, RestoreError, SnapshotFilter, SnapshotSummary};
 use crate::run::state::{self, StateStore};
 use crate::run::verdict::{Alert, Match, Verdict};
 
@@ -174,10 +175,81 @@ impl EngineBuilder {
     /// The engine. Fails only if the program asks for state the store cannot
     /// keep (the checker rules such programs out).
     pub fn build(self) -> Result<Engine, state::StateError> {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let (layout, cooldown_slots) = state::layout_of(&self.program);
         let store = StateStore::new(layout, self.config.clone())?;
         let resolved = fresh_profiles(&self.program, &self.profiles);
+        Ok(self.finish(store, cooldown_slots, resolved))
+    }
+
+    /// The engine, its state restored from a snapshot
+    /// ([`Engine::snapshot`]), under this builder's program: the state of
+    /// every metric the program shares with the snapshot (by canonical
+    /// definition, as [`Engine::reload`] matches them) is restored, the
+    /// program's other metrics start empty, and the snapshot's others are
+    /// left out. The snapshot's store limits are not restored: this
+    /// builder's apply.
+    ///
+    /// # Errors
+    /// [`RestoreError`] when the snapshot is truncated, corrupt, of another
+    /// format version, holds state that does not fit its own layout, or
+    /// shares nothing with the program. Nothing is loaded then.
+    ///
+    /// ```
+    /// use riskgate::{ActorKind, Categories, Engine, Event, RuleSet};
+    /// use riskgate::run::snapshot::SnapshotFilter;
+    /// let rules = RuleSet::from_source("r.rules",
+    ///     "Rule 1 — burst\nTrigger: requests_per_minute > 2\nAction: deny\nSeverity: HIGH\n")?;
+    /// let event = |t: i64| Event::builder("svc-1", 1_795_910_400_000 + t)
+    ///     .actor(ActorKind::ServiceApp).categories(Categories::AUTHENTICATION).build();
+    /// let before = Engine::builder(rules.compile()).build()?;
+    /// for t in 0..2 {
+    ///     before.evaluate(&event(t));
+    /// }
+    /// let mut bytes = Vec::new();
+    /// before.snapshot(&mut bytes, &SnapshotFilter::All)?;
+    /// let (after, report) = Engine::builder(rules.compile()).restore(&bytes[..])?;
+    /// assert_eq!(report.summary.agents, 1);
+    /// // The third request of the minute, on the restored engine.
+    /// assert_eq!(after.evaluate(&event(2)).decision, riskgate::Decision::Deny);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn restore<R: std::io::Read>(
+        self,
+        reader: R,
+    ) -> Result<(Engine, RestoreReport), RestoreError> {
+        let resolved = fresh_profiles(&self.program, &self.profiles);
+        let ids = &resolved.0;
+        let tag = |key: &str| ids.get(key).map_or(0, |&i| i.saturating_add(1));
+        let restored = snapshot::read_snapshot(reader, self.config.clone(), &tag)?;
+        let store = restored.store;
+        let (layout, cooldown_slots) = state::layout_of(&self.program);
+        let metrics = ReloadReport::metrics_between(&store.layout(), &layout);
+        if metrics.shares_nothing() {
+            return Err(RestoreError::WrongProgram {
+                snapshot: metrics.old_count(),
+                program: metrics.new_count(),
+            });
+        }
+        let gen = store.prepare(layout)?;
+        let old = store.swap_generation(gen);
+        store.settle(&old);
+        drop(old);
+        let report = RestoreReport {
+            summary: restored.summary,
+            kept_metrics: metrics.kept,
+            new_metrics: metrics.new,
+            dropped_metrics: metrics.dropped,
+        };
+        Ok((self.finish(store, cooldown_slots, resolved), report))
+    }
+
+    fn finish(
+        self,
+        store: StateStore,
+        cooldown_slots: Box<[Option<u32>]>,
+        resolved: (AHashMap<Box<str>, u32>, Box<[ResolvedProfile]>),
+    ) -> Engine {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         let core = Core::new(
             self.program,
             store.generation(),
@@ -185,7 +257,7 @@ impl EngineBuilder {
             resolved,
             NEXT_ID.fetch_add(1, Ordering::Relaxed),
         );
-        Ok(Engine {
+        Engine {
             core: ArcSwap::from_pointee(core),
             store,
             tags_valid: std::sync::atomic::AtomicBool::new(true),
@@ -195,8 +267,22 @@ impl EngineBuilder {
             events: EventCount::default(),
             reload_lock: Mutex::new(()),
             reloads: AtomicU64::new(0),
-        })
+        }
     }
+}
+
+/// What [`EngineBuilder::restore`] restored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RestoreReport {
+    /// Agents, keys, bytes and input position of the snapshot.
+    pub summary: SnapshotSummary,
+    /// Metrics of the program found in the snapshot (restored).
+    pub kept_metrics: Vec<String>,
+    /// Metrics of the program not in the snapshot (they start empty).
+    pub new_metrics: Vec<String>,
+    /// Metrics in the snapshot the program does not use (left out).
+    pub dropped_metrics: Vec<String>,
 }
 
 /// Everything an evaluation reads that comes with the program: swapped as
@@ -692,6 +778,41 @@ impl Engine {
         report.released_bytes = settled.released_bytes;
         self.reloads.fetch_add(1, Ordering::Relaxed);
         Ok(report)
+    }
+
+    /// Writes a snapshot of the state of the agents `filter` selects (and
+    /// the keys of keyed counters they created) to `writer`, in the format
+    /// of [`snapshot`](crate::run::snapshot). Each agent is copied under its
+    /// own lock: evaluations go on meanwhile (an agent evaluated during the
+    /// snapshot is in it as it stood when copied); reloads wait.
+    ///
+    /// # Errors
+    /// What writing to `writer` returns.
+    pub fn snapshot<W: std::io::Write>(
+        &self,
+        writer: W,
+        filter: &SnapshotFilter,
+    ) -> std::io::Result<SnapshotSummary> {
+        self.snapshot_at(writer, filter, std::collections::BTreeMap::new())
+    }
+
+    /// [`snapshot`](Self::snapshot), recording the input position it
+    /// corresponds to (a line number, Kafka offsets by `topic/partition`),
+    /// which [`RestoreReport::summary`] gives back.
+    ///
+    /// # Errors
+    /// What writing to `writer` returns.
+    pub fn snapshot_at<W: std::io::Write>(
+        &self,
+        writer: W,
+        filter: &SnapshotFilter,
+        position: std::collections::BTreeMap<String, u64>,
+    ) -> std::io::Result<SnapshotSummary> {
+        let _no_reload = self
+            .reload_lock
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        snapshot::write_snapshot(&self.store, writer, filter, position)
     }
 
     /// Counters since the engine was built.

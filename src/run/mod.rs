@@ -12,11 +12,14 @@
 //!   logic, and explains the rules that fired;
 //! - [`reload`] reports what [`Engine::reload`](engine::Engine::reload)
 //!   kept, added and dropped;
+//! - [`snapshot`] writes and reads the state of an engine (restarts,
+//!   hand-offs);
 //! - [`verdict`] is what an evaluation returns.
 
 pub mod engine;
 pub mod eval;
 pub mod reload;
+pub mod snapshot;
 pub mod state;
 pub mod verdict;
 pub mod window;

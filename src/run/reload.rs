@@ -51,7 +51,53 @@ pub struct ReloadReport {
     pub released_bytes: usize,
 }
 
+/// Metrics kept, new and dropped between two layouts.
+pub(crate) struct MetricChanges {
+    pub(crate) kept: Vec<String>,
+    pub(crate) new: Vec<String>,
+    pub(crate) dropped: Vec<String>,
+    old_count: usize,
+    new_count: usize,
+    shared: usize,
+}
+
+impl MetricChanges {
+    /// Both layouts have state, and share none of it (metrics or
+    /// cooldowns): the sign of a snapshot of another rule set.
+    pub(crate) fn shares_nothing(&self) -> bool {
+        self.shared == 0 && self.old_count > 0 && self.new_count > 0
+    }
+    pub(crate) fn old_count(&self) -> usize {
+        self.old_count
+    }
+    pub(crate) fn new_count(&self) -> usize {
+        self.new_count
+    }
+}
+
 impl ReloadReport {
+    /// Metrics (and cooldowns, for counting) kept, new and dropped.
+    pub(crate) fn metrics_between(old: &Layout, new: &Layout) -> MetricChanges {
+        let old_keys: BTreeSet<_> = old.metric_keys().into_iter().collect();
+        let new_keys: BTreeSet<_> = new.metric_keys().into_iter().collect();
+        let names = |keys: &mut dyn Iterator<Item = &crate::run::state::MetricKey>| -> Vec<String> {
+            let mut v: Vec<String> = keys.map(|k| k.name().to_owned()).collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let old_cd: BTreeSet<String> = old.cooldown_names().into_iter().collect();
+        let new_cd: BTreeSet<String> = new.cooldown_names().into_iter().collect();
+        MetricChanges {
+            kept: names(&mut new_keys.intersection(&old_keys)),
+            new: names(&mut new_keys.difference(&old_keys)),
+            dropped: names(&mut old_keys.difference(&new_keys)),
+            old_count: old_keys.len() + old_cd.len(),
+            new_count: new_keys.len() + new_cd.len(),
+            shared: new_keys.intersection(&old_keys).count() + new_cd.intersection(&old_cd).count(),
+        }
+    }
+
     /// Kept, new and dropped metrics and rules between two programs and
     /// their layouts (metric lists sorted, rule lists in program order).
     pub(crate) fn between(
@@ -60,14 +106,7 @@ impl ReloadReport {
         new: &Program,
         layout: &Layout,
     ) -> Self {
-        let old_keys: BTreeSet<_> = old_layout.metric_keys().into_iter().collect();
-        let new_keys: BTreeSet<_> = layout.metric_keys().into_iter().collect();
-        let names = |keys: &mut dyn Iterator<Item = &crate::run::state::MetricKey>| -> Vec<String> {
-            let mut v: Vec<String> = keys.map(|k| k.name().to_owned()).collect();
-            v.sort();
-            v.dedup();
-            v
-        };
+        let metrics = Self::metrics_between(old_layout, layout);
         let history = |l: &Layout| -> std::collections::BTreeMap<String, u32> {
             l.counters
                 .iter()
@@ -93,10 +132,10 @@ impl ReloadReport {
         let old_ids: BTreeSet<&str> = old.rules.iter().map(|r| &*r.id).collect();
         let new_ids: BTreeSet<&str> = new.rules.iter().map(|r| &*r.id).collect();
         ReloadReport {
-            kept_metrics: names(&mut new_keys.intersection(&old_keys)),
+            kept_metrics: metrics.kept,
             reshaped_metrics,
-            new_metrics: names(&mut new_keys.difference(&old_keys)),
-            dropped_metrics: names(&mut old_keys.difference(&new_keys)),
+            new_metrics: metrics.new,
+            dropped_metrics: metrics.dropped,
             kept_rules: new
                 .rules
                 .iter()

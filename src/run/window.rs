@@ -394,6 +394,17 @@ impl CounterWindow {
         }
     }
 
+    /// `true` when this counter has the shape of `plan` (or is the
+    /// placeholder of a keyed counter, when `keyed`): for state read from a
+    /// snapshot.
+    pub fn fits(&self, plan: CounterPlan, keyed: bool) -> bool {
+        if keyed {
+            self.cells.is_empty()
+        } else {
+            self.cells.len() == plan.cells()
+        }
+    }
+
     /// Earliest window of an accepted event (`f`), if any.
     pub fn first_window(&self) -> Option<i64> {
         (self.first_window != i64::MAX).then_some(self.first_window)
@@ -806,6 +817,24 @@ impl DistinctWindow {
         }
     }
 
+    /// `true` when the window could have been built by recording (for
+    /// state read from a snapshot): at most [`DISTINCT_EXACT_MAX`] exact
+    /// values and a sketch of the right size. Gives the exact set the room
+    /// a fresh window has, so a restored window allocates as a fresh one
+    /// does.
+    pub fn fits(&mut self) -> bool {
+        let sketch_ok = self
+            .sketch
+            .as_ref()
+            .is_none_or(|s| s.registers.len() == SKETCH_SLOTS * SKETCH_REGISTERS);
+        if self.exact.len() > DISTINCT_EXACT_MAX || !sketch_ok {
+            return false;
+        }
+        self.exact
+            .reserve_exact(DISTINCT_EXACT_MAX.saturating_sub(self.exact.len()));
+        true
+    }
+
     /// `true` while a sketch is allocated.
     pub fn has_sketch(&self) -> bool {
         self.sketch.is_some()
@@ -959,6 +988,25 @@ impl FirstSeenSet {
             .saturating_mul(std::mem::size_of::<FirstSeenEntry>())
     }
 
+    /// `true` when the set could have been built with `capacity` (for
+    /// state read from a snapshot).
+    /// Gives the set the room growing to its size by doubling gives.
+    pub fn fits(&mut self, capacity: usize) -> bool {
+        let len = self.entries.len();
+        if len > capacity {
+            return false;
+        }
+        if len > 0 {
+            let room = if capacity < 4 {
+                capacity
+            } else {
+                len.next_power_of_two().clamp(4, capacity)
+            };
+            self.entries.reserve_exact(room.saturating_sub(len));
+        }
+        true
+    }
+
     /// `true` when `hash` was seen less than `retention_ms` before `newest`.
     pub fn knows(&self, hash: u64, newest: i64, retention_ms: u64) -> bool {
         self.entries
@@ -983,7 +1031,12 @@ impl FirstSeenSet {
         if self.entries.len() < capacity {
             if self.entries.len() == self.entries.capacity() {
                 // Grow by doubling up to the bound, never past it.
-                let want = self.entries.capacity().saturating_mul(2).clamp(4, capacity);
+                // (`clamp(4, capacity)` would panic for a capacity under 4.)
+                let want = if capacity < 4 {
+                    capacity
+                } else {
+                    self.entries.capacity().saturating_mul(2).clamp(4, capacity)
+                };
                 self.entries
                     .reserve_exact(want.saturating_sub(self.entries.len()));
             }

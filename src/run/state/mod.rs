@@ -196,12 +196,14 @@
 
 mod generation;
 mod inputs;
+mod persist;
 
 pub(crate) use generation::Generation;
 pub(crate) use generation::MetricKey;
 pub use generation::MetricNames;
 pub(crate) use inputs::layout_of;
 pub use inputs::Inputs;
+pub use persist::{AgentRecord, KeyRecord, RecordError};
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
@@ -1536,7 +1538,6 @@ pub struct StateStore {
     /// seed per store, so collisions cannot be prepared offline; a snapshot
     /// carries it, so a restored store finds its keys again).
     key_hasher: RandomState,
-    #[allow(dead_code)] // written into snapshots (next commit)
     key_seeds: [u64; 4],
     /// Held by a reload, a snapshot or a restore: one at a time.
     maintenance: Mutex<()>,
