@@ -20,4 +20,15 @@ if [ -d "$root/tests/golden" ]; then
         -exec cp {} "$here/corpus/check_compile/" \;
 fi
 mkdir -p "$here/corpus/evaluate"
+# Snapshots: the state of replays of the bundled day (whole, and cut short)
+# under the snapshot target's rules.
+mkdir -p "$here/corpus/snapshot"
+(cd "$root" && cargo build --release --quiet)
+head -n 300 "$root/examples/events/okta-day.jsonl" > "$here/corpus/snapshot.events.tmp"
+for events in "$root/examples/events/okta-day.jsonl" "$here/corpus/snapshot.events.tmp"; do
+    n=$(basename "$events" | tr -c 'a-z0-9\n' _)
+    "$root/target/release/riskgate" replay "$here/fuzz_targets/snapshot.rules" "$events" \
+        --max-skew off --state-out "$here/corpus/snapshot/$n.snap" >/dev/null 2>&1 || true
+done
+rm -f "$here/corpus/snapshot.events.tmp"
 echo "corpora seeded under $here/corpus/"

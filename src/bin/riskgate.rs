@@ -49,6 +49,10 @@ enum Command {
     /// Evaluate a JSONL event stream and print every verdict with a match and a summary.
     #[command(after_help = EXIT_CODES)]
     Replay(cli::replay::ReplayArgs),
+    /// Compare two rule sets over one event stream: per rule, the events it
+    /// newly fires on, no longer fires on, or fires on with another decision.
+    #[command(after_help = EXIT_CODES)]
+    Diff(cli::diff::DiffArgs),
     /// Check expected verdicts of JSONL test cases. Exit 1 on any failure.
     #[command(after_help = EXIT_CODES)]
     Test(cli::test::TestArgs),
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
         Command::Check { files, together } => cli::check(&files, together, color),
         Command::Fmt { files, check } => cli::fmt(&files, check, color),
         Command::Replay(args) => cli::replay::run(&args, color),
+        Command::Diff(args) => cli::diff::run(&args, color),
         Command::Test(args) => cli::test::run(&args, color),
     }
 }

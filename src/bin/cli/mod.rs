@@ -8,6 +8,8 @@ use riskgate::RuleSet;
 
 use output::{err, errln, outln};
 
+pub mod diff;
+pub mod lines;
 pub mod output;
 pub mod replay;
 pub mod test;

@@ -1,7 +1,7 @@
 //! `riskgate replay RULES EVENTS`: evaluate a JSONL stream, print notable
 //! verdicts, then a summary.
 
-use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -61,6 +61,15 @@ pub struct ReplayArgs {
     /// event whatever its time.
     #[arg(long, default_value = "5m", value_parser = parse_skew)]
     pub max_skew: Skew,
+    /// Start from the state in this snapshot (written by `--state-out`):
+    /// windows, baselines and cooldowns go on where it left them, and line
+    /// numbers go on from the line it was taken after.
+    #[arg(long, value_name = "FILE")]
+    pub state_in: Option<PathBuf>,
+    /// Write the state at the end of the input to this snapshot (replaced
+    /// whole: written aside, then renamed over it).
+    #[arg(long, value_name = "FILE")]
+    pub state_out: Option<PathBuf>,
 }
 
 /// Reports the fields of `profiles` whose types do not fit how `program`
@@ -132,7 +141,7 @@ fn parse_bytes(s: &str) -> Result<usize, String> {
 pub struct Skew(pub Option<u64>);
 
 /// `off`, or a whole number followed by `ms`, `s`, `m`, `h` or `d`.
-fn parse_skew(text: &str) -> Result<Skew, String> {
+pub fn parse_skew(text: &str) -> Result<Skew, String> {
     if text.eq_ignore_ascii_case("off") {
         return Ok(Skew(None));
     }
@@ -170,8 +179,9 @@ pub fn build_engine(
     rules: &std::path::Path,
     profiles: Option<&std::path::Path>,
     limits: StateLimits,
+    state_in: Option<&std::path::Path>,
     color: bool,
-) -> Option<Engine> {
+) -> Option<(Engine, u64)> {
     let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
     let builder = Engine::builder(set.compile())
         .max_agents(limits.max_agents)
@@ -195,8 +205,11 @@ pub fn build_engine(
             }
         }
     }
+    if let Some(path) = state_in {
+        return restore(builder, path);
+    }
     match builder.build() {
-        Ok(engine) => Some(engine),
+        Ok(engine) => Some((engine, 0)),
         Err(e) => {
             errln!("error: {e}");
             None
@@ -204,9 +217,84 @@ pub fn build_engine(
     }
 }
 
+/// The engine restored from the snapshot at `path`, and the input line the
+/// snapshot was taken after.
+fn restore(
+    builder: riskgate::run::engine::EngineBuilder,
+    path: &std::path::Path,
+) -> Option<(Engine, u64)> {
+    let name = printable(&path.display().to_string()).into_owned();
+    let file = match riskgate::limits::open_input(path, true) {
+        Ok(f) => f,
+        Err(e) => {
+            errln!("error: cannot read `{name}`: {}", printable(&e.to_string()));
+            return None;
+        }
+    };
+    match builder.restore(std::io::BufReader::new(file)) {
+        Ok((engine, report)) => {
+            let line = report.summary.position.get("line").copied().unwrap_or(0);
+            errln!(
+                "state: {} agents and {} keys restored from {name} (taken after line {line}){}",
+                report.summary.agents,
+                report.summary.keys,
+                if report.new_metrics.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; new metrics start empty: {}",
+                        report.new_metrics.join(", ")
+                    )
+                }
+            );
+            Some((engine, line))
+        }
+        Err(e) => {
+            errln!("error: `{name}`: {}", printable(&e.to_string()));
+            None
+        }
+    }
+}
+
+/// Writes the engine's state to `path` (aside, then renamed over it).
+fn write_state(engine: &Engine, path: &std::path::Path, line: u64) -> bool {
+    let name = printable(&path.display().to_string()).into_owned();
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".partial");
+    let aside = PathBuf::from(aside);
+    let written = std::fs::File::create(&aside).and_then(|f| {
+        let mut w = std::io::BufWriter::new(f);
+        let position = [("line".to_string(), line)].into_iter().collect();
+        let summary = engine.snapshot_at(
+            &mut w,
+            &riskgate::run::snapshot::SnapshotFilter::All,
+            position,
+        )?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        Ok(summary)
+    });
+    match written.and_then(|s| std::fs::rename(&aside, path).map(|()| s)) {
+        Ok(s) => {
+            errln!(
+                "state: {} agents and {} keys written to {name} ({} bytes, after line {line})",
+                s.agents,
+                s.keys,
+                s.bytes
+            );
+            true
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&aside);
+            errln!("error: cannot write the state to `{name}`: {e}");
+            false
+        }
+    }
+}
+
 /// Runs the replay.
 pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
-    let Some(engine) = build_engine(
+    let Some((engine, first_line)) = build_engine(
         &args.rules,
         args.profiles.as_deref(),
         StateLimits {
@@ -217,29 +305,13 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
             max_skew: args.max_skew,
             strict: args.strict,
         },
+        args.state_in.as_deref(),
         color,
     ) else {
         return ExitCode::FAILURE;
     };
-    let (input, total_bytes): (Box<dyn Read>, Option<u64>) = if args.events.as_os_str() == "-" {
-        (Box::new(std::io::stdin().lock()), None)
-    } else {
-        let name = printable(&args.events.display().to_string()).into_owned();
-        match std::fs::File::open(&args.events) {
-            Ok(f) => match f.metadata() {
-                // A directory opens on Unix but cannot be read: an I/O
-                // error of the whole input, not a bad line.
-                Ok(m) if m.is_dir() => {
-                    errln!("error: cannot read `{name}`: it is a directory");
-                    return ExitCode::FAILURE;
-                }
-                m => (Box::new(f), m.ok().map(|m| m.len())),
-            },
-            Err(e) => {
-                errln!("error: cannot open `{name}`: {e}");
-                return ExitCode::FAILURE;
-            }
-        }
+    let Some((input, total_bytes)) = super::lines::open_events(&args.events) else {
+        return ExitCode::FAILURE;
     };
     let progress = (std::io::stderr().is_terminal() && total_bytes.is_some_and(|b| b > 8 << 20))
         .then(|| {
@@ -252,17 +324,14 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
             );
             bar
         });
-    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let mut lines = super::lines::EventLines::starting_at(input, first_line);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut line: Vec<u8> = Vec::new();
-    let mut skip_buf: Vec<u8> = Vec::new();
     // Okta events keep as `attrs` only what the rules' `attr.` paths read:
     // the same verdicts, without building JSON values for the rest.
     let attrs = AttrFilter::for_program(&engine.program());
     let mut summary = Summary::default();
     let started = Instant::now();
-    let mut line_no = 0u64;
     let mut read_failed = false;
     // Error messages quote the input: escaped like every value printed.
     let report = |line_no: u64, what: &dyn std::fmt::Display| {
@@ -275,43 +344,22 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
         }
     };
     loop {
-        let read = match read_line_capped(&mut reader, &mut line, &mut skip_buf, MAX_LINE_BYTES) {
-            Ok(r) => r,
+        let (line_no, bytes_read, text) = match lines.next_text(&mut |n, what| {
+            summary.bad += 1;
+            report(n, what);
+        }) {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
             Err(e) => {
                 // The input itself failed (not one line of it): exit 1
                 // after the summary of what was read.
-                errln!("error: reading line {}: {e}", line_no + 1);
+                errln!("error: reading line {}: {e}", lines.line_no() + 1);
                 read_failed = true;
                 break;
             }
         };
-        if read.bytes == 0 {
-            break;
-        }
         if let Some(bar) = &progress {
-            bar.inc(read.bytes);
-        }
-        line_no += 1;
-        // A bad line is reported and skipped; the replay goes on.
-        if read.too_long {
-            summary.bad += 1;
-            report(
-                line_no,
-                &format_args!("longer than {MAX_LINE_BYTES} bytes; skipped"),
-            );
-            continue;
-        }
-        let text = match std::str::from_utf8(&line) {
-            Ok(t) => t.trim(),
-            Err(e) => {
-                summary.bad += 1;
-                let at = e.valid_up_to();
-                report(line_no, &format_args!("not UTF-8 text (byte {at})"));
-                continue;
-            }
-        };
-        if text.is_empty() {
-            continue;
+            bar.set_position(bytes_read);
         }
         let event = match parse_event_with(text, args.format, &attrs) {
             Ok(e) => e,
@@ -344,67 +392,17 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
         super::output::stdout_failed(&e);
     }
     summary.print(&engine, started.elapsed().as_secs_f64());
+    if let Some(path) = &args.state_out {
+        if !write_state(&engine, path, lines.line_no()) {
+            return ExitCode::FAILURE;
+        }
+    }
     if read_failed {
         ExitCode::FAILURE
     } else if summary.bad > 0 {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
-    }
-}
-
-/// Longest event line read (16 MiB): a longer one (a log without line
-/// breaks, `/dev/zero`) is skipped as a bad line without being held in
-/// memory.
-const MAX_LINE_BYTES: usize = 16 << 20;
-
-/// What [`read_line_capped`] read.
-struct LineRead {
-    /// Bytes consumed, the line break included (0 at the end).
-    bytes: u64,
-    /// The line was longer than the cap: `line` holds only its start.
-    too_long: bool,
-}
-
-/// Reads one line (up to and including `\n`) into `line`, keeping at most
-/// `cap` bytes of it; the rest of a longer line is read through `skip` in
-/// `cap`-sized pieces and dropped.
-fn read_line_capped(
-    reader: &mut impl BufRead,
-    line: &mut Vec<u8>,
-    skip: &mut Vec<u8>,
-    cap: usize,
-) -> std::io::Result<LineRead> {
-    line.clear();
-    let limit = u64::try_from(cap).unwrap_or(u64::MAX);
-    let n = reader.by_ref().take(limit).read_until(b'\n', line)?;
-    let mut read = LineRead {
-        bytes: n as u64,
-        too_long: false,
-    };
-    if n < cap || line.last() == Some(&b'\n') {
-        return Ok(read);
-    }
-    // `cap` bytes and no line break yet: more than `cap` unless the line
-    // ends right here (at the end of the input or with its line break).
-    let mut first = true;
-    loop {
-        skip.clear();
-        let m = reader.by_ref().take(limit).read_until(b'\n', skip)?;
-        if m == 0 {
-            return Ok(read);
-        }
-        if first && skip.as_slice() == b"\n" {
-            line.push(b'\n');
-            read.bytes += 1;
-            return Ok(read);
-        }
-        first = false;
-        read.too_long = true;
-        read.bytes += m as u64;
-        if skip.last() == Some(&b'\n') {
-            return Ok(read);
-        }
     }
 }
 
@@ -548,53 +546,5 @@ impl Summary {
                 .unwrap_or("");
             errln!("  {n:>8}  {} — {}", printable(id), printable(title));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::read_line_capped;
-
-    /// Every line of `input` read with a cap of `cap` bytes: (kept text,
-    /// bytes consumed, too long).
-    fn lines(input: &[u8], cap: usize) -> Vec<(String, u64, bool)> {
-        let mut reader = std::io::BufReader::with_capacity(4, input);
-        let (mut line, mut skip) = (Vec::new(), Vec::new());
-        let mut out = Vec::new();
-        loop {
-            let r = read_line_capped(&mut reader, &mut line, &mut skip, cap)
-                .unwrap_or_else(|e| panic!("{e}"));
-            if r.bytes == 0 {
-                return out;
-            }
-            out.push((
-                String::from_utf8_lossy(&line).into_owned(),
-                r.bytes,
-                r.too_long,
-            ));
-        }
-    }
-
-    #[test]
-    fn lines_up_to_the_cap_are_whole_and_longer_ones_are_skipped() {
-        let got = lines(b"abc\nabcd\nabcde\nabcdefghijk\nab\nabcde", 4);
-        let want = [
-            ("abc\n", 4, false),
-            // Exactly the cap, then its line break: whole.
-            ("abcd\n", 5, false),
-            ("abcd", 6, true),
-            ("abcd", 12, true),
-            ("ab\n", 3, false),
-            // Past the cap at the end of the input, without a line break.
-            ("abcd", 5, true),
-        ];
-        let want: Vec<(String, u64, bool)> = want
-            .iter()
-            .map(|(t, n, l)| (t.to_string(), *n, *l))
-            .collect();
-        assert_eq!(got, want);
-        // Exactly the cap at the end of the input: whole.
-        assert_eq!(lines(b"abcd", 4), [("abcd".to_string(), 4, false)]);
-        assert_eq!(lines(b"", 4), []);
     }
 }

@@ -72,26 +72,15 @@ impl AttrFilter {
     /// assert_eq!(AttrFilter::for_program(&program), AttrFilter::paths([["securityContext", "isProxy"]]));
     /// ```
     pub fn for_program(program: &Program) -> AttrFilter {
+        Self::for_programs([program])
+    }
+
+    /// What [`for_program`](Self::for_program) keeps for any of
+    /// `programs`: events read with it evaluate the same under each.
+    pub fn for_programs<'p>(programs: impl IntoIterator<Item = &'p Program>) -> AttrFilter {
         let mut paths = Paths::default();
-        for rule in &program.rules {
-            paths.cond(&rule.trigger);
-            if let Some(unless) = &rule.unless {
-                paths.cond(unless);
-            }
-        }
-        for counter in &program.counters {
-            if let Some(c) = &counter.cond {
-                paths.cond(c);
-            }
-            if let Some(by) = &counter.by {
-                paths.val(by);
-            }
-        }
-        for d in &program.distincts {
-            paths.val(&d.field);
-        }
-        for f in &program.first_seens {
-            paths.val(&f.field);
+        for program in programs {
+            paths.program(program);
         }
         if paths.everything {
             AttrFilter::all()
@@ -165,6 +154,30 @@ struct Paths {
 }
 
 impl Paths {
+    /// The paths `program` reads.
+    fn program(&mut self, program: &Program) {
+        for rule in &program.rules {
+            self.cond(&rule.trigger);
+            if let Some(unless) = &rule.unless {
+                self.cond(unless);
+            }
+        }
+        for counter in &program.counters {
+            if let Some(c) = &counter.cond {
+                self.cond(c);
+            }
+            if let Some(by) = &counter.by {
+                self.val(by);
+            }
+        }
+        for d in &program.distincts {
+            self.val(&d.field);
+        }
+        for f in &program.first_seens {
+            self.val(&f.field);
+        }
+    }
+
     fn add(&mut self, path: &[Box<str>]) {
         self.found.push(path.to_vec());
     }
