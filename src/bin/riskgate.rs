@@ -53,6 +53,11 @@ enum Command {
     /// newly fires on, no longer fires on, or fires on with another decision.
     #[command(after_help = EXIT_CODES)]
     Diff(cli::diff::DiffArgs),
+    /// Run as a service: events on stdin, verdicts on stdout, reload on file
+    /// change or SIGHUP, /healthz /readyz /metrics over HTTP, state kept
+    /// across restarts.
+    #[cfg(feature = "serve")]
+    Serve(cli::serve::ServeArgs),
     /// Check expected verdicts of JSONL test cases. Exit 1 on any failure.
     #[command(after_help = EXIT_CODES)]
     Test(cli::test::TestArgs),
@@ -80,6 +85,8 @@ fn main() -> ExitCode {
         Command::Fmt { files, check } => cli::fmt(&files, check, color),
         Command::Replay(args) => cli::replay::run(&args, color),
         Command::Diff(args) => cli::diff::run(&args, color),
+        #[cfg(feature = "serve")]
+        Command::Serve(args) => cli::serve::run(&args, color),
         Command::Test(args) => cli::test::run(&args, color),
     }
 }

@@ -12,6 +12,8 @@ pub mod diff;
 pub mod lines;
 pub mod output;
 pub mod replay;
+#[cfg(feature = "serve")]
+pub mod serve;
 pub mod test;
 
 /// Loads a rule set, printing its diagnostics (errors, or warnings) to stderr.
