@@ -47,11 +47,14 @@ fn snapshot_bytes(engine: &Engine) -> Vec<u8> {
     bytes
 }
 
-/// Latencies (ns) of `n` evaluations of other agents, sorted.
-fn latencies(engine: &Engine, ids: &[String], n: usize) -> Vec<u64> {
+/// Latencies (ns) of at least `n` evaluations of other agents, and more
+/// until `until` holds, sorted.
+fn latencies(engine: &Engine, ids: &[String], n: usize, until: &dyn Fn() -> bool) -> Vec<u64> {
     let mut out = Vec::with_capacity(n);
     let t0 = common::NOON + 20 * 60_000;
-    for i in 0..n {
+    let mut i = 0;
+    while i < n || !until() {
+        i += 1;
         let e = common::quiet_event(&ids[i % ids.len()], t0 + (i / ids.len()) as i64 * 1_000);
         let start = Instant::now();
         black_box(engine.evaluate(black_box(&e)));
@@ -104,22 +107,23 @@ fn snapshot(c: &mut Criterion) {
     // without another thread snapshotting the whole store in a loop.
     let engine = Arc::new(engine);
     let n = 400_000;
-    let alone = latencies(&engine, &ids, n);
+    let alone = latencies(&engine, &ids, n, &|| true);
     let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let writer = {
-        let (engine, stop) = (Arc::clone(&engine), Arc::clone(&stop));
+        let (engine, stop, done) = (Arc::clone(&engine), Arc::clone(&stop), Arc::clone(&done));
         std::thread::spawn(move || {
-            let mut snapshots = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 engine
                     .snapshot(std::io::sink(), &SnapshotFilter::All)
                     .unwrap_or_else(|e| panic!("{e}"));
-                snapshots += 1;
+                done.fetch_add(1, Ordering::Relaxed);
             }
-            snapshots
+            done.load(Ordering::Relaxed)
         })
     };
-    let during = latencies(&engine, &ids, n);
+    // Evaluations for as long as ten whole snapshots take.
+    let during = latencies(&engine, &ids, n, &|| done.load(Ordering::Relaxed) >= 10);
     stop.store(true, Ordering::Relaxed);
     let snapshots = writer.join().unwrap_or_else(|_| panic!("writer"));
     eprintln!("evaluation latency of other agents, {n} evaluations ({snapshots} snapshots ran meanwhile):");

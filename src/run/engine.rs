@@ -221,6 +221,41 @@ impl EngineBuilder {
         let ids = &resolved.0;
         let tag = |key: &str| ids.get(key).map_or(0, |&i| i.saturating_add(1));
         let restored = snapshot::read_snapshot(reader, self.config.clone(), &tag)?;
+        self.finish_restored(restored, resolved)
+    }
+
+    /// [`restore`](Self::restore) from several snapshots of one engine's
+    /// state (a changelog's latest records: agents written apart, keys
+    /// apart), merged into one store; they must share one layout and key
+    /// hasher. No parts at all: a fresh engine, as [`build`](Self::build).
+    ///
+    /// # Errors
+    /// As [`restore`](Self::restore); an agent in two parts is an error.
+    pub fn restore_parts<'p>(
+        self,
+        parts: impl IntoIterator<Item = &'p [u8]>,
+    ) -> Result<(Engine, RestoreReport), RestoreError> {
+        let resolved = fresh_profiles(&self.program, &self.profiles);
+        let ids = &resolved.0;
+        let tag = |key: &str| ids.get(key).map_or(0, |&i| i.saturating_add(1));
+        match snapshot::read_parts(parts, self.config.clone(), &tag)? {
+            Some(restored) => self.finish_restored(restored, resolved),
+            None => {
+                let (layout, cooldown_slots) = state::layout_of(&self.program);
+                let store = StateStore::new(layout, self.config.clone())?;
+                Ok((
+                    self.finish(store, cooldown_slots, resolved),
+                    RestoreReport::default(),
+                ))
+            }
+        }
+    }
+
+    fn finish_restored(
+        self,
+        restored: snapshot::Restored,
+        resolved: (AHashMap<Box<str>, u32>, Box<[ResolvedProfile]>),
+    ) -> Result<(Engine, RestoreReport), RestoreError> {
         let store = restored.store;
         let (layout, cooldown_slots) = state::layout_of(&self.program);
         let metrics = ReloadReport::metrics_between(&store.layout(), &layout);

@@ -70,6 +70,10 @@ pub enum SnapshotFilter {
         /// The partitions kept.
         keep: BTreeSet<u32>,
     },
+    /// These agents (by id), without keys: a changelog's per-agent records.
+    Agents(BTreeSet<String>),
+    /// Every key of the keyed counters, no agent.
+    KeysOnly,
 }
 
 impl SnapshotFilter {
@@ -87,8 +91,27 @@ impl SnapshotFilter {
             SnapshotFilter::Partitions { count, keep } => {
                 keep.contains(&crate::partition::partition_of(agent, *count))
             }
+            SnapshotFilter::Agents(ids) => ids.contains(agent),
+            SnapshotFilter::KeysOnly => false,
         }
     }
+
+    /// Which keys go with the agents: all, those the agents created, none.
+    fn keys(&self) -> Keys {
+        match self {
+            SnapshotFilter::All | SnapshotFilter::KeysOnly => Keys::All,
+            SnapshotFilter::Partitions { .. } => Keys::Owned,
+            SnapshotFilter::Agents(_) => Keys::None,
+        }
+    }
+}
+
+/// Which keys a snapshot holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keys {
+    All,
+    Owned,
+    None,
 }
 
 /// The header chunk.
@@ -240,10 +263,10 @@ pub(crate) fn write_snapshot<W: Write>(
     w.write_all(&SNAPSHOT_MAGIC)?;
     w.write_all(&SNAPSHOT_VERSION.to_le_bytes())?;
     let partitions = match filter {
-        SnapshotFilter::All => None,
         SnapshotFilter::Partitions { count, keep } => {
             Some((*count, keep.iter().copied().collect()))
         }
+        _ => None,
     };
     let header = Header {
         layout: store.layout(),
@@ -258,7 +281,8 @@ pub(crate) fn write_snapshot<W: Write>(
     };
     // Keys of a partial snapshot: those its agents' events created.
     let mut owned: BTreeSet<(u32, u64, u32)> = BTreeSet::new();
-    let all = matches!(filter, SnapshotFilter::All);
+    let keys_kept = filter.keys();
+    let all = keys_kept == Keys::All;
     let mut batch: Vec<AgentRecord> = Vec::with_capacity(AGENTS_PER_CHUNK);
     store.each_agent(&|key| filter.keeps(key), &mut |record| {
         if !all {
@@ -277,7 +301,11 @@ pub(crate) fn write_snapshot<W: Write>(
     }
     let mut keys: Vec<KeyRecord> = Vec::with_capacity(KEYS_PER_CHUNK.min(1024));
     store.each_key(
-        &|map, hash, serial| all || owned.contains(&(map, hash, serial)),
+        &|map, hash, serial| match keys_kept {
+            Keys::All => true,
+            Keys::Owned => owned.contains(&(map, hash, serial)),
+            Keys::None => false,
+        },
         &mut |record| {
             keys.push(record);
             summary.keys += 1;
@@ -387,7 +415,7 @@ impl<R: Read> Reader<R> {
 }
 
 /// A snapshot read and checked, in a store of its own layout.
-pub(crate) struct Restored {
+pub struct Restored {
     pub(crate) store: StateStore,
     pub(crate) summary: SnapshotSummary,
 }
@@ -396,6 +424,41 @@ pub(crate) struct Restored {
 /// agent's tag by its stored key.
 pub(crate) fn read_snapshot<R: Read>(
     r: R,
+    config: crate::run::state::StoreConfig,
+    tag: &dyn Fn(&str) -> u32,
+) -> Result<Restored, RestoreError> {
+    read_into(r, None, config, tag)
+}
+
+/// Reads several snapshots (a changelog's records) into one new store: all
+/// of one layout and one key hasher, else [`RestoreError::Corrupt`] names
+/// the part that differs. The summary counts all; its position is the
+/// first part's. `None` for no part.
+pub(crate) fn read_parts<'p>(
+    parts: impl IntoIterator<Item = &'p [u8]>,
+    config: crate::run::state::StoreConfig,
+    tag: &dyn Fn(&str) -> u32,
+) -> Result<Option<Restored>, RestoreError> {
+    let mut all: Option<Restored> = None;
+    for part in parts {
+        match all.as_mut() {
+            None => all = Some(read_into(part, None, config.clone(), tag)?),
+            Some(prev) => {
+                let next = read_into(part, Some(&prev.store), config.clone(), tag)?;
+                prev.summary.agents += next.summary.agents;
+                prev.summary.keys += next.summary.keys;
+                prev.summary.bytes += next.summary.bytes;
+            }
+        }
+    }
+    Ok(all)
+}
+
+/// [`read_snapshot`], into `into` when given (a store of the same layout
+/// and seeds; the returned store is then an empty one to drop).
+fn read_into<R: Read>(
+    r: R,
+    into: Option<&StateStore>,
     config: crate::run::state::StoreConfig,
     tag: &dyn Fn(&str) -> u32,
 ) -> Result<Restored, RestoreError> {
@@ -430,7 +493,13 @@ pub(crate) fn read_snapshot<R: Read>(
         ));
     }
     let header: Header = r.decode(&payload, "header")?;
-    let store = StateStore::with_seeds(header.layout, config, header.key_seeds)?;
+    if let Some(into) = into {
+        if into.layout() != header.layout || into.key_seeds() != header.key_seeds {
+            return Err(r.corrupt(10, "a part of another layout or key hasher".into()));
+        }
+    }
+    let fresh = StateStore::with_seeds(header.layout, config, header.key_seeds)?;
+    let store = into.unwrap_or(&fresh);
     let mut summary = SnapshotSummary {
         position: header.position,
         ..SnapshotSummary::default()
@@ -476,7 +545,10 @@ pub(crate) fn read_snapshot<R: Read>(
                     return Err(r.corrupt(r.offset, "data after the end of the snapshot".into()));
                 }
                 summary.bytes = r.offset;
-                return Ok(Restored { store, summary });
+                return Ok(Restored {
+                    store: fresh,
+                    summary,
+                });
             }
             other => {
                 return Err(r.corrupt(at, format!("a chunk of kind {other} is not expected here")));

@@ -56,6 +56,56 @@ pub struct Config {
     pub state: StateConfig,
     /// Bounds of the state.
     pub limits: LimitsConfig,
+    /// Kafka, for `input = "kafka"`.
+    pub kafka: KafkaConfig,
+}
+
+/// Kafka input, verdict output and state changelog.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers (`host:port,host:port`).
+    pub brokers: String,
+    /// The input topic, keyed by agent id.
+    pub topic: String,
+    /// The consumer group; instances of one group share the partitions.
+    pub group: String,
+    /// Topic the verdicts go to (keyed by agent id), if any.
+    pub verdicts_topic: Option<String>,
+    /// The state changelog, co-partitioned with the input (created with as
+    /// many partitions if missing); default `<group>-changelog`.
+    pub changelog_topic: Option<String>,
+    /// The consumer's session timeout: how soon a dead instance's
+    /// partitions move to the others.
+    #[serde(with = "duration_text")]
+    pub session_timeout: Duration,
+    /// How often state is flushed to the changelog and offsets committed.
+    #[serde(with = "duration_text")]
+    pub commit_interval: Duration,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            topic: "okta-events".into(),
+            group: "riskgate".into(),
+            verdicts_topic: None,
+            changelog_topic: None,
+            session_timeout: Duration::from_secs(6),
+            commit_interval: Duration::from_secs(1),
+        }
+    }
+}
+
+impl KafkaConfig {
+    /// The changelog topic.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    pub fn changelog(&self) -> String {
+        self.changelog_topic
+            .clone()
+            .unwrap_or_else(|| format!("{}-changelog", self.group))
+    }
 }
 
 /// Where events come from.
@@ -64,6 +114,8 @@ pub struct Config {
 pub enum Input {
     /// JSON lines on standard input.
     Stdin,
+    /// A Kafka topic, read in a consumer group (`[kafka]`).
+    Kafka,
 }
 
 /// Where verdicts go.
@@ -117,6 +169,7 @@ impl Default for Config {
             output: OutputConfig::default(),
             state: StateConfig::default(),
             limits: LimitsConfig::default(),
+            kafka: KafkaConfig::default(),
         }
     }
 }
@@ -190,6 +243,9 @@ impl Config {
                 "output.verdicts: `{}` is not one of `notable`, `matches`, `all`",
                 self.output.verdicts
             ));
+        }
+        if self.input == Input::Kafka && !cfg!(feature = "kafka") {
+            return Err("input = \"kafka\" needs riskgate built with the `kafka` feature".into());
         }
         if self.reload_poll.is_zero() {
             return Err("reload_poll: must be longer than 0s".into());

@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 
-use riskgate::run::engine::Engine;
+use super::metrics::{Gauges, Metrics};
 
-use super::metrics::Metrics;
+/// The state's gauges now; `None` while the engines are being built.
+pub type Source = Arc<OnceLock<Box<dyn Fn() -> Gauges + Send + Sync>>>;
 
 /// The running server.
 pub struct Server {
@@ -18,11 +19,7 @@ pub struct Server {
 
 impl Server {
     /// Listens on `addr` (port 0: any free port) and answers on a thread.
-    pub fn start(
-        addr: SocketAddr,
-        engine: Arc<OnceLock<Arc<Engine>>>,
-        metrics: Arc<Metrics>,
-    ) -> std::io::Result<Self> {
+    pub fn start(addr: SocketAddr, engine: Source, metrics: Arc<Metrics>) -> std::io::Result<Self> {
         let server = tiny_http::Server::http(addr).map_err(std::io::Error::other)?;
         let addr = server
             .server_addr()
@@ -67,7 +64,7 @@ impl Server {
 /// Status, body and content type of a request for `url`.
 fn answer(
     url: &str,
-    engine: &OnceLock<Arc<Engine>>,
+    engine: &OnceLock<Box<dyn Fn() -> Gauges + Send + Sync>>,
     metrics: &Metrics,
 ) -> (u16, String, &'static str) {
     const TEXT: &str = "text/plain; charset=utf-8";
@@ -78,9 +75,9 @@ fn answer(
             None => (503, "starting: restoring state\n".into(), TEXT),
         },
         "/metrics" => match engine.get() {
-            Some(e) => (
+            Some(gauges) => (
                 200,
-                metrics.render(e, super::now_s()),
+                metrics.render(gauges(), super::now_s()),
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             ),
             None => (503, "starting\n".into(), TEXT),

@@ -15,6 +15,43 @@ use riskgate::run::verdict::Verdict;
 
 type Labels = Vec<(String, String)>;
 
+/// What the engines hold now (summed over the partitions' engines).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gauges {
+    /// Agents with state.
+    pub agents: u64,
+    /// Agents evicted since the start.
+    pub evicted_agents: u64,
+    /// Keys of keyed counters.
+    pub keys: u64,
+    /// Bytes of state.
+    pub bytes: u64,
+}
+
+impl Gauges {
+    /// The gauges of one engine.
+    pub fn of(engine: &Engine) -> Self {
+        let s = engine.stats();
+        Gauges {
+            agents: s.tracked_agents,
+            evicted_agents: s.evicted_agents,
+            keys: s.tracked_keys,
+            bytes: s.state_bytes,
+        }
+    }
+
+    /// The sum of two.
+    #[cfg_attr(not(feature = "kafka"), allow(dead_code))]
+    pub fn add(self, o: Gauges) -> Self {
+        Gauges {
+            agents: self.agents + o.agents,
+            evicted_agents: self.evicted_agents + o.evicted_agents,
+            keys: self.keys + o.keys,
+            bytes: self.bytes + o.bytes,
+        }
+    }
+}
+
 /// The service's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -150,14 +187,13 @@ impl Metrics {
         }
     }
 
-    /// The text of `/metrics`, with the engine's gauges read now.
-    pub fn render(&self, engine: &Engine, now_s: i64) -> String {
-        let stats = engine.stats();
+    /// The text of `/metrics`, with the engines' gauges read now.
+    pub fn render(&self, state: Gauges, now_s: i64) -> String {
         let gauge = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        self.agents.set(gauge(stats.tracked_agents));
-        self.agents_evicted.set(gauge(stats.evicted_agents));
-        self.keys.set(gauge(stats.tracked_keys));
-        self.state_bytes.set(gauge(stats.state_bytes));
+        self.agents.set(gauge(state.agents));
+        self.agents_evicted.set(gauge(state.evicted_agents));
+        self.keys.set(gauge(state.keys));
+        self.state_bytes.set(gauge(state.bytes));
         let last = self.last_snapshot_s.load(Ordering::Relaxed);
         self.snapshot_age
             .set(if last == 0 { -1 } else { (now_s - last).max(0) });

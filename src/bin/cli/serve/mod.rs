@@ -9,6 +9,8 @@
 
 pub mod config;
 mod http;
+#[cfg(feature = "kafka")]
+mod kafka;
 mod metrics;
 
 use std::io::Write;
@@ -26,8 +28,10 @@ use riskgate::run::verdict::Verdict;
 
 use super::output::errln;
 use super::replay::StateLimits;
+use config::Config;
+#[cfg(feature = "kafka")]
+use config::Input;
 pub use config::ServeArgs;
-use config::{Config, Input};
 use metrics::Metrics;
 
 /// Lines queued between the reader and the evaluator.
@@ -75,7 +79,7 @@ pub fn run(args: &ServeArgs, color: bool) -> ExitCode {
         }
     }
     let metrics = Arc::new(Metrics::new());
-    let slot: Arc<OnceLock<Arc<Engine>>> = Arc::new(OnceLock::new());
+    let slot: http::Source = Arc::new(OnceLock::new());
     let server = match http::Server::start(config.listen, Arc::clone(&slot), Arc::clone(&metrics)) {
         Ok(s) => s,
         Err(e) => {
@@ -84,12 +88,20 @@ pub fn run(args: &ServeArgs, color: bool) -> ExitCode {
         }
     };
     log(&format!("listening on http://{}", server.addr()));
+    #[cfg(feature = "kafka")]
+    if config.input == Input::Kafka {
+        let code = kafka::run(&config, &metrics, &slot, &term, &hup, color);
+        server.stop();
+        log("stopped");
+        return code;
+    }
     let Some(engine) = start_engine(&config, &metrics, color) else {
         server.stop();
         return ExitCode::FAILURE;
     };
     let engine = Arc::new(engine);
-    let _ = slot.set(Arc::clone(&engine));
+    let gauges = Arc::clone(&engine);
+    let _ = slot.set(Box::new(move || metrics::Gauges::of(&gauges)));
     log(&format!(
         "ready: {} rules from {}",
         engine.program().rules.len(),
@@ -176,7 +188,6 @@ fn start_engine(config: &Config, metrics: &Metrics, color: bool) -> Option<Engin
     if state.is_some() {
         metrics.last_snapshot_s.store(now_s(), Ordering::Relaxed);
     }
-    let _ = Input::Stdin;
     Some(engine)
 }
 

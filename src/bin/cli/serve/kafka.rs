@@ -1,0 +1,748 @@
+//! `riskgate serve` on Kafka: a consumer group over the input topic (keyed
+//! by agent id), one engine per assigned partition, verdicts to a topic,
+//! and each partition's state in a changelog topic co-partitioned with the
+//! input.
+//!
+//! The changelog holds, per partition, one record per agent (keyed by its
+//! id: a snapshot of that agent; a tombstone once it has no state), one
+//! record of the partition's keyed-counter keys (`\0keys`) and one of the
+//! input offset the state stands at (`\0position`, written last). Every
+//! `commit_interval`: the verdicts are flushed, then the changed agents,
+//! the keys and the position, then the offsets are committed. On
+//! assignment an instance reads the partition's changelog, takes for each
+//! agent its latest record, restores them into a fresh engine and skips
+//! input below the position; on revocation it flushes and commits first.
+//! Processing is at-least-once: after a failover the events since the last
+//! flush are evaluated again, with the same verdicts (same state, same
+//! event), and carry the same `uuid`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::{ClientContext, DefaultClientContext};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use riskgate::input::okta::{parse_event_with, AttrFilter, Format};
+use riskgate::input::profile::Profiles;
+use riskgate::lang::diagnostic::printable;
+use riskgate::run::engine::Engine;
+use riskgate::run::snapshot::SnapshotFilter;
+use riskgate::Program;
+
+use super::config::Config;
+use super::metrics::{Gauges, Metrics};
+use super::{http, log, uuid_of};
+use crate::cli::output::errln;
+
+/// Changelog key of a partition's keys record.
+const KEYS: &str = "\u{0}keys";
+/// Changelog key of a partition's position record.
+const POSITION: &str = "\u{0}position";
+/// Longest wait for the broker in one call.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One assigned partition.
+struct Part {
+    engine: Engine,
+    /// Agents with state in the changelog or since (to rewrite after a
+    /// reload, when the layout changes).
+    known: BTreeSet<String>,
+    /// Agents whose state changed since the last flush.
+    dirty: BTreeSet<String>,
+    /// The offset of the next input record to evaluate.
+    next: i64,
+    /// The position written last.
+    flushed: i64,
+}
+
+/// Everything the consumer's rebalance callbacks and the loop share.
+struct Worker {
+    config: Config,
+    program: Arc<Program>,
+    profiles: Option<Profiles>,
+    parts: BTreeMap<i32, Part>,
+    producer: BaseProducer,
+    changelog: String,
+    metrics: Arc<Metrics>,
+}
+
+fn lock(w: &Mutex<Worker>) -> MutexGuard<'_, Worker> {
+    w.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn client(config: &Config) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", &config.kafka.brokers);
+    c
+}
+
+impl Worker {
+    /// A fresh engine builder for the program in force.
+    fn builder(&self) -> riskgate::run::engine::EngineBuilder {
+        let l = &self.config.limits;
+        let mut b = Engine::builder(Arc::clone(&self.program))
+            .max_agents(l.max_agents)
+            .max_keys(l.max_keys)
+            .max_keys_per_agent(l.max_keys_per_agent)
+            .max_state_bytes(l.max_state_bytes)
+            .forward_skew_limit_ms(self.config.skew().map_or(None, |s| s.0));
+        if let Some(p) = &self.profiles {
+            b = b.profiles(p);
+        }
+        b
+    }
+
+    /// Restores partition `p` from its changelog.
+    fn restore(&mut self, p: i32) -> Result<(), String> {
+        let started = Instant::now();
+        let records = read_changelog(&self.config, &self.changelog, p)?;
+        let position = records
+            .get(POSITION)
+            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
+            .and_then(|v| v["offset"].as_i64())
+            .unwrap_or(0);
+        let known: BTreeSet<String> = records
+            .keys()
+            .filter(|k| !k.starts_with('\u{0}'))
+            .cloned()
+            .collect();
+        let parts: Vec<&[u8]> = records
+            .iter()
+            .filter(|(k, _)| k.as_str() != POSITION)
+            .map(|(_, v)| v.as_slice())
+            .collect();
+        let (engine, report) = self
+            .builder()
+            .restore_parts(parts.iter().copied())
+            .map_err(|e| format!("partition {p}: the changelog does not restore: {e}"))?;
+        log(&format!(
+            "partition {p}: {} agents and {} keys restored from {} at offset {position} in {:.0?}",
+            report.summary.agents,
+            report.summary.keys,
+            self.changelog,
+            started.elapsed()
+        ));
+        self.metrics
+            .last_snapshot_s
+            .store(super::now_s(), Ordering::Relaxed);
+        self.parts.insert(
+            p,
+            Part {
+                engine,
+                known,
+                dirty: BTreeSet::new(),
+                next: position,
+                flushed: position,
+            },
+        );
+        Ok(())
+    }
+
+    /// Writes the changed state of the partitions `which` (all: `None`) to
+    /// the changelog, after the verdicts, and waits for it.
+    fn flush(&mut self, which: Option<&[i32]>) -> Result<(), String> {
+        self.producer
+            .flush(TIMEOUT)
+            .map_err(|e| format!("flushing verdicts: {e}"))?;
+        let mut any = false;
+        for (&p, part) in &mut self.parts {
+            if which.is_some_and(|w| !w.contains(&p)) {
+                continue;
+            }
+            if part.dirty.is_empty() && part.next == part.flushed {
+                continue;
+            }
+            any = true;
+            let position: BTreeMap<String, u64> =
+                [("offset".to_string(), u64::try_from(part.next).unwrap_or(0))]
+                    .into_iter()
+                    .collect();
+            for agent in std::mem::take(&mut part.dirty) {
+                let value = if part.engine.store().contains(&agent) {
+                    let mut bytes = Vec::new();
+                    let only = SnapshotFilter::Agents([agent.clone()].into_iter().collect());
+                    part.engine
+                        .snapshot_at(&mut bytes, &only, position.clone())
+                        .map_err(|e| e.to_string())?;
+                    Some(bytes)
+                } else {
+                    part.known.remove(&agent);
+                    None
+                };
+                send(&self.producer, &self.changelog, p, &agent, value.as_deref())?;
+            }
+            let mut keys = Vec::new();
+            part.engine
+                .snapshot_at(&mut keys, &SnapshotFilter::KeysOnly, position)
+                .map_err(|e| e.to_string())?;
+            send(&self.producer, &self.changelog, p, KEYS, Some(&keys))?;
+            // The position goes last: a restore trusts the agents' records
+            // only up to the last position written.
+            let pos = serde_json::json!({ "offset": part.next }).to_string();
+            self.producer
+                .flush(TIMEOUT)
+                .map_err(|e| format!("flushing the changelog: {e}"))?;
+            send(
+                &self.producer,
+                &self.changelog,
+                p,
+                POSITION,
+                Some(pos.as_bytes()),
+            )?;
+            part.flushed = part.next;
+        }
+        if any {
+            self.producer
+                .flush(TIMEOUT)
+                .map_err(|e| format!("flushing the changelog: {e}"))?;
+            self.metrics
+                .last_snapshot_s
+                .store(super::now_s(), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// The offsets to commit for partitions `which` (all: `None`).
+    fn offsets(&self, which: Option<&[i32]>) -> TopicPartitionList {
+        let mut tpl = TopicPartitionList::new();
+        for (&p, part) in &self.parts {
+            if which.is_some_and(|w| !w.contains(&p)) {
+                continue;
+            }
+            let _ =
+                tpl.add_partition_offset(&self.config.kafka.topic, p, Offset::Offset(part.flushed));
+        }
+        tpl
+    }
+
+    /// Reloads the program (and profiles) in every partition's engine;
+    /// every agent is written again at the next flush (its layout changed).
+    fn reload(&mut self, why: &str, color: bool) {
+        let refuse = |metrics: &Metrics, what: String| {
+            log(&format!(
+                "reload ({why}) refused, the old rules run on: {what}"
+            ));
+            metrics.reload(Some(what));
+        };
+        let set = match riskgate::RuleSet::from_files(std::slice::from_ref(&self.config.rules)) {
+            Ok(set) => set,
+            Err(d) => {
+                errln!("{}", d.render(color));
+                refuse(&self.metrics, "the rules have errors".into());
+                return;
+            }
+        };
+        let profiles = match &self.config.profiles {
+            Some(path) => match Profiles::from_path(path) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    refuse(&self.metrics, printable(&e.to_string()).into_owned());
+                    return;
+                }
+            },
+            None => None,
+        };
+        let program = set.compile();
+        for part in self.parts.values_mut() {
+            let done = match &profiles {
+                Some(p) => part.engine.reload_with_profiles(Arc::clone(&program), p),
+                None => part.engine.reload(Arc::clone(&program)),
+            };
+            if let Err(e) = done {
+                refuse(&self.metrics, e.to_string());
+                return;
+            }
+            part.dirty.extend(part.known.iter().cloned());
+        }
+        self.program = program;
+        self.profiles = profiles;
+        log(&format!(
+            "reloaded ({why}): {} rules",
+            self.program.rules.len()
+        ));
+        self.metrics.reload(None);
+    }
+}
+
+/// Produces one changelog record to partition `p` (`None`: a tombstone).
+fn send(
+    producer: &BaseProducer,
+    topic: &str,
+    p: i32,
+    key: &str,
+    value: Option<&[u8]>,
+) -> Result<(), String> {
+    let mut record = BaseRecord::<str, [u8]>::to(topic).partition(p).key(key);
+    if let Some(v) = value {
+        record = record.payload(v);
+    }
+    let mut record = record;
+    for _ in 0..1_000 {
+        match producer.send(record) {
+            Ok(()) => return Ok(()),
+            Err((
+                rdkafka::error::KafkaError::MessageProduction(
+                    rdkafka::types::RDKafkaErrorCode::QueueFull,
+                ),
+                r,
+            )) => {
+                producer.poll(Duration::from_millis(10));
+                record = r;
+            }
+            Err((e, _)) => return Err(format!("writing to {topic}: {e}")),
+        }
+    }
+    Err(format!("writing to {topic}: the producer queue stays full"))
+}
+
+/// A changelog record's offset and value (`None`: a tombstone).
+type Version = (i64, Option<Vec<u8>>);
+
+/// The latest record of every key of changelog partition `p` (tombstoned
+/// keys left out), up to the partition's end now. Agents' records written
+/// after the last position record (a flush cut short) are left out in
+/// favour of their record before it.
+fn read_changelog(
+    config: &Config,
+    topic: &str,
+    p: i32,
+) -> Result<HashMap<String, Vec<u8>>, String> {
+    let consumer: BaseConsumer = client(config)
+        .set("group.id", format!("{}-restore", config.kafka.group))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .map_err(|e| e.to_string())?;
+    let (low, high) = consumer
+        .fetch_watermarks(topic, p, TIMEOUT)
+        .map_err(|e| format!("{topic}/{p}: {e}"))?;
+    let mut latest: HashMap<String, Version> = HashMap::new();
+    let mut position_at = -1;
+    if high > low {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset(topic, p, Offset::Offset(low))
+            .map_err(|e| e.to_string())?;
+        consumer.assign(&tpl).map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + TIMEOUT;
+        let mut history: HashMap<String, Vec<Version>> = HashMap::new();
+        loop {
+            if Instant::now() > deadline {
+                return Err(format!("{topic}/{p}: reading the changelog took too long"));
+            }
+            let Some(m) = consumer.poll(Duration::from_millis(200)) else {
+                continue;
+            };
+            let m = m.map_err(|e| format!("{topic}/{p}: {e}"))?;
+            let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+            if key == POSITION {
+                position_at = m.offset();
+            }
+            history
+                .entry(key)
+                .or_default()
+                .push((m.offset(), m.payload().map(<[u8]>::to_vec)));
+            if m.offset() + 1 >= high {
+                break;
+            }
+        }
+        for (key, versions) in history {
+            // The last version at or before the last position record
+            // (for the position record itself: the last one).
+            let pick = versions
+                .iter()
+                .rev()
+                .find(|(at, _)| *at <= position_at || key == POSITION)
+                .cloned();
+            if let Some(v) = pick {
+                latest.insert(key, v);
+            }
+        }
+    }
+    Ok(latest
+        .into_iter()
+        .filter_map(|(k, (_, v))| Some((k, v?)))
+        .collect())
+}
+
+/// Creates the changelog if missing, with the input's partition count.
+fn ensure_changelog(config: &Config, changelog: &str) -> Result<(), String> {
+    let probe: BaseConsumer = client(config)
+        .set("group.id", format!("{}-probe", config.kafka.group))
+        .create()
+        .map_err(|e| e.to_string())?;
+    let md = probe
+        .fetch_metadata(None, TIMEOUT)
+        .map_err(|e| format!("metadata: {e}"))?;
+    let count = |name: &str| {
+        md.topics()
+            .iter()
+            .find(|t| t.name() == name && t.error().is_none())
+            .map(|t| t.partitions().len())
+    };
+    let Some(input) = count(&config.kafka.topic) else {
+        return Err(format!(
+            "the input topic `{}` does not exist",
+            config.kafka.topic
+        ));
+    };
+    match count(changelog) {
+        Some(n) if n == input => Ok(()),
+        Some(n) => Err(format!(
+            "the changelog `{changelog}` has {n} partitions, the input {input}: they must be co-partitioned"
+        )),
+        None => {
+            let admin: AdminClient<DefaultClientContext> =
+                client(config).create().map_err(|e| e.to_string())?;
+            let n = i32::try_from(input).map_err(|e| e.to_string())?;
+            let topic = NewTopic::new(changelog, n, TopicReplication::Fixed(1))
+                .set("cleanup.policy", "compact");
+            let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+            let results = block_on(admin.create_topics([&topic], &options)).map_err(|e| e.to_string())?;
+            for r in results {
+                match r {
+                    Ok(_) => {}
+                    Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                    Err((t, e)) => return Err(format!("creating {t}: {e}")),
+                }
+            }
+            log(&format!("created the changelog {changelog} ({n} partitions)"));
+            Ok(())
+        }
+    }
+}
+
+/// Runs a future on this thread (the admin API is async; nothing else is).
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        match f.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park_timeout(Duration::from_millis(50)),
+        }
+    }
+}
+
+/// The consumer's context: flush on revocation, restore on assignment.
+struct Context {
+    worker: Arc<Mutex<Worker>>,
+    failed: Arc<Mutex<Option<String>>>,
+}
+
+impl ClientContext for Context {}
+
+impl ConsumerContext for Context {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(tpl) = rebalance else {
+            return;
+        };
+        let revoked: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        let mut w = lock(&self.worker);
+        let done = w.flush(Some(&revoked)).and_then(|()| {
+            let offsets = w.offsets(Some(&revoked));
+            if offsets.count() > 0 {
+                consumer
+                    .commit(&offsets, CommitMode::Sync)
+                    .map_err(|e| format!("committing: {e}"))?;
+            }
+            Ok(())
+        });
+        if let Err(e) = done {
+            log(&format!("revoking {revoked:?}: {e}"));
+        }
+        for p in &revoked {
+            w.parts.remove(p);
+        }
+        log(&format!("partitions {revoked:?} revoked"));
+    }
+
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Assign(tpl) = rebalance else {
+            return;
+        };
+        let assigned: Vec<i32> = tpl.elements().iter().map(|e| e.partition()).collect();
+        let mut w = lock(&self.worker);
+        for p in &assigned {
+            if let Err(e) = w.restore(*p) {
+                log(&e);
+                if let Ok(mut f) = self.failed.lock() {
+                    *f = Some(e);
+                }
+            }
+        }
+        log(&format!("partitions {assigned:?} assigned"));
+    }
+}
+
+/// The verdict record of a Kafka event.
+#[derive(serde::Serialize)]
+struct Record<'a, 'e> {
+    partition: i32,
+    offset: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    uuid: Option<&'a str>,
+    #[serde(flatten)]
+    verdict: &'a riskgate::run::verdict::Verdict<'e>,
+}
+
+/// Runs the service on Kafka until `term`.
+pub fn run(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    slot: &http::Source,
+    term: &AtomicBool,
+    hup: &AtomicBool,
+    color: bool,
+) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    match serve(config, metrics, slot, term, hup, color) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            errln!("error: {}", printable(&e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    slot: &http::Source,
+    term: &AtomicBool,
+    hup: &AtomicBool,
+    color: bool,
+) -> Result<(), String> {
+    let set = super::super::load_rules(std::slice::from_ref(&config.rules), color)
+        .ok_or_else(|| "the rules have errors".to_string())?;
+    let profiles = match &config.profiles {
+        Some(p) => Some(Profiles::from_path(p).map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let format: Format = config.format()?;
+    let changelog = config.kafka.changelog();
+    ensure_changelog(config, &changelog)?;
+    let producer: BaseProducer = client(config)
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .create()
+        .map_err(|e| format!("producer: {e}"))?;
+    let worker = Arc::new(Mutex::new(Worker {
+        config: config.clone(),
+        program: set.compile(),
+        profiles,
+        parts: BTreeMap::new(),
+        producer,
+        changelog,
+        metrics: Arc::clone(metrics),
+    }));
+    let failed = Arc::new(Mutex::new(None));
+    let consumer: BaseConsumer<Context> = client(config)
+        .set("group.id", &config.kafka.group)
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set(
+            "session.timeout.ms",
+            config.kafka.session_timeout.as_millis().to_string(),
+        )
+        .set(
+            "heartbeat.interval.ms",
+            (config.kafka.session_timeout.as_millis() / 6)
+                .max(100)
+                .to_string(),
+        )
+        .create_with_context(Context {
+            worker: Arc::clone(&worker),
+            failed: Arc::clone(&failed),
+        })
+        .map_err(|e| format!("consumer: {e}"))?;
+    consumer
+        .subscribe(&[&config.kafka.topic])
+        .map_err(|e| format!("subscribing to {}: {e}", config.kafka.topic))?;
+    {
+        let worker = Arc::clone(&worker);
+        let _ = slot.set(Box::new(move || {
+            let w = lock(&worker);
+            w.parts
+                .values()
+                .fold(Gauges::default(), |g, p| g.add(Gauges::of(&p.engine)))
+        }));
+    }
+    log(&format!(
+        "ready: {} rules, consuming {} as group {}",
+        lock(&worker).program.rules.len(),
+        config.kafka.topic,
+        config.kafka.group
+    ));
+    let files: Vec<std::path::PathBuf> = std::iter::once(config.rules.clone())
+        .chain(config.profiles.clone())
+        .collect();
+    let mtimes = |files: &[std::path::PathBuf]| -> Vec<Option<SystemTime>> {
+        files
+            .iter()
+            .map(|f| std::fs::metadata(f).and_then(|m| m.modified()).ok())
+            .collect()
+    };
+    let mut seen = mtimes(&files);
+    let mut last_poll = Instant::now();
+    let mut last_commit = Instant::now();
+    let mut attrs = AttrFilter::for_program(&lock(&worker).program);
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    while !term.load(Ordering::Relaxed) {
+        if let Some(e) = failed.lock().ok().and_then(|mut f| f.take()) {
+            return Err(e);
+        }
+        let message = consumer.poll(Duration::from_millis(50));
+        {
+            let mut w = lock(&worker);
+            if let Some(m) = message {
+                let m = m.map_err(|e| format!("consuming: {e}"))?;
+                handle(&mut w, &m, format, &attrs, &mut out)?;
+            }
+            let signalled = hup.swap(false, Ordering::Relaxed);
+            if signalled || last_poll.elapsed() >= config.reload_poll {
+                last_poll = Instant::now();
+                let now = mtimes(&files);
+                if signalled || now != seen {
+                    seen = now;
+                    w.reload(
+                        if signalled {
+                            "SIGHUP"
+                        } else {
+                            "a file changed"
+                        },
+                        color,
+                    );
+                    attrs = AttrFilter::for_program(&w.program);
+                }
+            }
+            if last_commit.elapsed() >= config.kafka.commit_interval {
+                last_commit = Instant::now();
+                use std::io::Write as _;
+                let _ = out.flush();
+                w.flush(None)?;
+                let offsets = w.offsets(None);
+                if offsets.count() > 0 {
+                    consumer
+                        .commit(&offsets, CommitMode::Sync)
+                        .map_err(|e| format!("committing: {e}"))?;
+                }
+            }
+        }
+    }
+    // Stop: flush the verdicts and the state, commit, leave the group.
+    use std::io::Write as _;
+    let _ = out.flush();
+    {
+        let mut w = lock(&worker);
+        w.flush(None)?;
+        let offsets = w.offsets(None);
+        if offsets.count() > 0 {
+            consumer
+                .commit(&offsets, CommitMode::Sync)
+                .map_err(|e| format!("committing: {e}"))?;
+        }
+    }
+    consumer.unsubscribe();
+    Ok(())
+}
+
+/// Evaluates one input record.
+fn handle(
+    w: &mut Worker,
+    m: &rdkafka::message::BorrowedMessage<'_>,
+    format: Format,
+    attrs: &AttrFilter,
+    out: &mut impl std::io::Write,
+) -> Result<(), String> {
+    let p = m.partition();
+    if !w.parts.contains_key(&p) {
+        w.restore(p)?;
+    }
+    let Some(part) = w.parts.get_mut(&p) else {
+        return Ok(());
+    };
+    let offset = m.offset();
+    if offset < part.next {
+        // Already in the restored state (evaluated before a failover).
+        return Ok(());
+    }
+    part.next = offset + 1;
+    let text = match m.payload().map(std::str::from_utf8) {
+        Some(Ok(t)) => t.trim(),
+        _ => {
+            w.metrics.bad();
+            errln!("{}/{p}@{offset}: not UTF-8 text", w.config.kafka.topic);
+            return Ok(());
+        }
+    };
+    let event = match parse_event_with(text, format, attrs) {
+        Ok(e) => e,
+        Err(e) => {
+            w.metrics.bad();
+            errln!(
+                "{}/{p}@{offset}: {}",
+                w.config.kafka.topic,
+                printable(&e.to_string())
+            );
+            return Ok(());
+        }
+    };
+    let verdict = part.engine.evaluate(&event);
+    part.dirty.insert(event.agent.to_string());
+    part.known.insert(event.agent.to_string());
+    w.metrics.verdict(&verdict);
+    let shown = match w.config.output.verdicts.as_str() {
+        "all" => true,
+        "notable" => verdict.is_notable(),
+        _ => verdict.is_notable() || !verdict.matches.is_empty(),
+    };
+    if !shown {
+        return Ok(());
+    }
+    let uuid = uuid_of(text);
+    let record = Record {
+        partition: p,
+        offset,
+        uuid: uuid.as_deref(),
+        verdict: &verdict,
+    };
+    let json = serde_json::to_string(&record).map_err(|e| e.to_string())?;
+    if let Some(topic) = &w.config.kafka.verdicts_topic {
+        let agent = event.agent.to_string();
+        let mut r = BaseRecord::<str, str>::to(topic).key(&agent).payload(&json);
+        loop {
+            match w.producer.send(r) {
+                Ok(()) => break,
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(
+                        rdkafka::types::RDKafkaErrorCode::QueueFull,
+                    ),
+                    back,
+                )) => {
+                    w.producer.poll(Duration::from_millis(10));
+                    r = back;
+                }
+                Err((e, _)) => return Err(format!("writing verdicts to {topic}: {e}")),
+            }
+        }
+        w.producer.poll(Duration::ZERO);
+    }
+    if w.config.output.stdout {
+        writeln!(out, "{json}").map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
