@@ -190,6 +190,14 @@ fn start(config: &PathBuf) -> Instance {
     i
 }
 
+impl Drop for Instance {
+    /// A test that fails leaves no instance running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Instance {
     fn wait_for(&self, what: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);

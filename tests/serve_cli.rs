@@ -47,6 +47,14 @@ fn lines_of(r: impl Read + Send + 'static) -> Receiver<String> {
 
 const WAIT: Duration = Duration::from_secs(30);
 
+impl Drop for Serve {
+    /// A test that fails leaves no process running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Serve {
     fn start(config: &PathBuf) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_riskgate"))
@@ -137,7 +145,10 @@ impl Serve {
         while let Ok(line) = self.err.recv_timeout(Duration::from_secs(5)) {
             self.err_seen.push(line);
         }
-        (status.code().unwrap_or(-1), self.err_seen)
+        (
+            status.code().unwrap_or(-1),
+            std::mem::take(&mut self.err_seen),
+        )
     }
 }
 
