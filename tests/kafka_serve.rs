@@ -165,6 +165,8 @@ fn strip(mut v: Value) -> Value {
 struct Instance {
     child: Child,
     log: Receiver<String>,
+    /// Its HTTP address.
+    addr: String,
 }
 
 fn start(config: &PathBuf) -> Instance {
@@ -185,7 +187,13 @@ fn start(config: &PathBuf) -> Instance {
             }
         }
     });
-    let i = Instance { child, log };
+    let mut i = Instance {
+        child,
+        log,
+        addr: String::new(),
+    };
+    let line = i.wait_for("listening on http://");
+    i.addr = line.rsplit("http://").next().unwrap_or("").to_string();
     i.wait_for("ready:");
     i
 }
@@ -199,6 +207,22 @@ impl Drop for Instance {
 }
 
 impl Instance {
+    /// A metric of its `/metrics`.
+    fn metric(&self, name: &str) -> f64 {
+        use std::io::{Read, Write};
+        let Ok(mut s) = std::net::TcpStream::connect(&self.addr) else {
+            return -1.0;
+        };
+        let _ = write!(s, "GET /metrics HTTP/1.1\r\nHost: riskgate\r\nConnection: close\r\n\r\n");
+        let mut body = String::new();
+        let _ = s.read_to_string(&mut body);
+        body.lines()
+            .find(|l| l.split([' ', '{']).next() == Some(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(-1.0)
+    }
+
     fn wait_for(&self, what: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
         let mut seen = Vec::new();
@@ -379,6 +403,13 @@ fn a_killed_instance_hands_its_partitions_over_without_changing_a_verdict() {
     // by the survivor: duplicates, each equal to its first verdict.)
     eprintln!("failover: {} duplicate verdicts dropped", s.duplicates);
     s.check(&lines);
+    // The survivor owns every partition and has caught up: no lag left.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while b.metric("riskgate_lag") != 0.0 {
+        assert!(Instant::now() < deadline, "lag {}", b.metric("riskgate_lag"));
+        std::thread::yield_now();
+    }
+    assert!(b.metric("riskgate_events_total") >= (EVENTS - cut) as f64);
     assert_eq!(b.kill("-TERM"), 0, "a graceful stop exits 0");
 }
 

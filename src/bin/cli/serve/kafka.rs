@@ -580,6 +580,8 @@ fn serve(
                 .fold(Gauges::default(), |g, p| g.add(Gauges::of(&p.engine)))
         }));
     }
+    let lag_stop = Arc::new(AtomicBool::new(false));
+    let lag_thread = spawn_lag(config, &worker, &lag_stop)?;
     log(&format!(
         "ready: {} rules, consuming {} as group {}",
         lock(&worker).program.rules.len(),
@@ -657,7 +659,47 @@ fn serve(
         }
     }
     consumer.unsubscribe();
+    lag_stop.store(true, Ordering::Relaxed);
+    let _ = lag_thread.join();
     Ok(())
+}
+
+/// Measures the lag every two seconds, on a thread and a client of its own
+/// (asking the broker for the partitions' ends takes a round trip each).
+fn spawn_lag(
+    config: &Config,
+    worker: &Arc<Mutex<Worker>>,
+    stop: &Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>, String> {
+    let client: BaseConsumer = client(config)
+        .set("group.id", format!("{}-lag", config.kafka.group))
+        .create()
+        .map_err(|e| format!("lag client: {e}"))?;
+    let (worker, stop, topic) = (Arc::clone(worker), Arc::clone(stop), config.kafka.topic.clone());
+    Ok(std::thread::spawn(move || {
+        let mut last = Instant::now() - Duration::from_secs(2);
+        while !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(Duration::from_millis(50));
+            if last.elapsed() < Duration::from_secs(2) {
+                continue;
+            }
+            last = Instant::now();
+            let (owned, metrics): (Vec<(i32, i64)>, Arc<Metrics>) = {
+                let w = lock(&worker);
+                (w.parts.iter().map(|(&p, part)| (p, part.next)).collect(), Arc::clone(&w.metrics))
+            };
+            let lag: i64 = owned
+                .iter()
+                .filter_map(|&(p, next)| {
+                    let (_, high) = client.fetch_watermarks(&topic, p, Duration::from_secs(2)).ok()?;
+                    Some((high - next).max(0))
+                })
+                .sum();
+            metrics
+                .queued
+                .store(u64::try_from(lag).unwrap_or(0), Ordering::Relaxed);
+        }
+    }))
 }
 
 /// Evaluates one input record.

@@ -70,7 +70,8 @@ pub struct Metrics {
     lag: Gauge,
     /// Unix time (s) of the last snapshot written or restored; 0: none.
     pub last_snapshot_s: AtomicI64,
-    /// Lines read but not yet evaluated.
+    /// Input not yet evaluated: lines read (stdin), or records of the
+    /// owned partitions behind their end (Kafka, at each commit).
     pub queued: AtomicU64,
     /// The last reload error, for the log and `/metrics`.
     pub last_reload_error: Mutex<Option<String>>,
