@@ -213,7 +213,10 @@ impl Instance {
         let Ok(mut s) = std::net::TcpStream::connect(&self.addr) else {
             return -1.0;
         };
-        let _ = write!(s, "GET /metrics HTTP/1.1\r\nHost: riskgate\r\nConnection: close\r\n\r\n");
+        let _ = write!(
+            s,
+            "GET /metrics HTTP/1.1\r\nHost: riskgate\r\nConnection: close\r\n\r\n"
+        );
         let mut body = String::new();
         let _ = s.read_to_string(&mut body);
         body.lines()
@@ -265,10 +268,15 @@ struct Setup {
 }
 
 fn setup(name: &str) -> Setup {
+    setup_with(name, 4, false)
+}
+
+/// An input topic of `partitions`, re-keyed by `serve` when `rekey`.
+fn setup_with(name: &str, partitions: i32, rekey: bool) -> Setup {
     let addr = broker::address();
     let input = broker::unique(&format!("{name}-in"));
     let verdicts = broker::unique(&format!("{name}-verdicts"));
-    broker::create_topic(&addr, &input, 4);
+    broker::create_topic(&addr, &input, partitions);
     broker::create_topic(&addr, &verdicts, 1);
     let rules = tmp(&format!("{name}.rules"));
     std::fs::write(&rules, RULES).unwrap_or_else(|e| panic!("{e}"));
@@ -280,7 +288,7 @@ fn setup(name: &str) -> Setup {
              [output]\nstdout = false\nverdicts = \"all\"\n\
              [limits]\nmax_skew = \"off\"\n\
              [kafka]\nbrokers = {addr:?}\ntopic = {input:?}\ngroup = {:?}\nverdicts_topic = {verdicts:?}\n\
-             session_timeout = \"6s\"\ncommit_interval = \"300ms\"\n",
+             session_timeout = \"6s\"\ncommit_interval = \"300ms\"\nrekey = {rekey}\nrekey_partitions = 4\n",
             broker::unique(&format!("{name}-group"))
         ),
     )
@@ -316,6 +324,21 @@ impl Setup {
         for (agent, line) in lines {
             self.producer
                 .send(BaseRecord::to(&self.input).key(agent).payload(line))
+                .unwrap_or_else(|(e, _)| panic!("{e}"));
+            self.producer.poll(Duration::ZERO);
+        }
+        self.producer
+            .flush(Duration::from_secs(60))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Produces `lines` keyed by something else than the agent (the line's
+    /// position), as a pipeline that does not know agents would.
+    fn produce_unkeyed(&self, lines: &[(String, String)]) {
+        for (i, (_, line)) in lines.iter().enumerate() {
+            let key = format!("line-{i}");
+            self.producer
+                .send(BaseRecord::to(&self.input).key(&key).payload(line))
                 .unwrap_or_else(|(e, _)| panic!("{e}"));
             self.producer.poll(Duration::ZERO);
         }
@@ -406,7 +429,11 @@ fn a_killed_instance_hands_its_partitions_over_without_changing_a_verdict() {
     // The survivor owns every partition and has caught up: no lag left.
     let deadline = Instant::now() + Duration::from_secs(30);
     while b.metric("riskgate_lag") != 0.0 {
-        assert!(Instant::now() < deadline, "lag {}", b.metric("riskgate_lag"));
+        assert!(
+            Instant::now() < deadline,
+            "lag {}",
+            b.metric("riskgate_lag")
+        );
         std::thread::yield_now();
     }
     assert!(b.metric("riskgate_events_total") >= (EVENTS - cut) as f64);
@@ -429,6 +456,27 @@ fn a_rolling_restart_changes_no_verdict() {
     assert_eq!(b.kill("-TERM"), 0);
     let b = start(&s.config);
     s.produce(&lines[two_thirds..]);
+    s.collect(EVENTS);
+    s.check(&lines);
+    assert_eq!(a.kill("-TERM"), 0);
+    assert_eq!(b.kill("-TERM"), 0);
+}
+
+/// An input keyed by something else (one partition, so the stream's order
+/// is the order of each agent's events): `serve` re-keys it through its
+/// internal topic, and the verdicts are one replay's.
+#[test]
+fn an_input_not_keyed_by_agent_is_rekeyed_first() {
+    let lines = stream();
+    let mut s = setup_with("rekey", 1, true);
+    let a = start(&s.config);
+    let b = start(&s.config);
+    // The engines' stage runs on four partitions of the re-keyed topic,
+    // shared by the two instances.
+    let assigned = |i: &Instance| i.wait_for("] assigned");
+    let (x, y) = (assigned(&a), assigned(&b));
+    assert!(!x.contains("[]") && !y.contains("[]"), "{x} / {y}");
+    s.produce_unkeyed(&lines);
     s.collect(EVENTS);
     s.check(&lines);
     assert_eq!(a.kill("-TERM"), 0);

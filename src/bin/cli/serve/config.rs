@@ -82,6 +82,13 @@ pub struct KafkaConfig {
     /// How often state is flushed to the changelog and offsets committed.
     #[serde(with = "duration_text")]
     pub commit_interval: Duration,
+    /// The input topic is not keyed by agent id: re-key it first, through
+    /// the internal topic `<group>-repartition` (each event produced again
+    /// keyed by its agent id), and evaluate that.
+    pub rekey: bool,
+    /// Partitions of the re-keying topic when it is created (default: as
+    /// many as the input has).
+    pub rekey_partitions: Option<usize>,
 }
 
 impl Default for KafkaConfig {
@@ -94,6 +101,8 @@ impl Default for KafkaConfig {
             changelog_topic: None,
             session_timeout: Duration::from_secs(6),
             commit_interval: Duration::from_secs(1),
+            rekey: false,
+            rekey_partitions: None,
         }
     }
 }

@@ -368,6 +368,46 @@ fn read_changelog(
         .collect())
 }
 
+/// The number of partitions of `topic`, `None` if it does not exist.
+fn partitions_of(config: &Config, topic: &str) -> Result<Option<usize>, String> {
+    let probe: BaseConsumer = client(config)
+        .set("group.id", format!("{}-probe", config.kafka.group))
+        .create()
+        .map_err(|e| e.to_string())?;
+    let md = probe
+        .fetch_metadata(Some(topic), TIMEOUT)
+        .map_err(|e| format!("metadata: {e}"))?;
+    Ok(md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().len()))
+}
+
+/// Creates `topic` with `n` partitions if it does not exist.
+fn ensure_topic(config: &Config, topic: &str, n: usize, compact: bool) -> Result<(), String> {
+    if partitions_of(config, topic)?.is_some() {
+        return Ok(());
+    }
+    let admin: AdminClient<DefaultClientContext> =
+        client(config).create().map_err(|e| e.to_string())?;
+    let n = i32::try_from(n).map_err(|e| e.to_string())?;
+    let mut new = NewTopic::new(topic, n, TopicReplication::Fixed(1));
+    if compact {
+        new = new.set("cleanup.policy", "compact");
+    }
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    let results = block_on(admin.create_topics([&new], &options)).map_err(|e| e.to_string())?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => return Err(format!("creating {t}: {e}")),
+        }
+    }
+    log(&format!("created {topic} ({n} partitions)"));
+    Ok(())
+}
+
 /// Creates the changelog if missing, with the input's partition count.
 fn ensure_changelog(config: &Config, changelog: &str) -> Result<(), String> {
     let probe: BaseConsumer = client(config)
@@ -531,6 +571,22 @@ fn serve(
         None => None,
     };
     let format: Format = config.format()?;
+    // Re-keying: a stage that produces the input again keyed by agent id,
+    // and the engines read that.
+    let mut effective = config.clone();
+    let rekey = if config.kafka.rekey {
+        let repartition = format!("{}-repartition", config.kafka.group);
+        let input = partitions_of(config, &config.kafka.topic)?
+            .ok_or_else(|| format!("the input topic `{}` does not exist", config.kafka.topic))?;
+        let n = config.kafka.rekey_partitions.unwrap_or(input);
+        ensure_topic(config, &repartition, n, false)?;
+        let stage = spawn_rekey(config, &repartition, format)?;
+        effective.kafka.topic = repartition;
+        Some(stage)
+    } else {
+        None
+    };
+    let config = &effective;
     let changelog = config.kafka.changelog();
     ensure_changelog(config, &changelog)?;
     let producer: BaseProducer = client(config)
@@ -661,7 +717,102 @@ fn serve(
     consumer.unsubscribe();
     lag_stop.store(true, Ordering::Relaxed);
     let _ = lag_thread.join();
+    if let Some((stop, stage)) = rekey {
+        stop.store(true, Ordering::Relaxed);
+        if let Ok(Err(e)) = stage.join() {
+            return Err(e);
+        }
+    }
     Ok(())
+}
+
+/// A running stage: its stop flag and its thread.
+type Stage = (Arc<AtomicBool>, std::thread::JoinHandle<Result<(), String>>);
+
+/// The re-keying stage: a consumer group `<group>-rekey` over the input
+/// topic, each record produced again to `repartition` keyed by its event's
+/// agent id (a line that is not an event keeps its key, and is reported by
+/// the engines' stage). Offsets are committed after the records are
+/// flushed: at-least-once, so a failover of this stage can produce a record
+/// twice.
+fn spawn_rekey(config: &Config, repartition: &str, format: Format) -> Result<Stage, String> {
+    let consumer: BaseConsumer = client(config)
+        .set("group.id", format!("{}-rekey", config.kafka.group))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .set(
+            "session.timeout.ms",
+            config.kafka.session_timeout.as_millis().to_string(),
+        )
+        .create()
+        .map_err(|e| format!("re-keying consumer: {e}"))?;
+    consumer
+        .subscribe(&[&config.kafka.topic])
+        .map_err(|e| format!("subscribing to {}: {e}", config.kafka.topic))?;
+    let producer: BaseProducer = client(config)
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .create()
+        .map_err(|e| format!("re-keying producer: {e}"))?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let (flag, topic, interval) = (
+        Arc::clone(&stop),
+        repartition.to_string(),
+        config.kafka.commit_interval,
+    );
+    let handle = std::thread::spawn(move || {
+        let nothing = AttrFilter::paths(Vec::<Vec<String>>::new());
+        let mut last = Instant::now();
+        let mut pending = false;
+        while !flag.load(Ordering::Relaxed) {
+            if let Some(m) = consumer.poll(Duration::from_millis(50)) {
+                let m = m.map_err(|e| format!("re-keying: {e}"))?;
+                let payload = m.payload().unwrap_or_default();
+                let agent = std::str::from_utf8(payload)
+                    .ok()
+                    .and_then(|t| parse_event_with(t.trim(), format, &nothing).ok())
+                    .map(|e| e.agent.to_string());
+                let key = agent
+                    .map(String::into_bytes)
+                    .unwrap_or_else(|| m.key().unwrap_or_default().to_vec());
+                let mut r = BaseRecord::<[u8], [u8]>::to(&topic)
+                    .key(&key)
+                    .payload(payload);
+                loop {
+                    match producer.send(r) {
+                        Ok(()) => break,
+                        Err((_, back)) => {
+                            producer.poll(Duration::from_millis(5));
+                            r = back;
+                        }
+                    }
+                }
+                producer.poll(Duration::ZERO);
+                pending = true;
+            }
+            if pending && last.elapsed() >= interval {
+                last = Instant::now();
+                producer
+                    .flush(TIMEOUT)
+                    .map_err(|e| format!("re-keying: {e}"))?;
+                consumer
+                    .commit_consumer_state(CommitMode::Sync)
+                    .map_err(|e| format!("re-keying: committing: {e}"))?;
+                pending = false;
+            }
+        }
+        if pending {
+            producer
+                .flush(TIMEOUT)
+                .map_err(|e| format!("re-keying: {e}"))?;
+            consumer
+                .commit_consumer_state(CommitMode::Sync)
+                .map_err(|e| format!("re-keying: committing: {e}"))?;
+        }
+        Ok(())
+    });
+    Ok((stop, handle))
 }
 
 /// Measures the lag every two seconds, on a thread and a client of its own
@@ -675,7 +826,11 @@ fn spawn_lag(
         .set("group.id", format!("{}-lag", config.kafka.group))
         .create()
         .map_err(|e| format!("lag client: {e}"))?;
-    let (worker, stop, topic) = (Arc::clone(worker), Arc::clone(stop), config.kafka.topic.clone());
+    let (worker, stop, topic) = (
+        Arc::clone(worker),
+        Arc::clone(stop),
+        config.kafka.topic.clone(),
+    );
     Ok(std::thread::spawn(move || {
         let mut last = Instant::now() - Duration::from_secs(2);
         while !stop.load(Ordering::Relaxed) {
@@ -686,12 +841,17 @@ fn spawn_lag(
             last = Instant::now();
             let (owned, metrics): (Vec<(i32, i64)>, Arc<Metrics>) = {
                 let w = lock(&worker);
-                (w.parts.iter().map(|(&p, part)| (p, part.next)).collect(), Arc::clone(&w.metrics))
+                (
+                    w.parts.iter().map(|(&p, part)| (p, part.next)).collect(),
+                    Arc::clone(&w.metrics),
+                )
             };
             let lag: i64 = owned
                 .iter()
                 .filter_map(|&(p, next)| {
-                    let (_, high) = client.fetch_watermarks(&topic, p, Duration::from_secs(2)).ok()?;
+                    let (_, high) = client
+                        .fetch_watermarks(&topic, p, Duration::from_secs(2))
+                        .ok()?;
                     Some((high - next).max(0))
                 })
                 .sum();
