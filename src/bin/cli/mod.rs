@@ -112,3 +112,32 @@ pub fn plural(n: usize) -> &'static str {
         "s"
     }
 }
+
+/// Writes a snapshot of `engine` to `path`: to `path.partial` first, synced,
+/// then renamed over `path`, so a crash never leaves half a snapshot under
+/// the name. The aside file is removed on error.
+pub fn write_snapshot_file(
+    engine: &riskgate::run::engine::Engine,
+    path: &std::path::Path,
+    position: std::collections::BTreeMap<String, u64>,
+) -> std::io::Result<riskgate::run::snapshot::SnapshotSummary> {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".partial");
+    let aside = PathBuf::from(aside);
+    let written = std::fs::File::create(&aside).and_then(|f| {
+        let mut w = std::io::BufWriter::new(f);
+        let summary = engine.snapshot_at(
+            &mut w,
+            &riskgate::run::snapshot::SnapshotFilter::All,
+            position,
+        )?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
+        f.sync_all()?;
+        std::fs::rename(&aside, path)?;
+        Ok(summary)
+    });
+    if written.is_err() {
+        let _ = std::fs::remove_file(&aside);
+    }
+    written
+}

@@ -259,22 +259,8 @@ fn restore(
 /// Writes the engine's state to `path` (aside, then renamed over it).
 fn write_state(engine: &Engine, path: &std::path::Path, line: u64) -> bool {
     let name = printable(&path.display().to_string()).into_owned();
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(".partial");
-    let aside = PathBuf::from(aside);
-    let written = std::fs::File::create(&aside).and_then(|f| {
-        let mut w = std::io::BufWriter::new(f);
-        let position = [("line".to_string(), line)].into_iter().collect();
-        let summary = engine.snapshot_at(
-            &mut w,
-            &riskgate::run::snapshot::SnapshotFilter::All,
-            position,
-        )?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        Ok(summary)
-    });
-    match written.and_then(|s| std::fs::rename(&aside, path).map(|()| s)) {
+    let position = [("line".to_string(), line)].into_iter().collect();
+    match super::write_snapshot_file(engine, path, position) {
         Ok(s) => {
             errln!(
                 "state: {} agents and {} keys written to {name} ({} bytes, after line {line})",
@@ -285,7 +271,6 @@ fn write_state(engine: &Engine, path: &std::path::Path, line: u64) -> bool {
             true
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&aside);
             errln!("error: cannot write the state to `{name}`: {e}");
             false
         }

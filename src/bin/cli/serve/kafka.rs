@@ -691,29 +691,14 @@ fn serve(
                 last_commit = Instant::now();
                 use std::io::Write as _;
                 let _ = out.flush();
-                w.flush(None)?;
-                let offsets = w.offsets(None);
-                if offsets.count() > 0 {
-                    consumer
-                        .commit(&offsets, CommitMode::Sync)
-                        .map_err(|e| format!("committing: {e}"))?;
-                }
+                checkpoint(&mut w, &consumer)?;
             }
         }
     }
     // Stop: flush the verdicts and the state, commit, leave the group.
     use std::io::Write as _;
     let _ = out.flush();
-    {
-        let mut w = lock(&worker);
-        w.flush(None)?;
-        let offsets = w.offsets(None);
-        if offsets.count() > 0 {
-            consumer
-                .commit(&offsets, CommitMode::Sync)
-                .map_err(|e| format!("committing: {e}"))?;
-        }
-    }
+    checkpoint(&mut lock(&worker), &consumer)?;
     consumer.unsubscribe();
     lag_stop.store(true, Ordering::Relaxed);
     let _ = lag_thread.join();
@@ -860,6 +845,18 @@ fn spawn_lag(
                 .store(u64::try_from(lag).unwrap_or(0), Ordering::Relaxed);
         }
     }))
+}
+
+/// Flushes every partition's verdicts and state, then commits its offset.
+fn checkpoint(w: &mut Worker, consumer: &BaseConsumer<Context>) -> Result<(), String> {
+    w.flush(None)?;
+    let offsets = w.offsets(None);
+    if offsets.count() > 0 {
+        consumer
+            .commit(&offsets, CommitMode::Sync)
+            .map_err(|e| format!("committing: {e}"))?;
+    }
+    Ok(())
 }
 
 /// Evaluates one input record.

@@ -428,18 +428,7 @@ fn reload(config: &Config, engine: &Engine, metrics: &Metrics, why: &str, color:
 /// Writes the state file (aside, then renamed over it).
 fn save(engine: &Engine, path: &Path, metrics: &Metrics) -> bool {
     let shown = printable(&path.display().to_string()).into_owned();
-    let mut aside = path.as_os_str().to_owned();
-    aside.push(".partial");
-    let aside = PathBuf::from(aside);
-    let written = std::fs::File::create(&aside).and_then(|f| {
-        let mut w = std::io::BufWriter::new(f);
-        let s = engine.snapshot(&mut w, &riskgate::run::snapshot::SnapshotFilter::All)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        std::fs::rename(&aside, path)?;
-        Ok(s)
-    });
-    match written {
+    match super::write_snapshot_file(engine, path, std::collections::BTreeMap::new()) {
         Ok(s) => {
             metrics.last_snapshot_s.store(now_s(), Ordering::Relaxed);
             log(&format!(
@@ -449,7 +438,6 @@ fn save(engine: &Engine, path: &Path, metrics: &Metrics) -> bool {
             true
         }
         Err(e) => {
-            let _ = std::fs::remove_file(&aside);
             log(&format!("error: cannot write the state to {shown}: {e}"));
             false
         }
