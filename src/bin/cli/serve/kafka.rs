@@ -57,6 +57,8 @@ struct Part {
     next: i64,
     /// The position written last.
     flushed: i64,
+    /// Flushes since the known agents were last checked for eviction.
+    since_sweep: u32,
 }
 
 /// Everything the consumer's rebalance callbacks and the loop share.
@@ -137,6 +139,7 @@ impl Worker {
                 dirty: BTreeSet::new(),
                 next: position,
                 flushed: position,
+                since_sweep: 0,
             },
         );
         Ok(())
@@ -152,6 +155,19 @@ impl Worker {
         for (&p, part) in &mut self.parts {
             if which.is_some_and(|w| !w.contains(&p)) {
                 continue;
+            }
+            // Every tenth flush, agents the engine evicted (idle, or over
+            // the state budget) since their last event get their tombstone.
+            part.since_sweep += 1;
+            if part.since_sweep >= 10 {
+                part.since_sweep = 0;
+                let gone: Vec<String> = part
+                    .known
+                    .iter()
+                    .filter(|a| !part.engine.store().contains(a))
+                    .cloned()
+                    .collect();
+                part.dirty.extend(gone);
             }
             if part.dirty.is_empty() && part.next == part.flushed {
                 continue;
