@@ -45,6 +45,17 @@ impl Decision {
     }
 }
 
+impl std::fmt::Display for Decision {
+    /// As [`Decision::as_str`]: `allow`, `flag`, `suspend`, `deny`.
+    ///
+    /// ```
+    /// assert_eq!(riskgate::Decision::Suspend.to_string(), "suspend");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for Decision {
     type Err = String;
     /// Accepts verdict names and action names (`suspend_token`, `flag_for_review`).
@@ -84,6 +95,17 @@ impl Severity {
             Severity::High => "HIGH",
             Severity::Critical => "CRITICAL",
         }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    /// As [`Severity::as_str`]: `LOW`, `MEDIUM`, `HIGH`, `CRITICAL`.
+    ///
+    /// ```
+    /// assert_eq!(riskgate::Severity::High.to_string(), "HIGH");
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

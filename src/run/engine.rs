@@ -475,6 +475,28 @@ pub struct Engine {
     reloads: AtomicU64,
 }
 
+impl std::fmt::Debug for Engine {
+    /// The program's size and the state's, not their contents.
+    ///
+    /// ```
+    /// let rules = riskgate::RuleSet::from_source("r.rules",
+    ///     "Rule 1 — any\nTrigger: authentication\nAction: flag_for_review\nSeverity: LOW\n")?;
+    /// let engine = riskgate::Engine::builder(rules.compile()).build()?;
+    /// assert_eq!(format!("{engine:?}"),
+    ///     "Engine { rules: 1, tracked_agents: 0, events: 0, reloads: 0, .. }");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let stats = self.stats();
+        f.debug_struct("Engine")
+            .field("rules", &self.core.load().program.rules.len())
+            .field("tracked_agents", &stats.tracked_agents)
+            .field("events", &stats.events)
+            .field("reloads", &stats.reloads)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The number of events evaluated, striped over cache lines so that threads
 /// evaluating at once do not all write one line (a single shared counter
 /// costs a cache-line transfer per event between cores).

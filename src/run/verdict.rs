@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::compile::program::{Decision, Severity};
 
@@ -46,8 +46,88 @@ impl Verdict<'_> {
     }
 }
 
+impl Verdict<'_> {
+    /// The verdict with its own copy of the agent id, to keep past the
+    /// event (send it over a channel, queue it, return it).
+    ///
+    /// ```
+    /// use riskgate::{ActorKind, Categories, Engine, Event, RuleSet};
+    /// use riskgate::run::verdict::OwnedVerdict;
+    /// fn decide(engine: &Engine, agent: String) -> OwnedVerdict {
+    ///     let event = Event::builder(agent, 1_795_910_400_000)
+    ///         .actor(ActorKind::ServiceApp)
+    ///         .categories(Categories::AUTHENTICATION)
+    ///         .build();
+    ///     engine.evaluate(&event).into_owned() // the event is dropped here
+    /// }
+    /// let rules = RuleSet::from_source("r.rules",
+    ///     "Rule 1 — any\nTrigger: service_app authentication\nAction: flag_for_review\nSeverity: LOW\n")?;
+    /// let engine = Engine::builder(rules.compile()).build()?;
+    /// let v = decide(&engine, "svc-1".to_string());
+    /// assert_eq!(v.agent, "svc-1");
+    /// assert_eq!(v.decision, riskgate::Decision::Flag);
+    /// // The same JSON as the borrowed verdict, and it reads back.
+    /// let json = serde_json::to_string(&v)?;
+    /// assert_eq!(serde_json::from_str::<OwnedVerdict>(&json)?, v);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_owned(self) -> OwnedVerdict {
+        OwnedVerdict {
+            time_ms: self.time_ms,
+            agent: self.agent.to_owned(),
+            decision: self.decision,
+            severity: self.severity,
+            matches: self.matches,
+        }
+    }
+}
+
+/// A [`Verdict`] that owns its agent id: `'static`, `Send`, serializable
+/// and deserializable (the same JSON as [`Verdict`]'s).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OwnedVerdict {
+    /// Event time.
+    #[serde(
+        rename = "time",
+        serialize_with = "ser_time",
+        deserialize_with = "de_time"
+    )]
+    pub time_ms: i64,
+    /// The agent.
+    pub agent: String,
+    /// As [`Verdict::decision`].
+    pub decision: Decision,
+    /// As [`Verdict::severity`].
+    pub severity: Option<Severity>,
+    /// As [`Verdict::matches`].
+    pub matches: Vec<Match>,
+}
+
+impl OwnedVerdict {
+    /// A borrowed view, for code written for [`Verdict`].
+    pub fn as_verdict(&self) -> Verdict<'_> {
+        Verdict {
+            time_ms: self.time_ms,
+            agent: &self.agent,
+            decision: self.decision,
+            severity: self.severity,
+            matches: self.matches.clone(),
+        }
+    }
+
+    /// As [`Verdict::is_notable`].
+    pub fn is_notable(&self) -> bool {
+        self.as_verdict().is_notable()
+    }
+
+    /// As [`Verdict::rule_ids`].
+    pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
+        self.matches.iter().map(|m| &*m.rule)
+    }
+}
+
 /// One rule that fired.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
     /// Rule id.
     pub rule: Arc<str>,
@@ -64,12 +144,12 @@ pub struct Match {
     /// Alerts to raise.
     pub alerts: Vec<Alert>,
     /// The true sub-conditions with their values, when asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Vec<String>>,
 }
 
 /// An alert to raise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
     /// Channel (`security team`), `null` for the default.
     pub channel: Option<Arc<str>>,
@@ -81,6 +161,14 @@ pub struct Alert {
 
 fn ser_time<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format_time(*ms))
+}
+
+fn de_time<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    let text = String::deserialize(d)?;
+    chrono::DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.timestamp_millis())
+        .or_else(|_| text.parse::<i64>())
+        .map_err(|_| serde::de::Error::custom(format!("`{text}` is not an RFC 3339 time")))
 }
 
 /// RFC 3339 UTC with milliseconds only when non-zero (`2026-11-22T23:59:30Z`).
