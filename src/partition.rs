@@ -61,11 +61,12 @@ pub fn partition_of(agent_id: &str, partitions: u32) -> u32 {
 mod tests {
     use super::*;
 
-    /// Apache Kafka's `UtilsTest.testMurmur2` vectors (the empty array
-    /// included), which every Kafka client matches.
+    /// Apache Kafka's own vectors: `UtilsTest.testMurmur2` in
+    /// `clients/src/test/java/org/apache/kafka/common/utils/UtilsTest.java`.
+    /// Their lengths leave a tail of 0, 2 or 3 bytes, never 1.
     #[test]
     fn murmur2_matches_kafkas_vectors() {
-        let cases: [(&[u8], i32); 7] = [
+        let cases: [(&[u8], i32); 6] = [
             (b"21", -973_932_308),
             (b"foobar", -790_332_482),
             (b"a-little-bit-long-string", -985_981_536),
@@ -75,11 +76,60 @@ mod tests {
                 -58_897_971,
             ),
             (b"abc", 479_470_107),
-            (b"", 275_646_681),
         ];
         for (data, want) in cases {
             assert_eq!(murmur2(data), want, "{:?}", String::from_utf8_lossy(data));
         }
+    }
+
+    /// librdkafka's `unittest_murmur2` (`src/rdmurmur2.c`, the copy
+    /// rdkafka-sys 4.10.0 bundles), its values the Java client's: every tail
+    /// length 0 to 3 (the 1-byte tail, which no Kafka vector has, included),
+    /// and the empty key.
+    #[test]
+    fn murmur2_matches_librdkafkas_vectors() {
+        let unaligned = "PreAmbleWillBeRemoved,ThePrePartThatIs";
+        let cases: [(&str, u32); 11] = [
+            ("kafka", 0xd067_cf64),
+            ("giberish123456789", 0x8f55_2b0c),
+            ("1234", 0x9fc9_7b14),
+            ("234", 0xe7c0_09ca),
+            ("34", 0x8739_30da),
+            ("4", 0x5a4b_5ca1),
+            (unaligned, 0x7842_4f1c),
+            (&unaligned[1..], 0x4a62_b377),
+            (&unaligned[2..], 0xe0e4_e09e),
+            (&unaligned[3..], 0x62b8_b43f),
+            ("", 0x106e_08d9),
+        ];
+        for (data, want) in cases {
+            assert_eq!(murmur2(data.as_bytes()), want as i32, "{data:?}");
+        }
+    }
+
+    /// librdkafka's partitioner test (`tests/0048-partitioner.c`, partitioner
+    /// `murmur2`, values from Kafka's Java `Utils`): the positive hash modulo
+    /// 7 and 17 partitions. `"23456"` and the long key hash to negative
+    /// values, so the mask is exercised.
+    #[test]
+    fn partitions_match_librdkafkas_murmur2_partitioner() {
+        let cases: [(&str, u32); 4] = [
+            ("", 0x106e_08d9),
+            ("23456", 0x058d_780f),
+            (
+                "this is another string with more length to it perhaps",
+                0x4f77_03da,
+            ),
+            ("hejsan", 0x5ec1_9395),
+        ];
+        for (key, positive) in cases {
+            for n in [7, 17] {
+                assert_eq!(partition_of(key, n), positive % n, "{key:?} of {n}");
+            }
+        }
+        assert!(murmur2(b"23456") < 0);
+        assert_eq!(partition_of("23456", 17), 9);
+        assert_eq!(partition_of("hejsan", 7), 6);
     }
 
     #[test]
