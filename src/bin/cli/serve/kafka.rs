@@ -319,7 +319,8 @@ fn send(
 type Version = (i64, Option<Vec<u8>>);
 
 /// The latest record of every key of changelog partition `p` (tombstoned
-/// keys left out), up to the partition's end now. Agents' records written
+/// keys left out), up to the partition's end now (read until the broker
+/// reports the end, at or past its high watermark). Agents' records written
 /// after the last position record (a flush cut short) are left out in
 /// favour of their record before it.
 fn read_changelog(
@@ -331,6 +332,7 @@ fn read_changelog(
         .set("group.id", format!("{}-restore", config.kafka.group))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "true")
         .create()
         .map_err(|e| e.to_string())?;
     let (low, high) = consumer
@@ -345,6 +347,7 @@ fn read_changelog(
         consumer.assign(&tpl).map_err(|e| e.to_string())?;
         let deadline = Instant::now() + TIMEOUT;
         let mut history: HashMap<String, Vec<Version>> = HashMap::new();
+        let mut last = low - 1;
         loop {
             if Instant::now() > deadline {
                 return Err(format!("{topic}/{p}: reading the changelog took too long"));
@@ -352,7 +355,16 @@ fn read_changelog(
             let Some(m) = consumer.poll(Duration::from_millis(200)) else {
                 continue;
             };
-            let m = m.map_err(|e| format!("{topic}/{p}: {e}"))?;
+            // The end is where the broker says the partition ends (some
+            // brokers report a high watermark short of the last batch's
+            // end, so it is only a lower bound here).
+            let m = match m {
+                Err(rdkafka::error::KafkaError::PartitionEOF(_)) if last + 1 >= high => break,
+                Err(rdkafka::error::KafkaError::PartitionEOF(_)) => continue,
+                Err(e) => return Err(format!("{topic}/{p}: {e}")),
+                Ok(m) => m,
+            };
+            last = m.offset();
             let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
             if key == POSITION {
                 position_at = m.offset();
@@ -361,9 +373,6 @@ fn read_changelog(
                 .entry(key)
                 .or_default()
                 .push((m.offset(), m.payload().map(<[u8]>::to_vec)));
-            if m.offset() + 1 >= high {
-                break;
-            }
         }
         for (key, versions) in history {
             // The last version at or before the last position record
