@@ -244,25 +244,13 @@ impl Worker {
             ));
             metrics.reload(Some(what));
         };
-        let set = match riskgate::RuleSet::from_files(std::slice::from_ref(&self.config.rules)) {
-            Ok(set) => set,
-            Err(d) => {
-                errln!("{}", d.render(color));
-                refuse(&self.metrics, "the rules have errors".into());
+        let (program, profiles) = match super::load_program(&self.config, color) {
+            Ok(loaded) => loaded,
+            Err(what) => {
+                refuse(&self.metrics, what);
                 return;
             }
         };
-        let profiles = match &self.config.profiles {
-            Some(path) => match Profiles::from_path(path) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    refuse(&self.metrics, printable(&e.to_string()).into_owned());
-                    return;
-                }
-            },
-            None => None,
-        };
-        let program = set.compile();
         for part in self.parts.values_mut() {
             let done = match &profiles {
                 Some(p) => part.engine.reload_with_profiles(Arc::clone(&program), p),
@@ -296,18 +284,31 @@ fn send(
     if let Some(v) = value {
         record = record.payload(v);
     }
-    let mut record = record;
+    produce(producer, record)
+}
+
+/// Sends `record`, waiting while the producer's queue is full (bounded);
+/// any other error is returned.
+fn produce<K, P>(producer: &BaseProducer, mut record: BaseRecord<'_, K, P>) -> Result<(), String>
+where
+    K: rdkafka::message::ToBytes + ?Sized,
+    P: rdkafka::message::ToBytes + ?Sized,
+{
+    let topic = record.topic.to_owned();
     for _ in 0..1_000 {
         match producer.send(record) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                producer.poll(Duration::ZERO);
+                return Ok(());
+            }
             Err((
                 rdkafka::error::KafkaError::MessageProduction(
                     rdkafka::types::RDKafkaErrorCode::QueueFull,
                 ),
-                r,
+                back,
             )) => {
                 producer.poll(Duration::from_millis(10));
-                record = r;
+                record = back;
             }
             Err((e, _)) => return Err(format!("writing to {topic}: {e}")),
         }
@@ -786,19 +787,12 @@ fn spawn_rekey(config: &Config, repartition: &str, format: Format) -> Result<Sta
                 let key = agent
                     .map(String::into_bytes)
                     .unwrap_or_else(|| m.key().unwrap_or_default().to_vec());
-                let mut r = BaseRecord::<[u8], [u8]>::to(&topic)
-                    .key(&key)
-                    .payload(payload);
-                loop {
-                    match producer.send(r) {
-                        Ok(()) => break,
-                        Err((_, back)) => {
-                            producer.poll(Duration::from_millis(5));
-                            r = back;
-                        }
-                    }
-                }
-                producer.poll(Duration::ZERO);
+                produce(
+                    &producer,
+                    BaseRecord::<[u8], [u8]>::to(&topic)
+                        .key(&key)
+                        .payload(payload),
+                )?;
                 pending = true;
             }
             if pending && last.elapsed() >= interval {
@@ -929,11 +923,7 @@ fn handle(
     part.dirty.insert(event.agent.to_string());
     part.known.insert(event.agent.to_string());
     w.metrics.verdict(&verdict);
-    let shown = match w.config.output.verdicts.as_str() {
-        "all" => true,
-        "notable" => verdict.is_notable(),
-        _ => verdict.is_notable() || !verdict.matches.is_empty(),
-    };
+    let shown = super::shown(&w.config, &verdict);
     if !shown {
         return Ok(());
     }
@@ -947,23 +937,10 @@ fn handle(
     let json = serde_json::to_string(&record).map_err(|e| e.to_string())?;
     if let Some(topic) = &w.config.kafka.verdicts_topic {
         let agent = event.agent.to_string();
-        let mut r = BaseRecord::<str, str>::to(topic).key(&agent).payload(&json);
-        loop {
-            match w.producer.send(r) {
-                Ok(()) => break,
-                Err((
-                    rdkafka::error::KafkaError::MessageProduction(
-                        rdkafka::types::RDKafkaErrorCode::QueueFull,
-                    ),
-                    back,
-                )) => {
-                    w.producer.poll(Duration::from_millis(10));
-                    r = back;
-                }
-                Err((e, _)) => return Err(format!("writing verdicts to {topic}: {e}")),
-            }
-        }
-        w.producer.poll(Duration::ZERO);
+        produce(
+            &w.producer,
+            BaseRecord::<str, str>::to(topic).key(&agent).payload(&json),
+        )?;
     }
     if w.config.output.stdout {
         writeln!(out, "{json}").map_err(|e| e.to_string())?;

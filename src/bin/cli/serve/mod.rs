@@ -296,11 +296,7 @@ fn evaluate(
         };
         let verdict = engine.evaluate(&event);
         metrics.verdict(&verdict);
-        let shown = match config.output.verdicts.as_str() {
-            "all" => true,
-            "notable" => verdict.is_notable(),
-            _ => verdict.is_notable() || !verdict.matches.is_empty(),
-        };
+        let shown = shown(config, &verdict);
         if shown && config.output.stdout {
             let uuid = uuid_of(&text);
             let record = Record {
@@ -383,30 +379,16 @@ fn reload(config: &Config, engine: &Engine, metrics: &Metrics, why: &str, color:
         ));
         metrics.reload(Some(what));
     };
-    let set = match riskgate::RuleSet::from_files(std::slice::from_ref(&config.rules)) {
-        Ok(set) => set,
-        Err(d) => {
-            errln!("{}", d.render(color));
-            refuse(format!(
-                "{} has errors",
-                printable(&config.rules.display().to_string())
-            ));
+    let (program, profiles) = match load_program(config, color) {
+        Ok(loaded) => loaded,
+        Err(what) => {
+            refuse(what);
             return;
         }
     };
-    let profiles = match &config.profiles {
-        Some(p) => match riskgate::input::profile::Profiles::from_path(p) {
-            Ok(profiles) => Some(profiles),
-            Err(e) => {
-                refuse(printable(&e.to_string()).into_owned());
-                return;
-            }
-        },
-        None => None,
-    };
     let done = match &profiles {
-        Some(p) => engine.reload_with_profiles(set.compile(), p),
-        None => engine.reload(set.compile()),
+        Some(p) => engine.reload_with_profiles(program, p),
+        None => engine.reload(program),
     };
     match done {
         Ok(r) => {
@@ -423,6 +405,44 @@ fn reload(config: &Config, engine: &Engine, metrics: &Metrics, why: &str, color:
         }
         Err(e) => refuse(e.to_string()),
     }
+}
+
+/// Whether `verdict` is written out under `output.verdicts`.
+fn shown(config: &Config, verdict: &Verdict<'_>) -> bool {
+    match config.output.verdicts.as_str() {
+        "all" => true,
+        "notable" => verdict.is_notable(),
+        _ => verdict.is_notable() || !verdict.matches.is_empty(),
+    }
+}
+
+/// The rules and profiles on disk, for a reload: the compiled program, or
+/// why not (the diagnostics are printed).
+fn load_program(
+    config: &Config,
+    color: bool,
+) -> Result<
+    (
+        Arc<riskgate::Program>,
+        Option<riskgate::input::profile::Profiles>,
+    ),
+    String,
+> {
+    let set = riskgate::RuleSet::from_files(std::slice::from_ref(&config.rules)).map_err(|d| {
+        errln!("{}", d.render(color));
+        format!(
+            "{} has errors",
+            printable(&config.rules.display().to_string())
+        )
+    })?;
+    let profiles = match &config.profiles {
+        Some(p) => Some(
+            riskgate::input::profile::Profiles::from_path(p)
+                .map_err(|e| printable(&e.to_string()).into_owned())?,
+        ),
+        None => None,
+    };
+    Ok((set.compile(), profiles))
 }
 
 /// Writes the state file (aside, then renamed over it).
