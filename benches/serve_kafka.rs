@@ -9,56 +9,24 @@
 //! scripts/broker stop
 //! ```
 
+#[path = "../tests/support/broker.rs"]
+mod broker;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use broker::{config, create_topic as topic};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{ClientConfig, Message};
+use rdkafka::Message;
 
 const N: usize = 100_000;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn config(addr: &str) -> ClientConfig {
-    let mut c = ClientConfig::new();
-    c.set("bootstrap.servers", addr);
-    c
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        match f.as_mut().poll(&mut cx) {
-            Poll::Ready(v) => return v,
-            Poll::Pending => std::thread::park_timeout(Duration::from_millis(20)),
-        }
-    }
-}
-
-fn topic(addr: &str, name: &str, partitions: i32) {
-    let admin: AdminClient<DefaultClientContext> = config(addr).create().expect("admin");
-    let t = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
-    let r = block_on(admin.create_topics([&t], &AdminOptions::new())).expect("create");
-    for x in r {
-        x.expect("topic");
-    }
 }
 
 /// `N` Okta events of 500 agents, one a second, each with a uuid.
