@@ -97,7 +97,7 @@ fn seed_rules_allocate_nothing_when_no_rule_fires_on_a_warmed_agent() {
     // Warm the agent (and this thread's scratch) for 20 minutes.
     for k in 0..40 {
         let e = event(T0 + 12 * 3_600_000 + k * 30_000, "10.0.0.1", &["read"]);
-        assert!(engine.evaluate(&e).matches.is_empty());
+        assert!(engine.evaluate(&e).matches().next().is_none());
     }
     let quiet: Vec<Event<'static>> = (0..100)
         .map(|k| {
@@ -110,30 +110,51 @@ fn seed_rules_allocate_nothing_when_no_rule_fires_on_a_warmed_agent() {
         .collect();
     for e in &quiet {
         let (v, n) = allocations(|| engine.evaluate(e));
-        assert!(v.matches.is_empty());
+        assert!(v.matches().next().is_none());
         assert_eq!(n, 0, "a quiet evaluation allocated {n} times");
     }
 }
 
 #[test]
-fn a_firing_rule_allocates_its_match_and_alert_lists_only() {
+fn a_firing_rule_allocates_nothing_up_to_four_matches() {
     let engine = engine(include_str!("../examples/rules/seed.rules"));
     for k in 0..40 {
         let e = event(T0 + 12 * 3_600_000 + k * 30_000, "10.0.0.1", &["read"]);
-        assert!(engine.evaluate(&e).matches.is_empty());
+        assert!(engine.evaluate(&e).matches().next().is_none());
     }
-    // Rule 1 fires (new network): the `matches` vector and the rule's `alerts` vector.
+    // Rule 1 fires (new network): the match names the rule in the program,
+    // kept inline in the verdict; the alerts are read from the program.
     let e = event(T0 + 13 * 3_600_000, "203.0.113.9", &["read"]);
     let (v, n) = allocations(|| engine.evaluate(&e));
     assert_eq!(v.rule_ids().collect::<Vec<_>>(), ["1"]);
+    let m = v.matches().next().map(|m| m.alerts().count());
+    assert_eq!(m, Some(1));
     drop(v);
-    assert_eq!(n, 2);
-    // Rules 1 and 3 fire: one `matches` vector (its first growth holds 4) and two `alerts` vectors.
+    assert_eq!(n, 0);
+    // Rules 1 and 3 fire.
     let e = event(T0 + 13 * 3_600_000 + 1, "203.0.113.9", &["read", "admin"]);
     let (v, n) = allocations(|| engine.evaluate(&e));
     assert_eq!(v.rule_ids().collect::<Vec<_>>(), ["1", "3"]);
     drop(v);
-    assert_eq!(n, 3);
+    assert_eq!(n, 0);
+}
+
+#[test]
+fn a_fifth_match_moves_the_matches_to_one_allocation() {
+    let rule = |i: u32| {
+        format!("Rule {i} — any\nTrigger: service_app authentication\nAction: flag_for_review + alert security team\nSeverity: LOW\n\n")
+    };
+    let four: String = (1..=4).map(rule).collect();
+    let five: String = (1..=5).map(rule).collect();
+    for (source, fired, allocs) in [(four, 4, 0), (five, 5, 1)] {
+        let engine = engine(&source);
+        let e = event(T0, "10.0.0.1", &["read"]);
+        let _ = engine.evaluate(&e); // this thread's scratch
+        let (v, n) = allocations(|| engine.evaluate(&e));
+        assert_eq!(v.matches().count(), fired);
+        drop(v);
+        assert_eq!(n, allocs, "{fired} matches");
+    }
 }
 
 #[test]
@@ -152,7 +173,7 @@ Severity: LOW
     }
     let e = event(T0 + 40 * 30_000, "10.0.0.1", &["read"]);
     let (v, n) = allocations(|| engine.evaluate(&e));
-    assert!(v.matches.is_empty());
+    assert!(v.matches().next().is_none());
     assert_eq!(n, 0);
 }
 
@@ -181,10 +202,7 @@ fn item08_cooldowns_hold_no_copy_of_long_agent_ids() {
     // The cooldown still applies to each of them.
     let again = Event::builder(ids[7].as_str(), T0 + 5_000).build();
     let v = engine.evaluate(&again);
-    assert!(v
-        .matches
-        .iter()
-        .all(|m| m.alerts.iter().all(|a| a.suppressed)));
+    assert!(v.matches().all(|m| m.alerts().all(|a| a.suppressed)));
 }
 
 /// Profiles made of `n` copies of the bundled profiles, each agent id made

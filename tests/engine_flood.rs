@@ -124,8 +124,8 @@ fn the_cooldown_still_suppresses_for_tracked_agents() {
     };
     let first = e(T0);
     let again = e(T0 + 60_000);
-    assert!(!engine.evaluate(&first).matches[0].alerts[0].suppressed);
-    assert!(engine.evaluate(&again).matches[0].alerts[0].suppressed);
+    assert!(!engine.evaluate(&first).into_owned().matches[0].alerts[0].suppressed);
+    assert!(engine.evaluate(&again).into_owned().matches[0].alerts[0].suppressed);
 }
 
 /// The million-id case; slow unoptimised (`cargo test --release --test engine_flood`).

@@ -357,8 +357,8 @@ fn run_engine(engine: &Engine, ev: &Ev) -> Seen {
     let values = PROBES
         .iter()
         .map(|&id| {
-            let m = v.matches.iter().find(|m| &*m.rule == id)?;
-            probe_value(id, m.explanation.as_deref().unwrap_or_default())
+            let m = v.matches().find(|m| m.rule() == id)?;
+            probe_value(id, m.explanation().unwrap_or_default())
         })
         .collect::<Vec<_>>();
     Seen {

@@ -180,6 +180,7 @@ fn suppressed(engine: &Engine, agent: &str, t: i64) -> bool {
         .build();
     let v = engine.evaluate(&event);
     assert_eq!(v.decision, Decision::Flag);
+    let v = v.into_owned();
     let [m] = v.matches.as_slice() else {
         panic!("one match expected: {v:?}");
     };

@@ -64,10 +64,9 @@ fn every_injected_incident_is_found_and_false_positives_are_as_stated() {
         let v = engine.evaluate(&event);
         if v.is_notable() {
             let ids = v
-                .matches
-                .iter()
-                .filter(|m| !m.shadow)
-                .map(|m| m.rule.to_string())
+                .matches()
+                .filter(|m| !m.shadow())
+                .map(|m| m.rule().to_string())
                 .collect();
             fired.insert(i + 1, (v.agent.to_string(), ids));
         }

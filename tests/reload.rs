@@ -38,13 +38,12 @@ fn comparable(a: &BTreeSet<usize>, b: &BTreeSet<usize>) -> BTreeSet<&'static str
 /// What a verdict says about the rules in `only`: which fired, and whether
 /// their alerts were suppressed.
 fn seen(v: &Verdict<'_>, only: &BTreeSet<&str>) -> Vec<(String, Vec<bool>)> {
-    v.matches
-        .iter()
-        .filter(|m| only.contains(&*m.rule))
+    v.matches()
+        .filter(|m| only.contains(m.rule()))
         .map(|m| {
             (
-                m.rule.to_string(),
-                m.alerts.iter().map(|a| a.suppressed).collect(),
+                m.rule().to_string(),
+                m.alerts().map(|a| a.suppressed).collect(),
             )
         })
         .collect()

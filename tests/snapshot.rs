@@ -29,11 +29,10 @@ fn restore(p: Arc<Program>, bytes: &[u8]) -> Result<Engine, RestoreError> {
 /// Everything a verdict says, as comparable data.
 fn whole(v: &Verdict<'_>) -> String {
     let matches: Vec<String> = v
-        .matches
-        .iter()
+        .matches()
         .map(|m| {
-            let alerts: Vec<bool> = m.alerts.iter().map(|a| a.suppressed).collect();
-            format!("{}:{:?}:{:?}", m.rule, m.decision, alerts)
+            let alerts: Vec<bool> = m.alerts().map(|a| a.suppressed).collect();
+            format!("{}:{:?}:{:?}", m.rule(), m.decision(), alerts)
         })
         .collect();
     format!("{:?} {:?} {}", v.decision, v.severity, matches.join(","))

@@ -520,8 +520,8 @@ fn build_event(ev: &Ev, time_ms: i64) -> Event<'static> {
 
 /// The value of a `<label> N >= 0` probe in a verdict, if the probe fired.
 fn probe(v: &Verdict<'_>, rule: &str, label: &str) -> Option<u64> {
-    let m = v.matches.iter().find(|m| &*m.rule == rule)?;
-    let lines = m.explanation.as_ref()?;
+    let m = v.matches().find(|m| m.rule() == rule)?;
+    let lines = m.explanation()?;
     let line = lines.first()?;
     let value = line
         .strip_prefix(label)
@@ -586,7 +586,7 @@ fn forget_untracked(model: &mut Model, engine: &Engine) {
 fn check_verdict(fx: &Fixture, v: &Verdict<'_>) {
     invariants::decision_is_the_max_of_the_matches(v);
     let mut last = None;
-    for m in &v.matches {
+    for m in &v.clone().into_owned().matches {
         let i = fx.index.get(&*m.rule).copied();
         assert!(i.is_some(), "unknown rule {}", m.rule);
         assert!(i > last, "matches out of source order: {v:?}");
@@ -717,7 +717,7 @@ fn step(fx: &Fixture, engine: &Engine, model: &mut Model, ev: &Ev, t: i64, budge
             .program
             .rules
             .get(i)
-            .is_some_and(|r| v.matches.iter().any(|m| m.rule == r.id));
+            .is_some_and(|r| v.matches().any(|m| m.rule() == &*r.id));
         assert_eq!(*n1, n0 + u64::from(fired), "fired count of rule {i}");
     }
 
@@ -740,7 +740,7 @@ fn step(fx: &Fixture, engine: &Engine, model: &mut Model, ev: &Ev, t: i64, budge
         model.unknown.insert(agent);
     }
     let known = !model.unknown.contains(agent);
-    for m in &v.matches {
+    for m in &v.clone().into_owned().matches {
         let Some(&i) = fx.index.get(&*m.rule) else {
             continue;
         };
@@ -839,7 +839,7 @@ fn step(fx: &Fixture, engine: &Engine, model: &mut Model, ev: &Ev, t: i64, budge
     let Some(ip) = event.ip else {
         if explain {
             assert!(
-                !v.matches.iter().any(|m| &*m.rule == "P3"),
+                !v.matches().any(|m| m.rule() == "P3"),
                 "keyed probe fired without a key: {v:?}"
             );
         }

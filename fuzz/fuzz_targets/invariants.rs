@@ -8,18 +8,16 @@ use riskgate::Decision;
 /// that fired (allow if none), and its severity their highest severity.
 pub fn decision_is_the_max_of_the_matches(v: &Verdict<'_>) {
     let decision = v
-        .matches
-        .iter()
-        .filter(|m| !m.shadow)
-        .filter_map(|m| m.decision)
+        .matches()
+        .filter(|m| !m.shadow())
+        .filter_map(|m| m.decision())
         .max()
         .unwrap_or(Decision::Allow);
     assert_eq!(v.decision, decision, "{v:?}");
     let severity = v
-        .matches
-        .iter()
-        .filter(|m| !m.shadow)
-        .map(|m| m.severity)
+        .matches()
+        .filter(|m| !m.shadow())
+        .map(|m| m.severity())
         .max();
     assert_eq!(v.severity, severity, "{v:?}");
 }

@@ -29,7 +29,7 @@ use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile};
 use crate::run::reload::{ReloadError, ReloadReport};
 use crate::run::snapshot::{self, RestoreError, SnapshotFilter, SnapshotSummary};
 use crate::run::state::{self, StateStore};
-use crate::run::verdict::{Alert, Match, Verdict};
+use crate::run::verdict::Verdict;
 
 /// Where "now" comes from, for what is not event time: the forward-skew
 /// check (an event stamped later than now plus the limit is evaluated but
@@ -604,13 +604,7 @@ impl Engine {
                 scratch.metrics = state::Metrics::new(core.gen.layout());
                 scratch.engine = core.id;
             }
-            let mut verdict = Verdict {
-                time_ms: event.time_ms,
-                agent: &event.agent,
-                decision: crate::compile::program::Decision::Allow,
-                severity: None,
-                matches: Vec::new(),
-            };
+            let mut verdict = Verdict::allow(event.time_ms, &event.agent);
             if core.stateful {
                 // The rules are evaluated under the agent's lock, reading its
                 // windows in place (nothing copied, a metric computed only if
@@ -988,24 +982,7 @@ fn decide<'e>(
             ctx.explain(&rule.trigger, &mut lines);
             lines
         });
-        verdict.matches.push(Match {
-            rule: rule.id.clone(),
-            title: rule.title.clone(),
-            decision: rule.decision,
-            severity: rule.severity,
-            actions: rule.actions.clone(),
-            shadow: rule.shadow,
-            alerts: rule
-                .alerts
-                .iter()
-                .map(|a| Alert {
-                    channel: a.channel.clone(),
-                    immediate: a.immediate,
-                    suppressed,
-                })
-                .collect(),
-            explanation,
-        });
+        verdict.push(&core.program, i, suppressed, explanation);
     }
 }
 

@@ -6,25 +6,92 @@
 
 use std::sync::Arc;
 
+use serde::ser::{SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
-use crate::compile::program::{Decision, Severity};
+use crate::compile::program::{CompiledRule, Decision, Program, Severity};
 
-/// The verdict for one event. Borrows the agent id from the event, so that
-/// evaluating allocates nothing when no rule fires.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The verdict for one event. Borrows the agent id from the event and the
+/// fired rules' ids, titles, actions and alerts from the program that
+/// decided it, so that evaluating allocates nothing when no rule fires, and
+/// a firing rule copies no string and counts no reference: a verdict with
+/// matches holds one reference to its program (kept alive across
+/// [`Engine::reload`](crate::Engine::reload)), and up to four matches are
+/// kept inline.
+///
+/// ```
+/// use riskgate::{ActorKind, Categories, Engine, Event, RuleSet};
+/// let rules = RuleSet::from_source("r.rules",
+///     "Rule 1 — any\nTrigger: service_app authentication\nAction: suspend_token + alert security team\nSeverity: HIGH\n")?;
+/// let engine = Engine::builder(rules.compile()).build()?;
+/// let event = Event::builder("svc-1", 1_795_910_400_000)
+///     .actor(ActorKind::ServiceApp)
+///     .categories(Categories::AUTHENTICATION)
+///     .build();
+/// let v = engine.evaluate(&event);
+/// assert_eq!(v.decision, riskgate::Decision::Suspend);
+/// let m = v.matches().next().expect("rule 1 fired");
+/// assert_eq!(m.rule(), "1");
+/// assert_eq!(m.actions(), ["suspend_token", "alert security team"]);
+/// assert_eq!(m.alerts().next().and_then(|a| a.channel), Some("security team"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
 pub struct Verdict<'e> {
     /// Event time.
-    #[serde(rename = "time", serialize_with = "ser_time")]
     pub time_ms: i64,
     /// The agent.
     pub agent: &'e str,
     /// The strongest decision among the non-shadow rules that fired (`allow` if none).
     pub decision: Decision,
-    /// The highest severity among them (`null` if none fired).
+    /// The highest severity among them (`None` if none fired).
     pub severity: Option<Severity>,
-    /// Every rule that fired, shadow ones too, in source order.
-    pub matches: Vec<Match>,
+    /// The program whose rules fired (set with the first match).
+    program: Option<Arc<Program>>,
+    /// The rules that fired, in source order.
+    hits: SmallVec<[Hit; 4]>,
+}
+
+/// One fired rule, by index into the verdict's program.
+#[derive(Debug, Clone, PartialEq)]
+struct Hit {
+    rule: u32,
+    suppressed: bool,
+    explanation: Option<Vec<String>>,
+}
+
+impl<'e> Verdict<'e> {
+    /// The verdict of an event on which no rule has fired yet.
+    pub(crate) fn allow(time_ms: i64, agent: &'e str) -> Self {
+        Verdict {
+            time_ms,
+            agent,
+            decision: Decision::Allow,
+            severity: None,
+            program: None,
+            hits: SmallVec::new(),
+        }
+    }
+
+    /// Records that rule `rule` of `program` fired (`program` is the one
+    /// of the earlier matches: one program decides an event).
+    pub(crate) fn push(
+        &mut self,
+        program: &Arc<Program>,
+        rule: u32,
+        suppressed: bool,
+        explanation: Option<Vec<String>>,
+    ) {
+        if self.program.is_none() {
+            self.program = Some(Arc::clone(program));
+        }
+        self.hits.push(Hit {
+            rule,
+            suppressed,
+            explanation,
+        });
+    }
 }
 
 impl Verdict<'_> {
@@ -32,23 +99,32 @@ impl Verdict<'_> {
     pub fn decision(&self) -> Decision {
         self.decision
     }
+    /// Every rule that fired, shadow ones too, in source order.
+    pub fn matches(&self) -> Matches<'_> {
+        Matches {
+            program: self.program.as_deref(),
+            hits: self.hits.iter(),
+        }
+    }
+    /// True when some rule fired (shadow rules included).
+    pub fn has_matches(&self) -> bool {
+        !self.hits.is_empty()
+    }
     /// True when an enforced rule fired or an alert is to be raised.
     pub fn is_notable(&self) -> bool {
         self.decision != Decision::Allow
             || self
-                .matches
-                .iter()
-                .any(|m| !m.shadow && !m.alerts.is_empty())
+                .matches()
+                .any(|m| !m.shadow() && m.alerts().next().is_some())
     }
     /// The ids of the rules that fired.
     pub fn rule_ids(&self) -> impl Iterator<Item = &str> {
-        self.matches.iter().map(|m| &*m.rule)
+        self.matches().map(|m| m.rule())
     }
-}
 
-impl Verdict<'_> {
-    /// The verdict with its own copy of the agent id, to keep past the
-    /// event (send it over a channel, queue it, return it).
+    /// The verdict with its own copy of the agent id and of the fired
+    /// rules' ids, titles, actions and alerts, to keep past the event
+    /// (send it over a channel, queue it, return it).
     ///
     /// ```
     /// use riskgate::{ActorKind, Categories, Engine, Event, RuleSet};
@@ -77,13 +153,233 @@ impl Verdict<'_> {
             agent: self.agent.to_owned(),
             decision: self.decision,
             severity: self.severity,
-            matches: self.matches,
+            matches: self.matches().map(|m| m.to_owned_match()).collect(),
         }
     }
 }
 
-/// A [`Verdict`] that owns its agent id: `'static`, `Send`, serializable
-/// and deserializable (the same JSON as [`Verdict`]'s).
+impl std::fmt::Debug for Verdict<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verdict")
+            .field("time_ms", &self.time_ms)
+            .field("agent", &self.agent)
+            .field("decision", &self.decision)
+            .field("severity", &self.severity)
+            .field("matches", &self.matches().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl PartialEq for Verdict<'_> {
+    /// Equal when they say the same: time, agent, decision, severity and
+    /// the same matches (rule ids, titles, actions, alerts, explanations),
+    /// whichever program decided them.
+    fn eq(&self, other: &Self) -> bool {
+        self.time_ms == other.time_ms
+            && self.agent == other.agent
+            && self.decision == other.decision
+            && self.severity == other.severity
+            && self.matches().eq(other.matches())
+    }
+}
+
+impl Serialize for Verdict<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Verdict", 5)?;
+        st.serialize_field("time", &format_time(self.time_ms))?;
+        st.serialize_field("agent", self.agent)?;
+        st.serialize_field("decision", &self.decision)?;
+        st.serialize_field("severity", &self.severity)?;
+        st.serialize_field("matches", &self.matches())?;
+        st.end()
+    }
+}
+
+/// The matches of a [`Verdict`], in source order.
+#[derive(Clone)]
+pub struct Matches<'v> {
+    program: Option<&'v Program>,
+    hits: std::slice::Iter<'v, Hit>,
+}
+
+impl<'v> Iterator for Matches<'v> {
+    type Item = MatchRef<'v>;
+    fn next(&mut self) -> Option<MatchRef<'v>> {
+        let program = self.program?;
+        loop {
+            let hit = self.hits.next()?;
+            // A hit always names a rule of its program.
+            if let Some(rule) = program.rules.get(hit.rule as usize) {
+                return Some(MatchRef { rule, hit });
+            }
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.hits.len()))
+    }
+}
+
+impl Serialize for Matches<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.hits.len()))?;
+        for m in self.clone() {
+            seq.serialize_element(&m)?;
+        }
+        seq.end()
+    }
+}
+
+/// One rule that fired, borrowed from its [`Verdict`]: the same fields as
+/// [`Match`], read from the program that decided it.
+#[derive(Clone, Copy)]
+pub struct MatchRef<'v> {
+    rule: &'v CompiledRule,
+    hit: &'v Hit,
+}
+
+impl<'v> MatchRef<'v> {
+    /// Rule id.
+    pub fn rule(&self) -> &'v str {
+        &self.rule.id
+    }
+    /// Title.
+    pub fn title(&self) -> Option<&'v str> {
+        self.rule.title.as_deref()
+    }
+    /// Its decision action (`None` for alert-only rules).
+    pub fn decision(&self) -> Option<Decision> {
+        self.rule.decision
+    }
+    /// Its severity.
+    pub fn severity(&self) -> Severity {
+        self.rule.severity
+    }
+    /// Its actions, canonical (`suspend_token`, `alert security team`).
+    pub fn actions(&self) -> &'v [Arc<str>] {
+        &self.rule.actions
+    }
+    /// `Mode: shadow`: reported, never affects the decision.
+    pub fn shadow(&self) -> bool {
+        self.rule.shadow
+    }
+    /// The rule's tags (`T1078`, `nhi`), as written.
+    pub fn tags(&self) -> &'v [Arc<str>] {
+        &self.rule.tags
+    }
+    /// Alerts to raise.
+    pub fn alerts(&self) -> impl ExactSizeIterator<Item = AlertRef<'v>> + 'v {
+        let suppressed = self.hit.suppressed;
+        self.rule.alerts.iter().map(move |a| AlertRef {
+            channel: a.channel.as_deref(),
+            immediate: a.immediate,
+            suppressed,
+        })
+    }
+    /// The true sub-conditions with their values, when asked for.
+    pub fn explanation(&self) -> Option<&'v [String]> {
+        self.hit.explanation.as_deref()
+    }
+    /// An owned copy.
+    pub fn to_owned_match(&self) -> Match {
+        Match {
+            rule: Arc::clone(&self.rule.id),
+            title: self.rule.title.clone(),
+            decision: self.rule.decision,
+            severity: self.rule.severity,
+            actions: Arc::clone(&self.rule.actions),
+            shadow: self.rule.shadow,
+            alerts: self.alerts().map(AlertRef::to_owned_alert).collect(),
+            explanation: self.hit.explanation.clone(),
+        }
+    }
+}
+
+impl PartialEq for MatchRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.rule() == other.rule()
+            && self.title() == other.title()
+            && self.decision() == other.decision()
+            && self.severity() == other.severity()
+            && self.actions() == other.actions()
+            && self.shadow() == other.shadow()
+            && self.alerts().eq(other.alerts())
+            && self.explanation() == other.explanation()
+    }
+}
+
+impl std::fmt::Debug for MatchRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Match")
+            .field("rule", &self.rule())
+            .field("title", &self.title())
+            .field("decision", &self.decision())
+            .field("severity", &self.severity())
+            .field("actions", &self.actions())
+            .field("shadow", &self.shadow())
+            .field("alerts", &self.alerts().collect::<Vec<_>>())
+            .field("explanation", &self.explanation())
+            .finish()
+    }
+}
+
+impl Serialize for MatchRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let explanation = self.explanation();
+        let n = 7 + usize::from(explanation.is_some());
+        let mut st = s.serialize_struct("Match", n)?;
+        st.serialize_field("rule", self.rule())?;
+        st.serialize_field("title", &self.title())?;
+        st.serialize_field("decision", &self.decision())?;
+        st.serialize_field("severity", &self.severity())?;
+        st.serialize_field("actions", self.actions())?;
+        st.serialize_field("shadow", &self.shadow())?;
+        st.serialize_field("alerts", &AlertsSer(*self))?;
+        if let Some(lines) = explanation {
+            st.serialize_field("explanation", lines)?;
+        } else {
+            st.skip_field("explanation")?;
+        }
+        st.end()
+    }
+}
+
+struct AlertsSer<'v>(MatchRef<'v>);
+
+impl Serialize for AlertsSer<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let alerts = self.0.alerts();
+        let mut seq = s.serialize_seq(Some(alerts.len()))?;
+        for a in alerts {
+            seq.serialize_element(&a)?;
+        }
+        seq.end()
+    }
+}
+
+/// An alert of a [`MatchRef`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct AlertRef<'v> {
+    /// Channel (`security team`), `None` for the default.
+    pub channel: Option<&'v str>,
+    /// `immediate alert`
+    pub immediate: bool,
+    /// Suppressed by the rule's cooldown.
+    pub suppressed: bool,
+}
+
+impl AlertRef<'_> {
+    /// An owned copy.
+    pub fn to_owned_alert(self) -> Alert {
+        Alert {
+            channel: self.channel.map(Arc::from),
+            immediate: self.immediate,
+            suppressed: self.suppressed,
+        }
+    }
+}
+
+/// A [`Verdict`] that owns its agent id and matches: `'static`, `Send`,
+/// serializable and deserializable (the same JSON as [`Verdict`]'s).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OwnedVerdict {
     /// Event time.
@@ -104,20 +400,13 @@ pub struct OwnedVerdict {
 }
 
 impl OwnedVerdict {
-    /// A borrowed view, for code written for [`Verdict`].
-    pub fn as_verdict(&self) -> Verdict<'_> {
-        Verdict {
-            time_ms: self.time_ms,
-            agent: &self.agent,
-            decision: self.decision,
-            severity: self.severity,
-            matches: self.matches.clone(),
-        }
-    }
-
     /// As [`Verdict::is_notable`].
     pub fn is_notable(&self) -> bool {
-        self.as_verdict().is_notable()
+        self.decision != Decision::Allow
+            || self
+                .matches
+                .iter()
+                .any(|m| !m.shadow && !m.alerts.is_empty())
     }
 
     /// As [`Verdict::rule_ids`].
@@ -126,7 +415,22 @@ impl OwnedVerdict {
     }
 }
 
-/// One rule that fired.
+impl PartialEq<Verdict<'_>> for OwnedVerdict {
+    fn eq(&self, other: &Verdict<'_>) -> bool {
+        self.time_ms == other.time_ms
+            && self.agent == other.agent
+            && self.decision == other.decision
+            && self.severity == other.severity
+            && self.matches.len() == other.hits.len()
+            && self
+                .matches
+                .iter()
+                .zip(other.matches())
+                .all(|(a, b)| *a == b.to_owned_match())
+    }
+}
+
+/// One rule that fired, owned (in an [`OwnedVerdict`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Match {
     /// Rule id.

@@ -240,7 +240,7 @@ fn suppressed(engine: &Engine, agent: &str, t: i64) -> bool {
     let event = request(agent, t);
     let v = engine.evaluate(&event);
     assert_eq!(v.decision, Decision::Flag);
-    v.matches[0].alerts[0].suppressed
+    v.into_owned().matches[0].alerts[0].suppressed
 }
 
 /// Distinct agents 1 ms apart, each alerting, past the agent cap: cooldowns
@@ -315,9 +315,8 @@ fn fired(engine: &Engine, event: &Event<'_>) -> (Vec<String>, bool) {
     let v = engine.evaluate(event);
     let ids = v.rule_ids().map(str::to_string).collect();
     let suppressed = v
-        .matches
-        .iter()
-        .any(|m| &*m.rule == "N" && m.alerts[0].suppressed);
+        .matches()
+        .any(|m| m.rule() == "N" && m.alerts().next().is_some_and(|a| a.suppressed));
     (ids, suppressed)
 }
 

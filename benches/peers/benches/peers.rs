@@ -67,7 +67,7 @@ fn benches(c: &mut Criterion) {
     let (warm, event) = stream::warmed_one_fires();
     let engine = riskgate_engine();
     for e in &warm {
-        assert!(engine.evaluate(e).matches.is_empty());
+        assert!(engine.evaluate(e).matches().next().is_none());
     }
     assert_eq!(riskgate_ids(&engine, &event), ["3"]);
     let mut all = warm.clone();
@@ -75,7 +75,7 @@ fn benches(c: &mut Criterion) {
     let input = host::precompute(&all).pop().unwrap_or_else(|| panic!("no input"));
     {
         let mut g = c.benchmark_group("seed_one_event");
-        g.bench_function("riskgate", |b| b.iter(|| engine.evaluate(black_box(&event)).matches.len()));
+        g.bench_function("riskgate", |b| b.iter(|| engine.evaluate(black_box(&event)).matches().count()));
         one_peer(&mut g, CelPeer::new(), &input);
         one_peer(&mut g, EvalexprPeer::new(), &input);
         one_peer(&mut g, RhaiPeer::new(), &input);
@@ -94,7 +94,7 @@ fn benches(c: &mut Criterion) {
                 riskgate_engine,
                 |engine| {
                     for e in &events {
-                        black_box(engine.evaluate(black_box(e)).matches.len());
+                        black_box(engine.evaluate(black_box(e)).matches().count());
                     }
                     engine
                 },

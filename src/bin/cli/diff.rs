@@ -13,7 +13,7 @@ use super::output::errln;
 use super::replay::{build_engine, Output, Skew, StateLimits};
 use riskgate::input::okta::{parse_event_with, AttrFilter, Format};
 use riskgate::lang::diagnostic::printable;
-use riskgate::run::verdict::{Match, Verdict};
+use riskgate::run::verdict::{MatchRef, Verdict};
 
 /// Arguments of `riskgate diff`.
 #[derive(clap::Args)]
@@ -80,14 +80,14 @@ struct Report {
     rules: Vec<RuleDiff>,
 }
 
-fn describe(m: Option<&Match>) -> String {
+fn describe(m: Option<MatchRef<'_>>) -> String {
     match m {
         None => "not fired".into(),
         Some(m) => format!(
             "{} {}{}",
-            m.decision.map_or("no decision", |d| d.as_str()),
-            m.severity.as_str(),
-            if m.shadow { " (shadow)" } else { "" }
+            m.decision().map_or("no decision", |d| d.as_str()),
+            m.severity().as_str(),
+            if m.shadow() { " (shadow)" } else { "" }
         ),
     }
 }
@@ -98,8 +98,8 @@ impl Changes {
         max: usize,
         line: u64,
         agent: &str,
-        old: Option<&Match>,
-        new: Option<&Match>,
+        old: Option<MatchRef<'_>>,
+        new: Option<MatchRef<'_>>,
     ) {
         self.count += 1;
         if self.examples.len() < max {
@@ -222,24 +222,27 @@ fn compare(
     rules: &mut BTreeMap<String, RuleDiff>,
 ) {
     let agent = b.agent;
-    for m in &b.matches {
-        let before = a.matches.iter().find(|o| o.rule == m.rule);
-        let Some(d) = rules.get_mut(&*m.rule) else {
+    for m in b.matches() {
+        let before = a.matches().find(|o| o.rule() == m.rule());
+        let Some(d) = rules.get_mut(m.rule()) else {
             continue;
         };
         match before {
             None => d.newly_firing.add(max, line, agent, None, Some(m)),
-            Some(o) if (o.decision, o.severity, o.shadow) != (m.decision, m.severity, m.shadow) => {
+            Some(o)
+                if (o.decision(), o.severity(), o.shadow())
+                    != (m.decision(), m.severity(), m.shadow()) =>
+            {
                 d.changed.add(max, line, agent, Some(o), Some(m));
             }
             Some(_) => d.unchanged += 1,
         }
     }
-    for o in &a.matches {
-        if b.matches.iter().any(|m| m.rule == o.rule) {
+    for o in a.matches() {
+        if b.matches().any(|m| m.rule() == o.rule()) {
             continue;
         }
-        if let Some(d) = rules.get_mut(&*o.rule) {
+        if let Some(d) = rules.get_mut(o.rule()) {
             d.no_longer_firing.add(max, line, agent, Some(o), None);
         }
     }

@@ -363,7 +363,7 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
         summary.count(&verdict);
         // Shadow matches are shown (marked) unless hidden: seeing what a
         // rule would do before enforcing it is what shadow mode is for.
-        let shown = verdict.is_notable() || (!args.hide_shadow && !verdict.matches.is_empty());
+        let shown = verdict.is_notable() || (!args.hide_shadow && verdict.has_matches());
         if shown {
             if let Err(e) = print_verdict(&mut out, line_no, &verdict, args.output) {
                 super::output::stdout_failed(&e);
@@ -413,11 +413,10 @@ fn print_verdict(
         Output::Text => {
             let sev = v.severity.map_or("-", |s| s.as_str());
             let rules: Vec<String> = v
-                .matches
-                .iter()
+                .matches()
                 .map(|m| {
-                    let mut s = printable(&m.rule).into_owned();
-                    if m.shadow {
+                    let mut s = printable(m.rule()).into_owned();
+                    if m.shadow() {
                         s.push_str("(shadow)");
                     }
                     s
@@ -431,13 +430,12 @@ fn print_verdict(
                 v.decision.as_str().to_uppercase(),
                 rules.join(",")
             )?;
-            for m in &v.matches {
-                let title = printable(m.title.as_deref().unwrap_or(""));
+            for m in v.matches() {
+                let title = printable(m.title().unwrap_or(""));
                 let alerts: Vec<String> = m
-                    .alerts
-                    .iter()
+                    .alerts()
                     .map(|a| {
-                        let ch = printable(a.channel.as_deref().unwrap_or("default"));
+                        let ch = printable(a.channel.unwrap_or("default"));
                         let imm = if a.immediate { "immediate " } else { "" };
                         let sup = if a.suppressed {
                             " (suppressed by cooldown)"
@@ -455,10 +453,10 @@ fn print_verdict(
                 writeln!(
                     out,
                     "  rule {} — {title}: {}{alerts}",
-                    printable(&m.rule),
-                    printable(&m.actions.join(" + "))
+                    printable(m.rule()),
+                    printable(&m.actions().join(" + "))
                 )?;
-                if let Some(ex) = &m.explanation {
+                if let Some(ex) = m.explanation() {
                     for e in ex {
                         writeln!(out, "    because {}", printable(e))?;
                     }

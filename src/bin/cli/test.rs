@@ -299,9 +299,8 @@ fn run_case(line: &str, set: &riskgate::RuleSet, shared: Option<&Profiles>) -> O
             }
             if let Some(alerts) = &exp.alerts {
                 let got: Vec<Value> = verdict
-                    .matches
-                    .iter()
-                    .flat_map(|m| m.alerts.iter())
+                    .matches()
+                    .flat_map(|m| m.alerts())
                     .map(|a| serde_json::to_value(a).unwrap_or(Value::Null))
                     .collect();
                 let same = alerts.len() == got.len()

@@ -154,11 +154,11 @@ impl Metrics {
         self.decisions
             .get_or_create(&vec![("decision".into(), v.decision.as_str().into())])
             .inc();
-        for m in &v.matches {
+        for m in v.matches() {
             self.fired
                 .get_or_create(&vec![
-                    ("rule".into(), m.rule.to_string()),
-                    ("severity".into(), m.severity.as_str().into()),
+                    ("rule".into(), m.rule().to_string()),
+                    ("severity".into(), m.severity().as_str().into()),
                 ])
                 .inc();
         }

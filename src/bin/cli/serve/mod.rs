@@ -412,7 +412,7 @@ fn shown(config: &Config, verdict: &Verdict<'_>) -> bool {
     match config.output.verdicts.as_str() {
         "all" => true,
         "notable" => verdict.is_notable(),
-        _ => verdict.is_notable() || !verdict.matches.is_empty(),
+        _ => verdict.is_notable() || verdict.has_matches(),
     }
 }
 
