@@ -83,6 +83,7 @@ fn rules(c: &mut Criterion) {
     for (mix, label) in [
         (Mix::Selective, "selective"),
         (Mix::AllCandidates, "all_candidates"),
+        (Mix::EventTypes, "event_types"),
     ] {
         for n in [10usize, 100, 1_000] {
             let mut state = None;

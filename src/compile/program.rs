@@ -648,15 +648,92 @@ pub struct Program {
     pub distincts: Vec<DistinctDef>,
     /// First-seen metrics.
     pub first_seens: Vec<FirstSeenDef>,
-    /// Candidate rules by `[actor kind][category bits]`.
-    pub index: Vec<Vec<u32>>,
+    /// The rule index: candidate rules by actor kind, categories and the
+    /// values of the fields the rules test for equality.
+    pub index: RuleIndex,
+}
+
+/// Fields whose equality tests index rules, most discriminating first.
+pub const INDEXED_FIELDS: [Field; 4] = [
+    Field::EventType,
+    Field::Outcome,
+    Field::GrantType,
+    Field::AuthMethod,
+];
+
+/// The rule index. A rule is a candidate for an event when the event has
+/// the actor kind and categories its trigger's phrases require and, if its
+/// trigger requires one of [`INDEXED_FIELDS`] to equal one of some strings
+/// (`event.type == "…"`, `outcome in ["…", "…"]`, an `or` of such tests),
+/// when the event's value is one of them. A rule that cannot match the
+/// event is never looked at: its cost is a part of one hash lookup per
+/// indexed field the slot uses.
+#[derive(Debug, Clone, Default)]
+pub struct RuleIndex {
+    /// By `[actor kind * 16 + category bits]`.
+    pub slots: Vec<IndexSlot>,
+}
+
+/// The candidates for one actor kind and set of categories.
+#[derive(Debug, Clone, Default)]
+pub struct IndexSlot {
+    /// Rules that require no indexed field's value, in source order.
+    pub any: Vec<u32>,
+    /// Per indexed field the slot's rules test: value → rules (source order).
+    pub by_field: Vec<(Field, RulesByValue)>,
+}
+
+/// Rules (indices, source order) by the value a field must have for them.
+pub type RulesByValue = ahash::AHashMap<Box<str>, Vec<u32>>;
+
+/// The candidate rules of one event, in source order (a merge of at most
+/// `1 + INDEXED_FIELDS.len()` sorted lists; allocates nothing).
+#[derive(Debug, Clone)]
+pub struct Candidates<'p> {
+    lists: [&'p [u32]; 1 + INDEXED_FIELDS.len()],
+}
+
+impl Iterator for Candidates<'_> {
+    type Item = u32;
+    fn next(&mut self) -> Option<u32> {
+        // The list whose head is smallest (a rule is in one list only).
+        let mut best: Option<(usize, u32)> = None;
+        for (i, list) in self.lists.iter().enumerate() {
+            if let Some(&head) = list.first() {
+                if best.is_none_or(|(_, b)| head < b) {
+                    best = Some((i, head));
+                }
+            }
+        }
+        let (i, head) = best?;
+        if let Some(list) = self.lists.get_mut(i) {
+            *list = list.get(1..).unwrap_or(&[]);
+        }
+        Some(head)
+    }
 }
 
 impl Program {
-    /// The rules that can fire for an event of this actor kind and categories.
-    pub fn candidates(&self, actor: crate::compile::vocab::ActorKind, cats: Categories) -> &[u32] {
+    /// The rules that can fire for an event of this actor kind and
+    /// categories whose indexed fields have these values (`field` gives an
+    /// indexed field's value, `None` when absent), in source order.
+    pub fn candidates<'a>(
+        &self,
+        actor: crate::compile::vocab::ActorKind,
+        cats: Categories,
+        field: impl Fn(Field) -> Option<&'a str>,
+    ) -> Candidates<'_> {
+        let mut lists: [&[u32]; 1 + INDEXED_FIELDS.len()] = Default::default();
         let i = actor_bit_index(actor) * 16 + usize::from(cats.0 & 15);
-        self.index.get(i).map_or(&[], |v| v.as_slice())
+        if let Some(slot) = self.index.slots.get(i) {
+            lists[0] = &slot.any;
+            for ((f, by_value), out) in slot.by_field.iter().zip(lists.iter_mut().skip(1)) {
+                if let Some(rules) = field(*f).and_then(|v| by_value.get(v)) {
+                    *out = rules;
+                }
+            }
+        }
+        Candidates { lists }
     }
     /// Number of rules.
     pub fn len(&self) -> usize {

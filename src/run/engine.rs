@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ahash::AHashMap;
 use arc_swap::ArcSwap;
 
-use crate::compile::program::{Program, Tri};
+use crate::compile::program::{Field, Program, Tri};
 use crate::input::event::Event;
 use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile};
 use crate::run::reload::{ReloadError, ReloadReport};
@@ -948,7 +948,14 @@ fn decide<'e>(
         profile,
         elem: None,
     };
-    for &i in program.candidates(event.actor, event.categories) {
+    let field = |f: Field| match f {
+        Field::EventType => event.event_type.as_deref(),
+        Field::Outcome => event.outcome.as_deref(),
+        Field::GrantType => event.grant_type.as_deref(),
+        Field::AuthMethod => event.auth_method.as_deref(),
+        _ => None,
+    };
+    for i in program.candidates(event.actor, event.categories, field) {
         let Some(rule) = program.rules.get(i as usize) else {
             continue;
         };

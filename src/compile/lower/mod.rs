@@ -204,7 +204,7 @@ impl Builder {
     /// The program: `rules` with everything interned for them, and the rule
     /// index.
     pub fn finish(self, rules: Vec<CompiledRule>) -> Program {
-        let index = index::build_index(&rules);
+        let index = index::build_index(&rules, &self.const_lists);
         Program {
             rules,
             lists: self.const_lists,
