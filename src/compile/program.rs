@@ -570,10 +570,15 @@ pub struct CompiledRule {
     pub id: Arc<str>,
     /// Title.
     pub title: Option<Arc<str>>,
-    /// The trigger.
+    /// The trigger, as written (explanations follow it).
     pub trigger: Cond,
-    /// The exception.
+    /// The exception, as written.
     pub unless: Option<Cond>,
+    /// The trigger as evaluated: the same condition with the parts of each
+    /// `and`/`or` cheapest first (field tests before window reads).
+    pub plan: Cond,
+    /// The exception as evaluated.
+    pub unless_plan: Option<Cond>,
     /// The decision action, if any.
     pub decision: Option<Decision>,
     /// Severity.
@@ -690,24 +695,38 @@ pub type RulesByValue = ahash::AHashMap<Box<str>, Vec<u32>>;
 /// `1 + INDEXED_FIELDS.len()` sorted lists; allocates nothing).
 #[derive(Debug, Clone)]
 pub struct Candidates<'p> {
+    /// The non-empty lists are `lists[..live]`.
     lists: [&'p [u32]; 1 + INDEXED_FIELDS.len()],
+    live: usize,
 }
 
 impl Iterator for Candidates<'_> {
     type Item = u32;
+    #[inline]
     fn next(&mut self) -> Option<u32> {
+        if self.live <= 1 {
+            // One list (the common case): no merge.
+            let (&head, rest) = self.lists[0].split_first()?;
+            self.lists[0] = rest;
+            return Some(head);
+        }
         // The list whose head is smallest (a rule is in one list only).
-        let mut best: Option<(usize, u32)> = None;
-        for (i, list) in self.lists.iter().enumerate() {
+        let mut best = 0;
+        let mut min = u32::MAX;
+        for (i, list) in self.lists.iter().take(self.live).enumerate() {
             if let Some(&head) = list.first() {
-                if best.is_none_or(|(_, b)| head < b) {
-                    best = Some((i, head));
+                if head < min {
+                    (best, min) = (i, head);
                 }
             }
         }
-        let (i, head) = best?;
-        if let Some(list) = self.lists.get_mut(i) {
-            *list = list.get(1..).unwrap_or(&[]);
+        let list = self.lists.get_mut(best)?;
+        let (&head, rest) = list.split_first()?;
+        *list = rest;
+        if rest.is_empty() {
+            // Keep the live lists first.
+            self.live -= 1;
+            self.lists.swap(best, self.live);
         }
         Some(head)
     }
@@ -724,16 +743,21 @@ impl Program {
         field: impl Fn(Field) -> Option<&'a str>,
     ) -> Candidates<'_> {
         let mut lists: [&[u32]; 1 + INDEXED_FIELDS.len()] = Default::default();
+        let mut live = 0;
         let i = actor_bit_index(actor) * 16 + usize::from(cats.0 & 15);
         if let Some(slot) = self.index.slots.get(i) {
-            lists[0] = &slot.any;
-            for ((f, by_value), out) in slot.by_field.iter().zip(lists.iter_mut().skip(1)) {
-                if let Some(rules) = field(*f).and_then(|v| by_value.get(v)) {
-                    *out = rules;
+            let typed = slot
+                .by_field
+                .iter()
+                .filter_map(|(f, by_value)| field(*f).and_then(|v| by_value.get(v)));
+            for list in std::iter::once(&slot.any).chain(typed) {
+                if let Some(out) = lists.get_mut(live).filter(|_| !list.is_empty()) {
+                    *out = list;
+                    live += 1;
                 }
             }
         }
-        Candidates { lists }
+        Candidates { lists, live }
     }
     /// Number of rules.
     pub fn len(&self) -> usize {

@@ -960,11 +960,11 @@ fn decide<'e>(
             continue;
         };
         // `candidates` selected the rule by actor kind and categories.
-        if ctx.candidate_trigger(&rule.trigger) != Tri::True {
+        if ctx.candidate_trigger(&rule.plan) != Tri::True {
             continue;
         }
         if rule
-            .unless
+            .unless_plan
             .as_ref()
             .is_some_and(|u| ctx.cond(u) == Tri::True)
         {

@@ -33,7 +33,8 @@ use crate::compile::program::{CompiledRule, Decision, Program, Severity};
 /// assert_eq!(v.decision, riskgate::Decision::Suspend);
 /// let m = v.matches().next().expect("rule 1 fired");
 /// assert_eq!(m.rule(), "1");
-/// assert_eq!(m.actions(), ["suspend_token", "alert security team"]);
+/// let actions: Vec<&str> = m.actions().iter().map(|a| &**a).collect();
+/// assert_eq!(actions, ["suspend_token", "alert security team"]);
 /// assert_eq!(m.alerts().next().and_then(|a| a.channel), Some("security team"));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -53,12 +54,13 @@ pub struct Verdict<'e> {
     hits: SmallVec<[Hit; 4]>,
 }
 
-/// One fired rule, by index into the verdict's program.
+/// One fired rule, by index into the verdict's program (16 bytes: the
+/// explanation, rare, is boxed to keep the inline matches small).
 #[derive(Debug, Clone, PartialEq)]
 struct Hit {
     rule: u32,
     suppressed: bool,
-    explanation: Option<Vec<String>>,
+    explanation: Option<Box<Vec<String>>>,
 }
 
 impl<'e> Verdict<'e> {
@@ -89,7 +91,7 @@ impl<'e> Verdict<'e> {
         self.hits.push(Hit {
             rule,
             suppressed,
-            explanation,
+            explanation: explanation.map(Box::new),
         });
     }
 }
@@ -277,7 +279,7 @@ impl<'v> MatchRef<'v> {
     }
     /// The true sub-conditions with their values, when asked for.
     pub fn explanation(&self) -> Option<&'v [String]> {
-        self.hit.explanation.as_deref()
+        self.hit.explanation.as_deref().map(Vec::as_slice)
     }
     /// An owned copy.
     pub fn to_owned_match(&self) -> Match {
@@ -289,7 +291,7 @@ impl<'v> MatchRef<'v> {
             actions: Arc::clone(&self.rule.actions),
             shadow: self.rule.shadow,
             alerts: self.alerts().map(AlertRef::to_owned_alert).collect(),
-            explanation: self.hit.explanation.clone(),
+            explanation: self.hit.explanation.as_deref().cloned(),
         }
     }
 }

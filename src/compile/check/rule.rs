@@ -175,10 +175,13 @@ impl Checker {
         if self.error_count() > errors_before {
             return None;
         }
+        let trigger = trigger?;
         Some(CompiledRule {
             id: Arc::from(r.id.node.as_str()),
             title: r.title.as_deref().map(Arc::from),
-            trigger: trigger?,
+            plan: crate::compile::lower::plan::ordered(&trigger),
+            unless_plan: unless.as_ref().map(crate::compile::lower::plan::ordered),
+            trigger,
             unless,
             decision,
             severity: severity?,

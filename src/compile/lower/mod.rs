@@ -7,11 +7,13 @@
 //!   same metric share one window;
 //! - constant lists, profile paths and regexes are interned the same way;
 //! - constants are folded ([`fold`]);
+//! - each condition gets an evaluation plan, its cheap tests first ([`plan`]);
 //! - the rule index is built once every rule is known ([`index`]).
 
 pub(crate) mod fold;
 pub(crate) mod index;
 pub(crate) mod lists;
+pub(crate) mod plan;
 
 use std::sync::Arc;
 
