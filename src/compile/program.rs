@@ -736,6 +736,7 @@ impl Program {
     /// The rules that can fire for an event of this actor kind and
     /// categories whose indexed fields have these values (`field` gives an
     /// indexed field's value, `None` when absent), in source order.
+    #[inline]
     pub fn candidates<'a>(
         &self,
         actor: crate::compile::vocab::ActorKind,
@@ -746,6 +747,11 @@ impl Program {
         let mut live = 0;
         let i = actor_bit_index(actor) * 16 + usize::from(cats.0 & 15);
         if let Some(slot) = self.index.slots.get(i) {
+            if slot.by_field.is_empty() {
+                // No rule of the slot tests an indexed field.
+                lists[0] = &slot.any;
+                return Candidates { lists, live: 1 };
+            }
             let typed = slot
                 .by_field
                 .iter()
