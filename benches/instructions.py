@@ -2,6 +2,7 @@
 """Instructions per event of the `seed` benchmarks, by callgrind.
 
     python3 benches/instructions.py [CASE ...]
+    python3 benches/instructions.py rules      # the `rules` group
 
 Builds `benches/engine.rs`, then for each case (`none_fire`, `one_fires`,
 `all_three_fire`; all by default) runs `seed/<bench>/<case>` under
@@ -38,13 +39,13 @@ def bench_binary():
     sys.exit("benches/engine.rs: no executable built")
 
 
-def per_call(binary, bench, case, function):
+def per_call(binary, bench, case, function, group="seed"):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
              f"--toggle-collect={function}", binary, "--bench",
-             f"^seed/{bench}/{case}$", "--profile-time", "1"],
+             f"^{group}/{bench}/{case}$", "--profile-time", "1"],
             check=True, capture_output=True,
         )
         text = subprocess.run(
@@ -69,9 +70,24 @@ def per_call(binary, bench, case, function):
     return total / calls
 
 
+def rules(binary):
+    """Instructions per event of the `rules` group: 10, 100, 1000 rules."""
+    mixes = ["selective", "all_candidates", "event_types"]
+    print("| rules | " + " | ".join(mixes) + " |")
+    print("|---" * (len(mixes) + 1) + "|")
+    for n in ["10", "100", "1000"]:
+        row = [per_call(binary, m, n, FUNCTIONS["evaluate"], group="rules") for m in mixes]
+        print(f"| {n} | " + " | ".join("–" if x is None else f"{x:,.0f}" for x in row) + " |")
+
+
 def main():
+    # RISKGATE_BENCH_BINARY: an engine bench binary built elsewhere (another
+    # commit's), to compare counts.
+    binary = os.environ.get("RISKGATE_BENCH_BINARY") or bench_binary()
+    if sys.argv[1:] == ["rules"]:
+        rules(binary)
+        return
     cases = sys.argv[1:] or ["none_fire", "one_fires", "all_three_fire"]
-    binary = bench_binary()
     print("| case | hand-written | evaluate | ÷ hand-written | evaluate_explained |")
     print("|---|---|---|---|---|")
     for case in cases:

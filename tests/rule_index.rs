@@ -1,7 +1,9 @@
 //! The rule index (actor kind × categories × the values of `event.type`,
 //! `outcome`, `grant_type`, `auth.method` that a trigger requires) selects
-//! every rule that can fire: on random rule sets and events, the engine fires
-//! exactly the rules whose trigger, evaluated directly with no index, is true.
+//! every rule that can fire, and the compiled conditions (evaluation plans:
+//! reordered, specialised) decide what the written ones decide: on random
+//! rule sets and events, the engine fires exactly the rules whose trigger,
+//! evaluated as written with no index, is true and whose exception is not.
 
 use std::collections::BTreeSet;
 
@@ -45,6 +47,12 @@ fn atom() -> impl Strategy<Value = String> {
         Just("event.type in []".to_string()),
         Just("auth.method == \"private_key_jwt\"".to_string()),
         Just("country == \"US\"".to_string()),
+        Just("ip in [10.0.0.0/8, 2001:db8::/32]".to_string()),
+        Just("ip not in [10.0.0.0/8]".to_string()),
+        (0u32..3).prop_map(|n| format!("asn > {}", 64_500 + n)),
+        Just("asn == 64501".to_string()),
+        Just("country in [\"US\", \"FR\"]".to_string()),
+        Just("user_agent starts_with \"okta\"".to_string()),
     ]
 }
 
@@ -66,12 +74,14 @@ fn rules() -> impl Strategy<Value = String> {
         "service_app authentication and ",
         "token request and ",
     ]);
-    prop::collection::vec((phrase, trigger()), 1..12).prop_map(|rules| {
+    let unless = prop::option::of(trigger());
+    prop::collection::vec((phrase, trigger(), unless), 1..12).prop_map(|rules| {
         rules
             .iter()
             .enumerate()
-            .map(|(i, (p, t))| {
-                format!("Rule R{i} — random\nTrigger: {p}{t}\nAction: flag_for_review\nSeverity: LOW\n\n")
+            .map(|(i, (p, t, u))| {
+                let unless = u.as_ref().map(|u| format!("Unless: {u}\n")).unwrap_or_default();
+                format!("Rule R{i} — random\nTrigger: {p}{t}\n{unless}Action: flag_for_review\nSeverity: LOW\n\n")
             })
             .collect()
     })
@@ -84,12 +94,14 @@ struct EventSpec {
     grant: Option<&'static str>,
     method: Option<&'static str>,
     country: Option<&'static str>,
+    ip: Option<&'static str>,
+    asn: Option<u64>,
     service_app: bool,
     token_request: bool,
 }
 
 fn event_spec() -> impl Strategy<Value = EventSpec> {
-    (
+    let fields = (
         prop::option::of(prop::sample::select(
             [TYPES.as_slice(), &["other.type"]].concat(),
         )),
@@ -97,20 +109,33 @@ fn event_spec() -> impl Strategy<Value = EventSpec> {
         prop::option::of(prop::sample::select(GRANTS.to_vec())),
         prop::option::of(Just("private_key_jwt")),
         prop::option::of(Just("US")),
+    );
+    let more = (
+        prop::option::of(prop::sample::select(vec![
+            "10.1.2.3",
+            "192.0.2.1",
+            "2001:db8::1",
+            "::ffff:10.9.9.9",
+        ])),
+        prop::option::of(64_499u64..64_504),
         any::<bool>(),
         any::<bool>(),
-    )
-        .prop_map(
-            |(event_type, outcome, grant, method, country, service_app, token_request)| EventSpec {
+    );
+    (fields, more).prop_map(
+        |((event_type, outcome, grant, method, country), (ip, asn, service_app, token_request))| {
+            EventSpec {
                 event_type,
                 outcome,
                 grant,
                 method,
                 country,
+                ip,
+                asn,
                 service_app,
                 token_request,
-            },
-        )
+            }
+        },
+    )
 }
 
 fn build(s: &EventSpec) -> Event<'static> {
@@ -140,6 +165,12 @@ fn build(s: &EventSpec) -> Event<'static> {
     if let Some(c) = s.country {
         b = b.country(c);
     }
+    if let Some(ip) = s.ip {
+        b = b.ip(ip.parse().unwrap_or_else(|e| panic!("{e}")));
+    }
+    if let Some(a) = s.asn {
+        b = b.asn(a);
+    }
     b.build()
 }
 
@@ -156,6 +187,7 @@ fn fired_without_index(program: &Program, event: &Event<'_>) -> BTreeSet<String>
         .rules
         .iter()
         .filter(|r| ctx.cond(&r.trigger) == Tri::True)
+        .filter(|r| r.unless.as_ref().is_none_or(|u| ctx.cond(u) != Tri::True))
         .map(|r| r.id.to_string())
         .collect()
 }

@@ -554,6 +554,67 @@ pub enum Cond {
     Any(Box<[Box<str>]>, Box<Cond>, Arc<str>),
 }
 
+/// A condition compiled for evaluation: the tests rules use most, on
+/// built-in fields against constants, specialised (no intermediate value,
+/// no generic comparison), everything else evaluated as written.
+/// Three-valued like [`Cond`], and equal to it on every event.
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// A constant.
+    Const(Tri),
+    /// All of (cheapest first).
+    And(Box<[Op]>),
+    /// Any of (cheapest first).
+    Or(Box<[Op]>),
+    /// Negation.
+    Not(Box<Op>),
+    /// A string field `==` (`eq`) or `!=` a constant; unknown when absent.
+    StrEq {
+        /// The field (a string field).
+        field: Field,
+        /// The constant.
+        value: Box<str>,
+        /// `==` (else `!=`).
+        eq: bool,
+    },
+    /// A string field `[not] in` a constant list of strings; unknown when
+    /// absent.
+    StrIn {
+        /// The field (a string field).
+        field: Field,
+        /// Index into [`Program::lists`] (a [`ListData::Strs`]).
+        list: u32,
+        /// `not in`
+        negated: bool,
+    },
+    /// `ip [not] in` a constant list of CIDR blocks; unknown without an
+    /// address.
+    IpIn {
+        /// Index into [`Program::lists`] (a [`ListData::Ips`]).
+        list: u32,
+        /// `not in`
+        negated: bool,
+    },
+    /// A number field compared with a constant.
+    NumCmp {
+        /// The field (a number field).
+        field: Field,
+        /// The comparison.
+        op: CmpOp,
+        /// The constant.
+        value: Num,
+    },
+    /// `[kind] category`, as [`Cond::Actor`].
+    Actor {
+        /// Allowed actor kinds (bit mask).
+        kinds: u8,
+        /// Required categories.
+        cat: Categories,
+    },
+    /// Any other condition, evaluated as written.
+    Cond(Cond),
+}
+
 /// An alert to raise when a rule fires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlertDef {
@@ -574,11 +635,12 @@ pub struct CompiledRule {
     pub trigger: Cond,
     /// The exception, as written.
     pub unless: Option<Cond>,
-    /// The trigger as evaluated: the same condition with the parts of each
-    /// `and`/`or` cheapest first (field tests before window reads).
-    pub plan: Cond,
+    /// The trigger as evaluated for a candidate event (one the rule index
+    /// selected, so the trigger's top-level actor/category phrases hold):
+    /// specialised operations, each `and`/`or` cheapest part first.
+    pub plan: Op,
     /// The exception as evaluated.
-    pub unless_plan: Option<Cond>,
+    pub unless_plan: Option<Op>,
     /// The decision action, if any.
     pub decision: Option<Decision>,
     /// Severity.

@@ -960,13 +960,13 @@ fn decide<'e>(
             continue;
         };
         // `candidates` selected the rule by actor kind and categories.
-        if ctx.candidate_trigger(&rule.plan) != Tri::True {
+        if ctx.op(&rule.plan) != Tri::True {
             continue;
         }
         if rule
             .unless_plan
             .as_ref()
-            .is_some_and(|u| ctx.cond(u) == Tri::True)
+            .is_some_and(|u| ctx.op(u) == Tri::True)
         {
             continue;
         }

@@ -210,7 +210,7 @@ fn number_value(n: &serde_json::Number) -> V<'static> {
     }
 }
 
-fn and(parts: &[Cond], mut f: impl FnMut(&Cond) -> Tri) -> Tri {
+fn and<T>(parts: &[T], mut f: impl FnMut(&T) -> Tri) -> Tri {
     let mut out = Tri::True;
     for p in parts {
         match f(p) {
@@ -222,7 +222,7 @@ fn and(parts: &[Cond], mut f: impl FnMut(&Cond) -> Tri) -> Tri {
     out
 }
 
-fn or(parts: &[Cond], mut f: impl FnMut(&Cond) -> Tri) -> Tri {
+fn or<T>(parts: &[T], mut f: impl FnMut(&T) -> Tri) -> Tri {
     let mut out = Tri::False;
     for p in parts {
         match f(p) {
@@ -280,6 +280,50 @@ impl<'a> Ctx<'a> {
                 p => self.cond(p),
             }),
             c => self.cond(c),
+        }
+    }
+
+    /// Evaluates a compiled condition ([`Op`]): the same value as the
+    /// [`Cond`] it was compiled from.
+    pub fn op(&self, op: &'a Op) -> Tri {
+        match op {
+            Op::Const(t) => *t,
+            Op::And(parts) => and(parts, |p| self.op(p)),
+            Op::Or(parts) => or(parts, |p| self.op(p)),
+            Op::Not(inner) => self.op(inner).not(),
+            Op::StrEq { field, value, eq } => match self.field(*field) {
+                V::Str(s) => Tri::from_bool((s == &**value) == *eq),
+                _ => Tri::Unknown,
+            },
+            Op::StrIn {
+                field,
+                list,
+                negated,
+            } => match (self.field(*field), self.program.lists.get(*list as usize)) {
+                (V::Str(s), Some(ListData::Strs(set))) => {
+                    Tri::from_bool(set.contains(s) != *negated)
+                }
+                _ => Tri::Unknown,
+            },
+            Op::IpIn { list, negated } => {
+                match (
+                    self.event.ip.and_then(client_ip),
+                    self.program.lists.get(*list as usize),
+                ) {
+                    (Some(ip), Some(ListData::Ips(set))) => {
+                        Tri::from_bool(set.contains(ip) != *negated)
+                    }
+                    _ => Tri::Unknown,
+                }
+            }
+            Op::NumCmp { field, op, value } => {
+                compare_values(*op, &self.field(*field), &V::Num(*value))
+            }
+            Op::Actor { kinds, cat } => {
+                let bit = 1u8 << actor_bit_index(self.event.actor);
+                Tri::from_bool(kinds & bit != 0 && self.event.categories.contains(*cat))
+            }
+            Op::Cond(c) => self.cond(c),
         }
     }
 

@@ -179,8 +179,10 @@ impl Checker {
         Some(CompiledRule {
             id: Arc::from(r.id.node.as_str()),
             title: r.title.as_deref().map(Arc::from),
-            plan: crate::compile::lower::plan::ordered(&trigger),
-            unless_plan: unless.as_ref().map(crate::compile::lower::plan::ordered),
+            // Specialised once the program's lists are known
+            // (`Builder::finish`); correct as it is.
+            plan: Op::Cond(trigger.clone()),
+            unless_plan: unless.clone().map(Op::Cond),
             trigger,
             unless,
             decision,

@@ -205,7 +205,14 @@ impl Builder {
 
     /// The program: `rules` with everything interned for them, and the rule
     /// index.
-    pub fn finish(self, rules: Vec<CompiledRule>) -> Program {
+    pub fn finish(self, mut rules: Vec<CompiledRule>) -> Program {
+        for r in &mut rules {
+            r.plan = plan::compile(&r.trigger, &self.const_lists, true);
+            r.unless_plan = r
+                .unless
+                .as_ref()
+                .map(|u| plan::compile(u, &self.const_lists, false));
+        }
         let index = index::build_index(&rules, &self.const_lists);
         Program {
             rules,

@@ -9,7 +9,93 @@
 //! decides; the written one is kept for explanations, which follow the
 //! source.
 
-use crate::compile::program::{Cond, ListRef, Val};
+use crate::compile::program::{Cond, Field, ListData, ListRef, Op, Tri, Ty, Val, FIELDS};
+use crate::lang::ast::CmpOp;
+
+/// The evaluation plan of a trigger (`candidate`: for events the rule index
+/// selected, whose top-level actor/category phrases therefore hold) or of an
+/// exception: [`ordered`], then specialised ([`Op`]).
+pub(crate) fn compile(c: &Cond, lists: &[ListData], candidate: bool) -> Op {
+    let c = ordered(c);
+    match (&c, candidate) {
+        (Cond::Actor { .. }, true) => Op::Const(Tri::True),
+        (Cond::And(parts), true) => and(parts
+            .iter()
+            .filter(|p| !matches!(p, Cond::Actor { .. }))
+            .map(|p| op(p, lists))
+            .collect()),
+        _ => op(&c, lists),
+    }
+}
+
+fn and(mut parts: Vec<Op>) -> Op {
+    match parts.len() {
+        0 => Op::Const(Tri::True),
+        1 => parts.pop().unwrap_or(Op::Const(Tri::True)),
+        _ => Op::And(parts.into()),
+    }
+}
+
+fn or(mut parts: Vec<Op>) -> Op {
+    match parts.len() {
+        0 => Op::Const(Tri::False),
+        1 => parts.pop().unwrap_or(Op::Const(Tri::False)),
+        _ => Op::Or(parts.into()),
+    }
+}
+
+fn field_ty(f: Field) -> Option<Ty> {
+    FIELDS.iter().find(|(_, g, _)| *g == f).map(|(_, _, t)| *t)
+}
+
+/// `c` (already ordered) as an operation.
+fn op(c: &Cond, lists: &[ListData]) -> Op {
+    match c {
+        Cond::Const(t) => Op::Const(*t),
+        Cond::And(parts) => and(parts.iter().map(|p| op(p, lists)).collect()),
+        Cond::Or(parts) => or(parts.iter().map(|p| op(p, lists)).collect()),
+        Cond::Not(inner) => Op::Not(Box::new(op(inner, lists))),
+        Cond::Actor { kinds, cat, .. } => Op::Actor {
+            kinds: *kinds,
+            cat: *cat,
+        },
+        Cond::Cmp(cmp, Val::Field(f), Val::Str(s), _)
+        | Cond::Cmp(cmp, Val::Str(s), Val::Field(f), _)
+            if matches!(cmp, CmpOp::Eq | CmpOp::Ne) && field_ty(*f) == Some(Ty::Str) =>
+        {
+            Op::StrEq {
+                field: *f,
+                value: Box::from(&**s),
+                eq: *cmp == CmpOp::Eq,
+            }
+        }
+        Cond::Cmp(cmp, Val::Field(f), Val::Num(n), _) if field_ty(*f) == Some(Ty::Num) => {
+            Op::NumCmp {
+                field: *f,
+                op: *cmp,
+                value: *n,
+            }
+        }
+        Cond::In {
+            negated,
+            item: Val::Field(f),
+            list: ListRef::Const(i, _),
+            ..
+        } => match (lists.get(*i as usize), field_ty(*f)) {
+            (Some(ListData::Strs(_)), Some(Ty::Str)) => Op::StrIn {
+                field: *f,
+                list: *i,
+                negated: *negated,
+            },
+            (Some(ListData::Ips(_)), Some(Ty::Ip)) => Op::IpIn {
+                list: *i,
+                negated: *negated,
+            },
+            _ => Op::Cond(c.clone()),
+        },
+        other => Op::Cond(other.clone()),
+    }
+}
 
 /// `c` with the parts of each `and`/`or` sorted by [`cost`] (stable: equal
 /// costs keep their written order).
@@ -95,7 +181,7 @@ mod tests {
         let set = RuleSet::from_source("plan.rules", &src).unwrap_or_else(|d| panic!("{d}"));
         let program = set.compile();
         let rule = program.rules.first().unwrap_or_else(|| panic!("one rule"));
-        rule.plan.clone()
+        ordered(&rule.trigger)
     }
 
     #[test]
