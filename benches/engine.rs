@@ -69,6 +69,11 @@ fn seed(c: &mut Criterion) {
             b.iter(|| black_box(engine.evaluate_explained(black_box(&*e)).decision))
         });
         let mut state = None;
+        g.bench_function(BenchmarkId::new("partition", case.name()), |b| {
+            let (partition, e) = state.get_or_insert_with(|| common::warmed_partition(case));
+            b.iter(|| black_box(partition.evaluate(black_box(&*e)).decision))
+        });
+        let mut state = None;
         g.bench_function(BenchmarkId::new("reference", case.name()), |b| {
             let (reference, e) = state.get_or_insert_with(|| common::warmed_reference(case));
             b.iter(|| black_box(reference.evaluate(black_box(&*e))))

@@ -23,6 +23,7 @@ FUNCTIONS = {
     "reference": "engine::reference::Reference::evaluate",
     "evaluate": "riskgate::run::engine::Engine::evaluate",
     "evaluate_explained": "riskgate::run::engine::Engine::evaluate_explained",
+    "partition": "riskgate::run::partition::Partition::evaluate",
 }
 
 
@@ -88,13 +89,14 @@ def main():
         rules(binary)
         return
     cases = sys.argv[1:] or ["none_fire", "one_fires", "all_three_fire"]
-    print("| case | hand-written | evaluate | ÷ hand-written | evaluate_explained |")
-    print("|---|---|---|---|---|")
+    print("| case | hand-written | evaluate | ÷ hand-written | evaluate_explained | partition | ÷ hand-written |")
+    print("|---|---|---|---|---|---|---|")
     for case in cases:
         n = {b: per_call(binary, b, case, f) for b, f in FUNCTIONS.items()}
         fmt = lambda x: "–" if x is None else f"{x:,.0f}"
         ratio = "–" if not n["reference"] or not n["evaluate"] else f"{n['evaluate'] / n['reference']:.1f}×"
-        print(f"| {case} | {fmt(n['reference'])} | {fmt(n['evaluate'])} | {ratio} | {fmt(n['evaluate_explained'])} |")
+        pratio = "–" if not n["reference"] or not n["partition"] else f"{n['partition'] / n['reference']:.1f}×"
+        print(f"| {case} | {fmt(n['reference'])} | {fmt(n['evaluate'])} | {ratio} | {fmt(n['evaluate_explained'])} | {fmt(n['partition'])} | {pratio} |")
 
 
 if __name__ == "__main__":

@@ -160,6 +160,25 @@ pub fn warmed_engine(case: Case) -> (Engine, Event<'static>) {
     (engine, e)
 }
 
+/// A partition-owned engine warmed for `case`, checked to give the case's
+/// verdict.
+pub fn warmed_partition(case: Case) -> (riskgate::run::partition::Partition, Event<'static>) {
+    let mut partition = Engine::builder(compile("seed.rules", SEED))
+        .profiles(&profiles())
+        .clock(end_of_time())
+        .build_partition()
+        .unwrap_or_else(|e| panic!("{e}"));
+    for e in case.warm_up() {
+        let _ = partition.evaluate(&e);
+    }
+    let e = case.event();
+    let verdict = partition.evaluate(&e);
+    let got: Vec<&str> = verdict.rule_ids().collect();
+    assert_eq!(got, case.expected(), "{case:?}");
+    drop(verdict);
+    (partition, e)
+}
+
 /// A reference warmed for `case`, checked to give the case's verdict.
 pub fn warmed_reference(case: Case) -> (Reference, Event<'static>) {
     let mut r = seed_reference();

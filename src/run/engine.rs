@@ -23,74 +23,16 @@ use std::sync::{Arc, Mutex, PoisonError};
 use ahash::AHashMap;
 use arc_swap::ArcSwap;
 
-use crate::compile::program::{Field, Program, Tri};
+use crate::compile::program::Program;
 use crate::input::event::Event;
-use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile};
+pub use crate::run::clock::{Clock, EventClock, ManualClock, SystemClock};
+use crate::run::decide::{decide, shape};
+use crate::run::eval::{NoMetrics, ResolvedProfile};
 use crate::run::reload::{ReloadError, ReloadReport};
 use crate::run::snapshot::{self, RestoreError, SnapshotFilter, SnapshotSummary};
 use crate::run::state::{self, StateStore};
+pub use crate::run::stats::Stats;
 use crate::run::verdict::Verdict;
-
-/// Where "now" comes from, for what is not event time: the forward-skew
-/// check (an event stamped later than now plus the limit is evaluated but
-/// not counted).
-pub trait Clock: Send + Sync {
-    /// Milliseconds since the epoch, or `None` to trust event time.
-    fn now_ms(&self) -> Option<i64>;
-    /// True when the clock never goes back (by more than the forward-skew
-    /// limit matters): the engine may then keep the last time it read and
-    /// read the clock again only for an event later than that time plus
-    /// the limit, instead of for every event. `false` by default.
-    fn is_monotonic(&self) -> bool {
-        false
-    }
-}
-
-/// Trusts event time: no event is ever past the forward skew (as with
-/// [`EngineBuilder::forward_skew_limit_ms`]`(None)`).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct EventClock;
-
-impl Clock for EventClock {
-    fn now_ms(&self) -> Option<i64> {
-        None
-    }
-}
-
-/// The machine's clock: the default. A replayed log lies in the past, so
-/// against this clock only events stamped in the future are skewed.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> Option<i64> {
-        Some(chrono::Utc::now().timestamp_millis())
-    }
-    fn is_monotonic(&self) -> bool {
-        true
-    }
-}
-
-/// A clock tests set by hand.
-#[derive(Debug, Default)]
-pub struct ManualClock(pub std::sync::atomic::AtomicI64);
-
-impl ManualClock {
-    /// A clock at `ms`.
-    pub fn new(ms: i64) -> Self {
-        ManualClock(std::sync::atomic::AtomicI64::new(ms))
-    }
-    /// Sets the time.
-    pub fn set(&self, ms: i64) {
-        self.0.store(ms, Ordering::Relaxed);
-    }
-}
-
-impl Clock for ManualClock {
-    fn now_ms(&self) -> Option<i64> {
-        Some(self.0.load(Ordering::Relaxed))
-    }
-}
 
 /// Builds an [`Engine`].
 pub struct EngineBuilder {
@@ -179,6 +121,53 @@ impl EngineBuilder {
         let store = StateStore::new(layout, self.config.clone())?;
         let resolved = fresh_profiles(&self.program, &self.profiles);
         Ok(self.finish(store, cooldown_slots, resolved))
+    }
+
+    /// A [`Partition`](crate::run::partition::Partition): this builder's
+    /// program, profiles, limits and clock, for the agents one thread owns.
+    ///
+    /// # Errors
+    /// As [`build`](Self::build).
+    pub fn build_partition(self) -> Result<crate::run::partition::Partition, state::StateError> {
+        let (layout, cooldown_slots) = state::layout_of(&self.program);
+        let store = state::owned::OwnedStore::new(layout, self.config.clone())?;
+        let resolved = fresh_profiles(&self.program, &self.profiles);
+        Ok(crate::run::partition::Partition::new(
+            self.program,
+            store,
+            cooldown_slots,
+            resolved,
+            self.clock,
+        ))
+    }
+
+    /// A [`Partition`](crate::run::partition::Partition) whose state comes
+    /// from a snapshot (of an engine or of a partition), as
+    /// [`restore`](Self::restore) restores an engine.
+    ///
+    /// # Errors
+    /// As [`restore`](Self::restore).
+    pub fn restore_partition<R: std::io::Read>(
+        self,
+        reader: R,
+    ) -> Result<(crate::run::partition::Partition, RestoreReport), RestoreError> {
+        let clock = Arc::clone(&self.clock);
+        let (engine, report) = self.restore(reader)?;
+        let core = engine.core.load_full();
+        // An agent's tag is its profile's index + 1 (0: none), as a new
+        // agent's in a partition.
+        let ids = &core.profile_ids;
+        let tag = |key: &str| ids.get(key).map_or(0, |&i| i.saturating_add(1));
+        let store = state::owned::OwnedStore::from_shared(&engine.store, &tag)?;
+        let resolved = (core.profile_ids.clone(), core.profile_list.clone());
+        let partition = crate::run::partition::Partition::new(
+            Arc::clone(&core.program),
+            store,
+            core.cooldown_slots.clone(),
+            resolved,
+            clock,
+        );
+        Ok((partition, report))
     }
 
     /// The engine, its state restored from a snapshot
@@ -355,6 +344,13 @@ struct Core {
 }
 
 impl Core {
+    /// Counts a firing of rule `i`.
+    fn count_fired(&self, i: usize) {
+        if let Some(f) = self.fired.get(i) {
+            f.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Adds the rule counts of `old` (no longer evaluating) to this core's,
     /// by rule id.
     fn carry_counts(&self, old: &Core) {
@@ -381,18 +377,8 @@ impl Core {
         (profile_ids, profile_list): (AHashMap<Box<str>, u32>, Box<[ResolvedProfile]>),
         id: u64,
     ) -> Self {
-        let p = &program;
-        let fired = p.rules.iter().map(|_| AtomicU64::new(0)).collect();
-        let plain = p.distincts.is_empty()
-            && p.first_seens.is_empty()
-            && p.counters
-                .iter()
-                .all(|c| c.cond.is_none() && c.by.is_none());
-        let plain_hits = plain.then(|| vec![true; p.counters.len()].into_boxed_slice());
-
-        // Cooldowns live in the agent's state: a program with one keeps
-        // agents even if it has no metric.
-        let stateful = p.has_state() || cooldown_slots.iter().any(Option::is_some);
+        let fired = program.rules.iter().map(|_| AtomicU64::new(0)).collect();
+        let (stateful, plain_hits) = shape(&program, &cooldown_slots);
         // Tags are `index + 1` (0: no profile).
         let profile_in_slot =
             stateful && plain_hits.is_some() && profile_list.len() < u32::MAX as usize;
@@ -410,49 +396,6 @@ impl Core {
             plain_hits,
         }
     }
-}
-
-/// Counters since the engine was built.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Stats {
-    /// Events evaluated.
-    pub events: u64,
-    /// Programs installed by [`Engine::reload`].
-    pub reloads: u64,
-    /// Times each rule fired, by rule id, in source order.
-    pub fired: Vec<(Arc<str>, u64)>,
-    /// Agents with state now.
-    pub tracked_agents: u64,
-    /// Evaluations of agents that could not be tracked (at `max_agents`).
-    pub untracked: u64,
-    /// Agents whose state was dropped: idle (`idle_ttl_ms`) or least
-    /// recently seen when the state passed `max_state_bytes`.
-    pub evicted_agents: u64,
-    /// Keys of keyed counters (`count(..) by F`) with state now.
-    pub tracked_keys: u64,
-    /// Keyed-counter updates on keys that could not be kept (at the key cap
-    /// while another thread was making room): counted on fresh state.
-    pub untracked_keys: u64,
-    /// Keys whose state was dropped: idle, least recently seen at
-    /// `max_keys` or past `max_state_bytes`, or pushed out of an agent's
-    /// `max_keys_per_agent` quota (those also in `quota_evicted_keys`).
-    pub evicted_keys: u64,
-    /// Keys dropped because the agent that created them created
-    /// `max_keys_per_agent` newer ones.
-    pub quota_evicted_keys: u64,
-    /// State bytes held now (map entries and the heap the states own,
-    /// requested sizes), what `max_state_bytes` bounds.
-    pub state_bytes: u64,
-    /// Events stamped past the forward-skew limit (evaluated, not counted).
-    pub skewed: u64,
-    /// Late events too old for every window they would enter (each
-    /// counter's ring and history, each distinct window, each key's ring):
-    /// evaluated, counted in none.
-    pub late_dropped: u64,
-    /// Late events too old for some window but counted in another (a
-    /// five-minute-late event misses a one-minute ring but enters the
-    /// minute history of a baseline).
-    pub late_partial: u64,
 }
 
 /// The rule engine. `Send + Sync`: share it (`Arc`) across threads.
@@ -616,24 +559,28 @@ impl Engine {
                         profile
                     };
                     decide(
-                        core,
+                        &core.program,
+                        &core.cooldown_slots,
                         event,
                         profile,
                         metrics,
                         Some(cooldowns),
                         explain,
                         &mut verdict,
+                        |i| core.count_fired(i),
                     );
                 });
             } else {
                 decide(
-                    core,
+                    &core.program,
+                    &core.cooldown_slots,
                     event,
                     profile,
                     &NoMetrics,
                     None,
                     explain,
                     &mut verdict,
+                    |i| core.count_fired(i),
                 );
             }
             verdict
@@ -833,7 +780,7 @@ impl Engine {
 
     /// Writes a snapshot of the state of the agents `filter` selects (and
     /// the keys of keyed counters they created) to `writer`, in the format
-    /// of [`snapshot`](crate::run::snapshot). Each agent is copied under its
+    /// of [`snapshot`]. Each agent is copied under its
     /// own lock: evaluations go on meanwhile (an agent evaluated during the
     /// snapshot is in it as it stood when copied); reloads wait.
     ///
@@ -868,36 +815,24 @@ impl Engine {
 
     /// Counters since the engine was built.
     pub fn stats(&self) -> Stats {
-        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
-        let st = self.store.stats();
         let core = self.core.load();
-        Stats {
-            events: self.events.total(),
-            reloads: self.reloads.load(Ordering::Relaxed),
-            fired: core
-                .program
-                .rules
-                .iter()
-                .zip(core.fired.iter())
-                .map(|(r, n)| (r.id.clone(), n.load(Ordering::Relaxed)))
-                .collect(),
-            tracked_agents: as_u64(st.agents),
-            untracked: st.untracked_events,
-            evicted_agents: st.evicted_agents + st.budget_evicted_agents,
-            tracked_keys: as_u64(st.keys),
-            untracked_keys: st.untracked_key_events,
-            evicted_keys: st.evicted_keys
-                + st.cap_evicted_keys
-                + st.budget_evicted_keys
-                + st.quota_evicted_keys,
-            quota_evicted_keys: st.quota_evicted_keys,
-            state_bytes: as_u64(st.bytes),
-            skewed: st.skewed_events,
-            late_dropped: st.late_dropped_events,
-            late_partial: st.late_partial_events,
-        }
+        let fired = core
+            .program
+            .rules
+            .iter()
+            .zip(core.fired.iter())
+            .map(|(r, n)| (r.id.clone(), n.load(Ordering::Relaxed)))
+            .collect();
+        Stats::from_store(
+            self.store.stats(),
+            self.events.total(),
+            self.reloads.load(Ordering::Relaxed),
+            fired,
+        )
     }
+}
 
+impl Engine {
     /// Drops the state of agents (and keys) idle since before
     /// `watermark_ms - idle_ttl`; an agent's cooldowns go with it.
     pub fn evict_idle(&self, watermark_ms: i64) -> usize {
@@ -924,73 +859,6 @@ fn profile_tag(core: &Core, agent: &str) -> u32 {
 fn profile_tagged(core: &Core, tag: u32) -> Option<&ResolvedProfile> {
     let i = tag.checked_sub(1)?;
     core.profile_list.get(i as usize)
-}
-
-/// Evaluates the candidate rules of `event` and adds what fires to
-/// `verdict`; an alert of a rule with a cooldown is checked against (and
-/// starts) the agent's `cooldowns`: suppressed iff `t < last_alert + D`,
-/// the decision still applies.
-#[allow(clippy::too_many_arguments)]
-fn decide<'e>(
-    core: &Core,
-    event: &'e Event<'e>,
-    profile: Option<&ResolvedProfile>,
-    metrics: &dyn MetricSource,
-    mut cooldowns: Option<&mut state::Cooldowns<'_>>,
-    explain: bool,
-    verdict: &mut Verdict<'e>,
-) {
-    let program = &*core.program;
-    let ctx = Ctx {
-        program,
-        event,
-        metrics,
-        profile,
-        elem: None,
-    };
-    let field = |f: Field| match f {
-        Field::EventType => event.event_type.as_deref(),
-        Field::Outcome => event.outcome.as_deref(),
-        Field::GrantType => event.grant_type.as_deref(),
-        Field::AuthMethod => event.auth_method.as_deref(),
-        _ => None,
-    };
-    for i in program.candidates(event.actor, event.categories, field) {
-        let Some(rule) = program.rules.get(i as usize) else {
-            continue;
-        };
-        // `candidates` selected the rule by actor kind and categories.
-        if ctx.op(&rule.plan) != Tri::True {
-            continue;
-        }
-        if rule
-            .unless_plan
-            .as_ref()
-            .is_some_and(|u| ctx.op(u) == Tri::True)
-        {
-            continue;
-        }
-        if let Some(f) = core.fired.get(i as usize) {
-            f.fetch_add(1, Ordering::Relaxed);
-        }
-        let slot = core.cooldown_slots.get(i as usize).copied().flatten();
-        let suppressed = match (slot, cooldowns.as_deref_mut()) {
-            (Some(slot), Some(c)) => c.alert(slot as usize),
-            _ => false,
-        };
-        if !rule.shadow {
-            if let Some(d) = rule.decision {
-                verdict.decision = verdict.decision.max(d);
-            }
-            verdict.severity = verdict.severity.max(Some(rule.severity));
-        }
-        let explanation = explain.then(|| {
-            let mut lines = Vec::new();
-            ctx.explain(&rule.trigger, &mut lines);
-            lines
-        });
-        verdict.push(&core.program, i, suppressed, explanation);
-    }
 }
 
 /// Waits until `flag` is set (a reload finishing its swap: microseconds).

@@ -16,10 +16,14 @@
 //!   hand-offs);
 //! - [`verdict`] is what an evaluation returns.
 
+pub mod clock;
+pub(crate) mod decide;
 pub mod engine;
 pub mod eval;
+pub mod partition;
 pub mod reload;
 pub mod snapshot;
 pub mod state;
+pub mod stats;
 pub mod verdict;
 pub mod window;

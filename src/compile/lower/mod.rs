@@ -6,9 +6,9 @@
 //!   metric, `count(outcome == "FAILURE") over 10m`), so rules that read the
 //!   same metric share one window;
 //! - constant lists, profile paths and regexes are interned the same way;
-//! - constants are folded ([`fold`]);
-//! - each condition gets an evaluation plan, its cheap tests first ([`plan`]);
-//! - the rule index is built once every rule is known ([`index`]).
+//! - constants are folded (`fold`);
+//! - each condition gets an evaluation plan, its cheap tests first (`plan`);
+//! - the rule index is built once every rule is known (`index`).
 
 pub(crate) mod fold;
 pub(crate) mod index;

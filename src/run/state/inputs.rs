@@ -124,6 +124,23 @@ impl StateStore {
         metrics: &mut Metrics,
         read: impl FnOnce(&MetricsView<'_>, &mut Cooldowns<'_>),
     ) {
+        with_observation(program, event, profile, now_ms, s, |obs| {
+            self.observe_then_in(gen, &event.agent, obs, metrics, || 0, read);
+        });
+    }
+}
+
+/// Computes the per-metric inputs of `event` under `program` into `s` and
+/// calls `f` with the [`Observation`] they make.
+pub(crate) fn with_observation<R>(
+    program: &Program,
+    event: &Event<'_>,
+    profile: Option<&ResolvedProfile>,
+    now_ms: i64,
+    s: &mut Inputs,
+    f: impl FnOnce(&Observation<'_>) -> R,
+) -> R {
+    {
         let ctx = Ctx {
             program,
             event,
@@ -206,7 +223,7 @@ impl StateStore {
             distinct_values: &distinct,
             first_seen_values: &first_seen,
         };
-        self.observe_then_in(gen, &event.agent, &obs, metrics, || 0, read);
+        f(&obs)
     }
 }
 

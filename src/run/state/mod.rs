@@ -196,13 +196,14 @@
 
 mod generation;
 mod inputs;
+pub(crate) mod owned;
 mod persist;
 
 pub(crate) use generation::Generation;
 pub(crate) use generation::MetricKey;
 pub use generation::MetricNames;
-pub(crate) use inputs::layout_of;
 pub use inputs::Inputs;
+pub(crate) use inputs::{layout_of, with_observation};
 pub use persist::{AgentRecord, KeyRecord, RecordError};
 
 use std::borrow::Cow;
@@ -1081,7 +1082,7 @@ pub struct AgentState {
 }
 
 /// The part of an agent's state that not every program needs, in one block.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentMore {
     distincts: Box<[DistinctWindow]>,
     first_seens: Box<[FirstSeenSet]>,
@@ -1302,6 +1303,23 @@ impl AgentState {
         }
         more.keys.push_back(key);
         grown + more.keys.capacity().saturating_sub(before) * OWNED_KEY_BYTES
+    }
+}
+
+impl Clone for AgentMore {
+    /// A copy with the same room as the original (a copy made for a
+    /// partition or a snapshot counts the bytes the original counts).
+    fn clone(&self) -> Self {
+        let mut cooldowns = Vec::with_capacity(self.cooldowns.capacity());
+        cooldowns.extend_from_slice(&self.cooldowns);
+        let mut keys = VecDeque::with_capacity(self.keys.capacity());
+        keys.extend(self.keys.iter().copied());
+        AgentMore {
+            distincts: self.distincts.clone(),
+            first_seens: self.first_seens.clone(),
+            cooldowns,
+            keys,
+        }
     }
 }
 
@@ -1637,16 +1655,7 @@ impl StateStore {
     /// than [`StoreConfig::max_key_bytes`] its start, `#` and a hash of the
     /// whole id.
     fn agent_key<'a>(&self, agent: &'a str) -> Cow<'a, str> {
-        let max = self.config.max_key_bytes;
-        if agent.len() <= max {
-            return Cow::Borrowed(agent);
-        }
-        let mut keep = max.saturating_sub(ID_HASH_BYTES);
-        while !agent.is_char_boundary(keep) {
-            keep -= 1;
-        }
-        let hash = self.key_hasher.hash_one(agent);
-        Cow::Owned(format!("{}#{hash:016x}", agent.get(..keep).unwrap_or("")))
+        stored_key(&self.config, &self.key_hasher, agent)
     }
 
     /// Counts the event of `agent` described by `obs`, then writes every
@@ -2369,6 +2378,21 @@ impl StateStore {
             })
             .sum()
     }
+}
+
+/// The key `agent` is stored under: the id itself, or for an id longer than
+/// [`StoreConfig::max_key_bytes`] its start, `#` and a hash of the whole id.
+fn stored_key<'a>(config: &StoreConfig, hasher: &RandomState, agent: &'a str) -> Cow<'a, str> {
+    let max = config.max_key_bytes;
+    if agent.len() <= max {
+        return Cow::Borrowed(agent);
+    }
+    let mut keep = max.saturating_sub(ID_HASH_BYTES);
+    while !agent.is_char_boundary(keep) {
+        keep -= 1;
+    }
+    let hash = hasher.hash_one(agent);
+    Cow::Owned(format!("{}#{hash:016x}", agent.get(..keep).unwrap_or("")))
 }
 
 /// Bytes of one map entry: the entry itself, its key's heap and its state's.

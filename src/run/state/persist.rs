@@ -66,7 +66,7 @@ pub enum RecordError {
 impl AgentState {
     /// `true` when this state has the shape `plan` gives an agent (for
     /// state read from a snapshot); makes its sets as roomy as fresh ones.
-    fn fits(&mut self, plan: &Plan) -> bool {
+    pub(super) fn fits(&mut self, plan: &Plan) -> bool {
         if self.counters.len() != plan.counters.len()
             || !self
                 .counters
