@@ -1,0 +1,402 @@
+//! The CLI in CI: `check --output sarif`, `check --deny-warnings`,
+//! `fmt -` and `fmt --check`'s diff, and the exit-code table in every `--help`.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_riskgate"))
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `args` in `dir` with `stdin` as standard input.
+fn run_in(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = bin()
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run riskgate: {e}"));
+    if let Some(mut input) = child.stdin.take() {
+        input
+            .write_all(stdin.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("cannot run riskgate: {e}"))
+}
+
+fn run(args: &[&str]) -> Output {
+    run_in(&root(), args, "")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A fresh directory under `target/` for one test's files.
+fn dir(name: &str) -> PathBuf {
+    let d = root().join("target").join("test-tmp").join("ci").join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("{e}"));
+    d
+}
+
+fn write(dir: &Path, name: &str, body: &str) -> String {
+    let p = dir.join(name);
+    std::fs::write(&p, body).unwrap_or_else(|e| panic!("{e}"));
+    p.to_string_lossy().into_owned()
+}
+
+/// Two errors: an unknown list after a character of two UTF-16 units (line
+/// 2, characters 35-41, UTF-16 columns 36-42), an unknown action (line 3,
+/// columns 9-14).
+const BAD: &str =
+    "Rule 1 — x\nTrigger: outcome == \"𝒳\" AND ip in nowhere\nAction: suspnd\nSeverity: HIGH\n";
+/// One warning (an unused list, line 1, columns 6-11) and a trigger not in
+/// canonical form.
+const WARN_ONLY: &str =
+    "list unused = [192.0.2.0/24]\nRule 1 — x\nTrigger: service_app   authentication\nAction: deny\nSeverity: HIGH\n";
+/// `WARN_ONLY` formatted.
+const WARN_ONLY_FORMATTED: &str =
+    "list unused = [192.0.2.0/24]\n\nRule 1 — x\nTrigger: service_app authentication\nAction: deny\nSeverity: HIGH\n";
+
+fn sarif(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&out.stdout)))
+}
+
+/// The structure SARIF 2.1.0 requires of a log, a run and each result,
+/// checked on `log`; returns its only run.
+fn checked_run(log: &Value) -> &Value {
+    assert_eq!(log["version"], "2.1.0");
+    assert!(
+        log["$schema"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("https://") && s.ends_with("sarif-schema-2.1.0.json")),
+        "{log}"
+    );
+    let runs = log["runs"].as_array().unwrap_or_else(|| panic!("{log}"));
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    let driver = &run["tool"]["driver"];
+    assert_eq!(driver["name"], "riskgate");
+    assert_eq!(driver["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        driver["informationUri"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{driver}"
+    );
+    assert_eq!(run["columnKind"], "utf16CodeUnits");
+    let rules = driver["rules"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{run}"));
+    for r in rules {
+        assert!(r["id"].as_str().is_some(), "{r}");
+        assert!(
+            r["shortDescription"]["text"]
+                .as_str()
+                .is_some_and(|t| !t.is_empty()),
+            "{r}"
+        );
+    }
+    for result in run["results"].as_array().unwrap_or_else(|| panic!("{run}")) {
+        // Every result names a rule of the driver, by id and by index.
+        let index = result["ruleIndex"].as_u64().unwrap_or(u64::MAX) as usize;
+        assert_eq!(
+            rules.get(index).map(|r| &r["id"]),
+            Some(&result["ruleId"]),
+            "{result}"
+        );
+        assert!(
+            ["error", "warning", "note"].contains(&result["level"].as_str().unwrap_or("")),
+            "{result}"
+        );
+        assert!(result["message"]["text"].as_str().is_some(), "{result}");
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        for key in ["startLine", "startColumn", "endLine", "endColumn"] {
+            assert!(region[key].as_u64().is_some_and(|n| n >= 1), "{result}");
+        }
+    }
+    run
+}
+
+/// (ruleId, level, uri, [startLine, startColumn, endLine, endColumn]) of each result.
+fn located(run: &Value) -> Vec<(String, String, String, [u64; 4])> {
+    run["results"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{run}"))
+        .iter()
+        .map(|r| {
+            let loc = &r["locations"][0]["physicalLocation"];
+            let region = &loc["region"];
+            let n = |k: &str| region[k].as_u64().unwrap_or(0);
+            (
+                r["ruleId"].as_str().unwrap_or("").to_string(),
+                r["level"].as_str().unwrap_or("").to_string(),
+                loc["artifactLocation"]["uri"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                [
+                    n("startLine"),
+                    n("startColumn"),
+                    n("endLine"),
+                    n("endColumn"),
+                ],
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn check_sarif_puts_each_error_and_warning_where_it_is() {
+    let d = dir("sarif");
+    write(&d, "bad.rules", BAD);
+    write(&d, "warn.rules", WARN_ONLY);
+    let out = run_in(
+        &d,
+        &["check", "--output", "sarif", "bad.rules", "warn.rules"],
+        "",
+    );
+    // The exit code is the text output's: 1 for the errors.
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let log = sarif(&out);
+    let run = checked_run(&log);
+    assert_eq!(
+        located(run),
+        vec![
+            (
+                "E0201".into(),
+                "error".into(),
+                "bad.rules".into(),
+                [2, 36, 2, 43]
+            ),
+            (
+                "E0203".into(),
+                "error".into(),
+                "bad.rules".into(),
+                [3, 9, 3, 15]
+            ),
+            (
+                "W0003".into(),
+                "warning".into(),
+                "warn.rules".into(),
+                [1, 6, 1, 12]
+            ),
+        ]
+    );
+    let results = &run["results"];
+    assert_eq!(
+        results[1]["message"]["text"],
+        "unknown action `suspnd`\nhelp: did you mean `suspend`?"
+    );
+    assert_eq!(results[2]["message"]["text"], "list `unused` is never used");
+    let ids: Vec<&str> = run["tool"]["driver"]["rules"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|r| r["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(ids, ["E0201", "E0203", "W0003"]);
+    // Standard error says what happened, without the rendered diagnostics.
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("error: 2 errors and 0 warnings in bad.rules"),
+        "{err}"
+    );
+    assert!(err.contains("ok: 1 rule in warn.rules"), "{err}");
+    assert!(!err.contains("-->"), "{err}");
+}
+
+#[test]
+fn check_sarif_of_clean_files_has_no_results_and_exits_0() {
+    let out = run(&[
+        "check",
+        "--output",
+        "sarif",
+        "examples/rules/seed.rules",
+        "examples/rules/agents.rules",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let log = sarif(&out);
+    let run = checked_run(&log);
+    assert_eq!(run["results"], Value::Array(Vec::new()));
+    assert_eq!(run["tool"]["driver"]["rules"], Value::Array(Vec::new()));
+}
+
+#[test]
+fn check_sarif_names_unreadable_and_oddly_named_files() {
+    let d = dir("sarif-names");
+    write(&d, "my rules#1.rules", WARN_ONLY);
+    let out = run_in(
+        &d,
+        &[
+            "check",
+            "--output",
+            "sarif",
+            "my rules#1.rules",
+            "missing.rules",
+        ],
+        "",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let log = sarif(&out);
+    let found = located(checked_run(&log));
+    assert_eq!(
+        found,
+        vec![
+            (
+                "W0003".into(),
+                "warning".into(),
+                "my%20rules%231.rules".into(),
+                [1, 6, 1, 12]
+            ),
+            (
+                "E0100".into(),
+                "error".into(),
+                "missing.rules".into(),
+                [1, 1, 1, 1]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn deny_warnings_makes_a_warning_exit_1() {
+    let d = dir("deny-warnings");
+    let warn = write(&d, "warn.rules", WARN_ONLY);
+    let out = run(&["check", &warn]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&["check", "--deny-warnings", &warn]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("warning[W0003]"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "error: 1 warning in {warn}, denied by --deny-warnings"
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("ok: "), "{err}");
+    let out = run(&["check", "--deny-warnings", "--output", "sarif", &warn]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(sarif(&out)["runs"][0]["results"][0]["level"], "warning");
+    // Files without warnings still pass.
+    let out = run(&["check", "--deny-warnings", "examples/rules/seed.rules"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn fmt_dash_formats_standard_input_to_standard_output() {
+    let d = dir("fmt-stdin");
+    let out = run_in(&d, &["fmt", "-"], WARN_ONLY);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), WARN_ONLY_FORMATTED);
+    // Canonical input comes out the same.
+    let out = run_in(&d, &["fmt", "-"], WARN_ONLY_FORMATTED);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), WARN_ONLY_FORMATTED);
+    // Nothing is written next to it.
+    assert_eq!(std::fs::read_dir(&d).map(|r| r.count()).unwrap_or(1), 0);
+    // A syntax error: diagnostics naming standard input, nothing on stdout.
+    let out = run_in(
+        &d,
+        &["fmt", "-"],
+        "Rule 1 — x\nTrigger service_app authentication\nAction: deny\nSeverity: HIGH\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    let err = text(&out.stderr);
+    assert!(err.contains("error[E0101]"), "{err}");
+    assert!(err.contains("--> <stdin>:2:"), "{err}");
+    // Standard input is read once.
+    let out = run_in(&d, &["fmt", "-", "-"], WARN_ONLY);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn fmt_check_prints_a_unified_diff_and_exits_1() {
+    let d = dir("fmt-diff");
+    write(&d, "messy.rules", WARN_ONLY);
+    write(&d, "tidy.rules", WARN_ONLY_FORMATTED);
+    let out = run_in(&d, &["fmt", "--check", "messy.rules", "tidy.rules"], "");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "--- messy.rules\n\
+         +++ messy.rules (formatted)\n\
+         @@ -1,5 +1,6 @@\n \
+         list unused = [192.0.2.0/24]\n\
+         +\n \
+         Rule 1 — x\n\
+         -Trigger: service_app   authentication\n\
+         +Trigger: service_app authentication\n \
+         Action: deny\n \
+         Severity: HIGH\n\
+         messy.rules: not formatted\n"
+    );
+    // --check leaves the file alone.
+    assert_eq!(
+        std::fs::read_to_string(d.join("messy.rules")).unwrap_or_default(),
+        WARN_ONLY
+    );
+    let out = run_in(&d, &["fmt", "--check", "tidy.rules"], "");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "");
+    // Standard input too.
+    let out = run_in(&d, &["fmt", "--check", "-"], WARN_ONLY);
+    assert_eq!(out.status.code(), Some(1));
+    let diff = text(&out.stdout);
+    assert!(
+        diff.starts_with("--- <stdin>\n+++ <stdin> (formatted)\n@@ -1,5 +1,6 @@\n"),
+        "{diff}"
+    );
+    assert!(diff.ends_with("<stdin>: not formatted\n"), "{diff}");
+    let out = run_in(&d, &["fmt", "--check", "-"], WARN_ONLY_FORMATTED);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(text(&out.stdout), "");
+}
+
+/// The exit-code table of `--help`, from `Exit codes` to the end.
+fn exit_table(help: &str) -> &str {
+    help.find("Exit codes").map_or("", |i| &help[i..])
+}
+
+#[test]
+fn every_command_help_shows_the_one_exit_code_table() {
+    let top = text(&run(&["--help"]).stdout);
+    let table = exit_table(&top);
+    for code in ["  0 ", "  1 ", "  2 ", "  64 ", "  141 "] {
+        assert!(table.contains(code), "{table}");
+    }
+    for cmd in ["check", "fmt", "replay", "diff", "test", "serve"] {
+        let out = run(&[cmd, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        let help = text(&out.stdout);
+        assert_eq!(exit_table(&help).trim_end(), table.trim_end(), "{cmd}");
+    }
+    // README has the same codes.
+    let readme = include_str!("../README.md");
+    for code in ["| 0 |", "| 1 |", "| 2 |", "| 64 |", "| 141 |"] {
+        assert!(readme.contains(code), "README lacks {code}");
+    }
+    let check = text(&run(&["check", "--help"]).stdout);
+    for flag in [
+        "--output <OUTPUT>",
+        "sarif",
+        "--deny-warnings",
+        "--together",
+    ] {
+        assert!(check.contains(flag), "{check}");
+    }
+}
