@@ -1,6 +1,8 @@
 //! The CLI in CI: `check --output sarif`, `check --deny-warnings`,
-//! `fmt -` and `fmt --check`'s diff, and the exit-code table in every `--help`.
+//! `fmt -` and `fmt --check`'s diff, `test --junit`, rule sets spanning
+//! files in `test`, and the exit-code table in every `--help`.
 
+use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -367,6 +369,239 @@ fn fmt_check_prints_a_unified_diff_and_exits_1() {
     assert_eq!(text(&out.stdout), "");
 }
 
+/// An element of a parsed XML document.
+#[derive(Debug, Default)]
+struct Element {
+    name: String,
+    attrs: BTreeMap<String, String>,
+    text: String,
+    children: Vec<Element>,
+}
+
+impl Element {
+    fn attr(&self, key: &str) -> &str {
+        self.attrs.get(key).map_or("", String::as_str)
+    }
+    fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+}
+
+/// Parses `xml` with a real parser (which refuses mismatched tags and
+/// unknown entities): the root element.
+fn parse_xml(xml: &str) -> Element {
+    use quick_xml::events::{BytesStart, Event};
+    use quick_xml::XmlVersion;
+    fn element(e: &BytesStart<'_>) -> Element {
+        let mut el = Element {
+            name: e.name().as_ref().to_string(),
+            ..Element::default()
+        };
+        for a in e.attributes() {
+            let a = a.unwrap_or_else(|err| panic!("bad attribute: {err}"));
+            let value = a
+                .normalized_value(XmlVersion::Implicit1_0)
+                .unwrap_or_else(|err| panic!("bad attribute value: {err}"));
+            el.attrs
+                .insert(a.key.as_ref().to_string(), value.into_owned());
+        }
+        el
+    }
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<Element> = vec![Element::default()];
+    loop {
+        let event = reader
+            .read_event()
+            .unwrap_or_else(|e| panic!("not well-formed XML ({e}):\n{xml}"));
+        match event {
+            Event::Start(e) => stack.push(element(&e)),
+            Event::Empty(e) => {
+                let el = element(&e);
+                if let Some(parent) = stack.last_mut() {
+                    parent.children.push(el);
+                }
+            }
+            Event::End(_) => {
+                let done = stack.pop().unwrap_or_default();
+                if let Some(parent) = stack.last_mut() {
+                    parent.children.push(done);
+                }
+            }
+            Event::Text(t) => {
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(&t.xml_content(XmlVersion::Implicit1_0));
+                }
+            }
+            Event::GeneralRef(r) => {
+                let c = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    _ => quick_xml::escape::resolve_predefined_entity(&r.xml10_content())
+                        .unwrap_or_else(|| panic!("unknown entity {r:?}"))
+                        .to_string(),
+                };
+                if let Some(el) = stack.last_mut() {
+                    el.text.push_str(&c);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(stack.len(), 1, "unclosed elements:\n{xml}");
+    let mut doc = stack.pop().unwrap_or_default();
+    assert_eq!(doc.children.len(), 1, "one root element:\n{xml}");
+    doc.children.pop().unwrap_or_default()
+}
+
+/// The first case of `examples/tests/seed.jsonl` (rule 1 suspends), under
+/// another name.
+fn seed_case(name: &str, decision: &str) -> String {
+    let first = include_str!("../examples/tests/seed.jsonl")
+        .lines()
+        .next()
+        .unwrap_or_default();
+    let mut case: Value = serde_json::from_str(first).unwrap_or_else(|e| panic!("{e}"));
+    case["name"] = Value::from(name);
+    case["expect"]["decision"] = Value::from(decision);
+    case.to_string()
+}
+
+#[test]
+fn test_junit_reports_passing_failing_and_invalid_cases() {
+    let d = dir("junit");
+    let cases = write(
+        &d,
+        "cases.jsonl",
+        &[
+            seed_case("passes", "suspend_token"),
+            seed_case("a <b> & \"c\" 'd'\u{1b}[31m", "deny"),
+            "{\"name\": \"no events\", \"expect\": {}}".to_string(),
+        ]
+        .join("\n"),
+    );
+    let report = d.join("report.xml");
+    let report_arg = report.to_string_lossy().into_owned();
+    let out = run(&[
+        "test",
+        "examples/rules/seed.rules",
+        &cases,
+        "--junit",
+        &report_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    // The console output is today's.
+    let console = text(&out.stdout);
+    assert!(console.contains("PASS  passes\n"), "{console}");
+    assert!(console.ends_with("1 passed, 2 failed\n"), "{console}");
+    let xml = std::fs::read_to_string(&report).unwrap_or_else(|e| panic!("{e}"));
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"));
+    // No character XML 1.0 forbids, even escaped.
+    assert!(
+        !xml.chars()
+            .any(|c| c < ' ' && !matches!(c, '\n' | '\r' | '\t')),
+        "{xml}"
+    );
+    let root = parse_xml(&xml);
+    assert_eq!(root.name, "testsuites");
+    let suites: Vec<&Element> = root.all("testsuite").collect();
+    assert_eq!(suites.len(), 1);
+    let suite = suites[0];
+    assert_eq!(suite.attr("name"), cases);
+    assert_eq!(
+        (
+            suite.attr("tests"),
+            suite.attr("failures"),
+            suite.attr("errors")
+        ),
+        ("3", "1", "1")
+    );
+    let tc: Vec<&Element> = suite.all("testcase").collect();
+    assert_eq!(tc.len(), 3);
+    for t in &tc {
+        assert_eq!(t.attr("classname"), cases);
+        assert!(
+            t.attr("time").parse::<f64>().is_ok_and(|s| s >= 0.0),
+            "{t:?}"
+        );
+    }
+    assert_eq!(tc[0].attr("name"), "passes");
+    assert!(tc[0].children.is_empty(), "{:?}", tc[0]);
+    // The name comes back whole, the escape character as its picture.
+    assert_eq!(tc[1].attr("name"), "a <b> & \"c\" 'd'\u{241b}[31m");
+    assert_eq!(tc[1].attr("line"), "2");
+    let failure = tc[1]
+        .all("failure")
+        .next()
+        .unwrap_or_else(|| panic!("{:?}", tc[1]));
+    let mismatch = "- decision: deny\n+ decision: suspend";
+    assert!(failure.attr("message").contains(mismatch), "{failure:?}");
+    assert!(failure.text.contains(mismatch), "{failure:?}");
+    let error = tc[2]
+        .all("error")
+        .next()
+        .unwrap_or_else(|| panic!("{:?}", tc[2]));
+    assert_eq!(error.attr("message"), "missing `events` array");
+
+    // All passing: no failure element, exit 0.
+    let out = run(&[
+        "test",
+        "examples/rules/seed.rules",
+        "examples/tests/seed.jsonl",
+        "--junit",
+        &report_arg,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let root = parse_xml(&std::fs::read_to_string(&report).unwrap_or_default());
+    let suite = root
+        .all("testsuite")
+        .next()
+        .unwrap_or_else(|| panic!("{root:?}"));
+    let n = include_str!("../examples/tests/seed.jsonl").lines().count();
+    assert_eq!(suite.attr("tests"), n.to_string());
+    assert_eq!((suite.attr("failures"), suite.attr("errors")), ("0", "0"));
+    assert!(suite.all("testcase").all(|t| t.children.is_empty()));
+
+    // A report that cannot be written is an error.
+    let out = run(&[
+        "test",
+        "examples/rules/seed.rules",
+        "examples/tests/seed.jsonl",
+        "--junit",
+        "/nonexistent/report.xml",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot write `/nonexistent/report.xml`"));
+}
+
+/// `examples/rules/seed.rules` split in two: its lists, and its rules.
+fn seed_split(d: &Path) -> (String, String) {
+    let seed = include_str!("../examples/rules/seed.rules");
+    let at = seed.find("Rule 1").unwrap_or(0);
+    let (lists, rules) = seed.split_at(at);
+    (
+        write(d, "lists.rules", lists),
+        write(d, "rules.rules", rules),
+    )
+}
+
+#[test]
+fn test_takes_a_rule_set_spanning_files() {
+    let d = dir("test-files");
+    let (lists, rules) = seed_split(&d);
+    let out = run(&["test", &lists, &rules, "examples/tests/seed.jsonl"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let n = include_str!("../examples/tests/seed.jsonl").lines().count();
+    assert!(
+        text(&out.stdout).ends_with(&format!("{n} passed, 0 failed\n")),
+        "{}",
+        text(&out.stdout)
+    );
+    // The rules alone name lists they do not have.
+    let out = run(&["test", &rules, "examples/tests/seed.jsonl"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[E0201]"));
+}
+
 /// The exit-code table of `--help`, from `Exit codes` to the end.
 fn exit_table(help: &str) -> &str {
     help.find("Exit codes").map_or("", |i| &help[i..])
@@ -399,4 +634,6 @@ fn every_command_help_shows_the_one_exit_code_table() {
     ] {
         assert!(check.contains(flag), "{check}");
     }
+    let test = text(&run(&["test", "--help"]).stdout);
+    assert!(test.contains("--junit <FILE>"), "{test}");
 }

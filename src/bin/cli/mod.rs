@@ -9,6 +9,7 @@ use output::err;
 pub mod check;
 pub mod diff;
 pub mod fmt;
+pub mod junit;
 pub mod lines;
 pub mod output;
 pub mod replay;
