@@ -1,6 +1,6 @@
 //! The CLI in CI: `check --output sarif`, `check --deny-warnings`,
 //! `fmt -` and `fmt --check`'s diff, `test --junit`, rule sets spanning
-//! files in `test`, and the exit-code table in every `--help`.
+//! files in `test` and `diff`, and the exit-code table in every `--help`.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -600,6 +600,66 @@ fn test_takes_a_rule_set_spanning_files() {
     let out = run(&["test", &rules, "examples/tests/seed.jsonl"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("error[E0201]"));
+}
+
+#[test]
+fn diff_takes_rule_sets_spanning_files() {
+    let d = dir("diff-files");
+    let (lists, rules) = seed_split(&d);
+    let stricter = write(
+        &d,
+        "stricter.rules",
+        &std::fs::read_to_string(&rules).unwrap_or_default().replace(
+            "Action: suspend_token + alert security team",
+            "Action: deny",
+        ),
+    );
+    let events = write(
+        &d,
+        "events.jsonl",
+        "{\"time\": \"2026-11-22T12:00:00Z\", \"agent\": \"svc-1\", \"actor\": \"service_app\", \"categories\": [\"authentication\"], \"ip\": \"203.0.113.9\"}\n",
+    );
+    let out = run(&[
+        "diff", &rules, &stricter, &events, "--also", &lists, "--output", "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)));
+    assert_eq!(report["events"], 1);
+    assert_eq!(report["verdicts_changed"], 1);
+    let rule1 = report["rules"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["rule"] == "1"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(rule1["changed"]["count"], 1);
+    assert_eq!(rule1["changed"]["examples"][0]["old"], "suspend HIGH");
+    assert_eq!(rule1["changed"]["examples"][0]["new"], "deny HIGH");
+    // One side's own extra file: the lists only in the old set leave the new one broken.
+    let out = run(&[
+        "diff",
+        &rules,
+        &stricter,
+        &events,
+        "--old-also",
+        &lists,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("error[E0201]"));
+    let out = run(&[
+        "diff",
+        &rules,
+        &stricter,
+        &events,
+        "--old-also",
+        &lists,
+        "--new-also",
+        &lists,
+        "--output",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
 
 /// The exit-code table of `--help`, from `Exit codes` to the end.
