@@ -1,20 +1,25 @@
 //! `riskgate`: check, format, test and replay risk rules.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 mod cli;
 
-/// Exit codes, the same for every command.
+/// Exit codes, one table for every command (shown by `--help` of each, and
+/// in README's "CLI" section).
 const EXIT_CODES: &str = "\
 Exit codes:
-  0    success (replay: every line read; test: every case passed)
-  1    error: rules with errors, a file that cannot be read or written,
-       a failed test case, a file that `fmt --check` would change
-  2    replay: some input lines were bad (each reported and skipped)
+  0    success (check: no errors; replay, diff: every line read;
+       test: every case passed; fmt --check: every file canonical;
+       serve: stopped by SIGTERM or SIGINT, or at the end of its input)
+  1    an error: rules with errors (check --deny-warnings: or warnings),
+       a file that cannot be read or written, a failed or invalid test
+       case, a file that `fmt --check` would change, profiles of the
+       wrong type under --strict, a serve that cannot start or save state
+  2    replay, diff: some input lines were bad (each reported and
+       skipped; the other lines were evaluated)
   64   usage error (unknown option, missing argument)
   141  an output pipe was closed (ends quietly, as if by SIGPIPE)";
 
@@ -28,24 +33,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Parse and check rules files; print every diagnostic. Exit 1 on any error.
-    Check {
-        /// Rules files; each is its own rule set unless `--together`.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Check the files as one rule set (lists and rule ids shared across them).
-        #[arg(long)]
-        together: bool,
-    },
-    /// Rewrite rules files in canonical form.
-    Fmt {
-        /// Rules files.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-        /// Do not write; exit 1 and list the files that are not canonical.
-        #[arg(long)]
-        check: bool,
-    },
+    /// Parse and check rules files; print every diagnostic (text, or SARIF
+    /// for CI). Exit 1 on any error.
+    #[command(after_help = EXIT_CODES)]
+    Check(cli::check::CheckArgs),
+    /// Rewrite rules files in canonical form (`-`: standard input to
+    /// standard output); `--check` shows what would change.
+    #[command(after_help = EXIT_CODES)]
+    Fmt(cli::fmt::FmtArgs),
     /// Evaluate a JSONL event stream and print every verdict with a match and a summary.
     #[command(after_help = EXIT_CODES)]
     Replay(cli::replay::ReplayArgs),
@@ -57,6 +52,7 @@ enum Command {
     /// change or SIGHUP, /healthz /readyz /metrics over HTTP, state kept
     /// across restarts.
     #[cfg(feature = "serve")]
+    #[command(after_help = EXIT_CODES)]
     Serve(cli::serve::ServeArgs),
     /// Check expected verdicts of JSONL test cases. Exit 1 on any failure.
     #[command(after_help = EXIT_CODES)]
@@ -81,8 +77,8 @@ fn main() -> ExitCode {
     };
     let color = std::io::stderr().is_terminal();
     match cli.command {
-        Command::Check { files, together } => cli::check(&files, together, color),
-        Command::Fmt { files, check } => cli::fmt(&files, check, color),
+        Command::Check(args) => cli::check::run(&args, color),
+        Command::Fmt(args) => cli::fmt::run(&args, color),
         Command::Replay(args) => cli::replay::run(&args, color),
         Command::Diff(args) => cli::diff::run(&args, color),
         #[cfg(feature = "serve")]

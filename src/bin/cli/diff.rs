@@ -10,9 +10,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::errln;
-use super::replay::{build_engine, Output, Skew, StateLimits};
+use super::replay::{profiles_fit, Output, Skew};
 use riskgate::input::okta::{parse_event_with, AttrFilter, Format};
+use riskgate::input::profile::Profiles;
 use riskgate::lang::diagnostic::printable;
+use riskgate::run::engine::Engine;
 use riskgate::run::verdict::{MatchRef, Verdict};
 
 /// Arguments of `riskgate diff`.
@@ -40,6 +42,16 @@ pub struct DiffArgs {
     /// window (`off`: every event counts), as in `replay`.
     #[arg(long, default_value = "5m", value_parser = super::replay::parse_skew)]
     pub max_skew: Skew,
+    /// A rules file of both rule sets (shared lists, unchanged rules),
+    /// loaded after OLD and NEW; may be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub also: Vec<PathBuf>,
+    /// A rules file of the old rule set only; may be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub old_also: Vec<PathBuf>,
+    /// A rules file of the new rule set only; may be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub new_also: Vec<PathBuf>,
 }
 
 /// One kind of change of one rule.
@@ -113,22 +125,54 @@ impl Changes {
     }
 }
 
+/// The engine of one side: `files` as one rule set, with the profiles, and
+/// the state bounds of `replay`'s defaults.
+fn build(files: &[PathBuf], args: &DiffArgs, color: bool) -> Option<Engine> {
+    let set = super::load_rules(files, color)?;
+    let mut builder = Engine::builder(set.compile())
+        .max_agents(1_000_000)
+        .max_keys(1_000_000)
+        .max_keys_per_agent(riskgate::run::state::DEFAULT_MAX_KEYS_PER_AGENT)
+        .max_state_bytes(riskgate::run::state::DEFAULT_MAX_STATE_BYTES)
+        .forward_skew_limit_ms(args.max_skew.0);
+    let profiles;
+    if let Some(p) = &args.profiles {
+        profiles = match Profiles::from_path(p) {
+            Ok(profiles) => profiles,
+            // The error names the file.
+            Err(e) => {
+                errln!("error: {}", printable(&e.to_string()));
+                return None;
+            }
+        };
+        if !profiles_fit(&profiles, set.program(), p, false) {
+            return None;
+        }
+        builder = builder.profiles(&profiles);
+    }
+    match builder.build() {
+        Ok(engine) => Some(engine),
+        Err(e) => {
+            errln!("error: {e}");
+            None
+        }
+    }
+}
+
 /// Runs the diff.
 pub fn run(args: &DiffArgs, color: bool) -> ExitCode {
-    let limits = || StateLimits {
-        max_agents: 1_000_000,
-        max_keys: 1_000_000,
-        max_keys_per_agent: riskgate::run::state::DEFAULT_MAX_KEYS_PER_AGENT,
-        max_state_bytes: riskgate::run::state::DEFAULT_MAX_STATE_BYTES,
-        max_skew: args.max_skew,
-        strict: false,
+    // Each set: its own file, then the files of both, then its own extras.
+    let files = |first: &PathBuf, extra: &[PathBuf]| -> Vec<PathBuf> {
+        std::iter::once(first)
+            .chain(&args.also)
+            .chain(extra)
+            .cloned()
+            .collect()
     };
-    let Some((old, _)) = build_engine(&args.old, args.profiles.as_deref(), limits(), None, color)
-    else {
+    let Some(old) = build(&files(&args.old, &args.old_also), args, color) else {
         return ExitCode::FAILURE;
     };
-    let Some((new, _)) = build_engine(&args.new, args.profiles.as_deref(), limits(), None, color)
-    else {
+    let Some(new) = build(&files(&args.new, &args.new_also), args, color) else {
         return ExitCode::FAILURE;
     };
     let Some((input, _)) = super::lines::open_events(&args.events) else {

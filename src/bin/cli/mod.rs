@@ -1,17 +1,19 @@
 //! The CLI's subcommands. The library never prints; this module does.
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 
-use riskgate::lang::diagnostic::printable;
 use riskgate::RuleSet;
 
-use output::{err, errln, outln};
+use output::err;
 
+pub mod check;
 pub mod diff;
+pub mod fmt;
+pub mod junit;
 pub mod lines;
 pub mod output;
 pub mod replay;
+pub mod sarif;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod test;
@@ -29,79 +31,6 @@ pub fn load_rules(files: &[PathBuf], color: bool) -> Option<RuleSet> {
             err!("{}", d.render(color));
             None
         }
-    }
-}
-
-/// `riskgate check`: each file is its own rule set, or all of them one set.
-pub fn check(files: &[PathBuf], together: bool, color: bool) -> ExitCode {
-    let sets: Vec<&[PathBuf]> = if together {
-        vec![files]
-    } else {
-        files.chunks(1).collect()
-    };
-    let mut ok = true;
-    for set in sets {
-        match load_rules(set, color) {
-            Some(rules) => {
-                let n = rules.program().rules.len();
-                let names: Vec<String> = set
-                    .iter()
-                    .map(|p| printable(&p.display().to_string()).into_owned())
-                    .collect();
-                errln!("ok: {n} rule{} in {}", plural(n), names.join(", "));
-            }
-            None => ok = false,
-        }
-    }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-/// `riskgate fmt [--check]`
-pub fn fmt(files: &[PathBuf], check: bool, color: bool) -> ExitCode {
-    let mut failed = false;
-    let mut differ = Vec::new();
-    for f in files {
-        let name = f.display().to_string();
-        let shown = printable(&name).into_owned();
-        // Read no further than the file-size limit (`/dev/zero` stops at
-        // once); a larger file's first bytes get the parser's limit error.
-        let text = match riskgate::limits::read_rules_file(f, &riskgate::Limits::default()) {
-            Ok(t) => t,
-            Err(e) => {
-                errln!("error: {}", printable(&e.to_string()));
-                failed = true;
-                continue;
-            }
-        };
-        match riskgate::lang::format::format_source(&name, &text) {
-            Ok(formatted) if formatted == text => {}
-            Ok(formatted) => {
-                if check {
-                    differ.push(shown);
-                } else if let Err(e) = std::fs::write(f, formatted) {
-                    errln!("error: cannot write `{shown}`: {e}");
-                    failed = true;
-                } else {
-                    errln!("formatted {shown}");
-                }
-            }
-            Err(d) => {
-                err!("{}", d.render(color));
-                failed = true;
-            }
-        }
-    }
-    for name in &differ {
-        outln!("{name}: not formatted");
-    }
-    if failed || !differ.is_empty() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
     }
 }
 

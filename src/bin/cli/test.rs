@@ -1,11 +1,13 @@
-//! `riskgate test RULES CASES`: check expected verdicts.
+//! `riskgate test RULES... CASES`: check expected verdicts.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use serde_json::Value;
 
+use super::junit;
 use super::output::{errln, outln};
 use riskgate::input::okta::{parse_event_with, AttrFilter, Format};
 use riskgate::input::profile::Profiles;
@@ -16,13 +18,18 @@ use riskgate::{Decision, Severity};
 /// Arguments of `riskgate test`.
 #[derive(clap::Args)]
 pub struct TestArgs {
-    /// Rules file.
-    pub rules: PathBuf,
+    /// Rules files, checked together as one rule set (lists and rule ids
+    /// shared across them).
+    #[arg(required = true, num_args = 1..)]
+    pub rules: Vec<PathBuf>,
     /// JSONL test cases: `{"name": ..., "events": [...], "expect": {...} | [...], "profiles"?: [...]}`.
     pub cases: PathBuf,
     /// Agent profiles for every case (a case's own `profiles` key wins).
     #[arg(long)]
     pub profiles: Option<PathBuf>,
+    /// Also write a JUnit XML report of the cases to this file (for CI).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// One expectation on one event's verdict.
@@ -72,7 +79,7 @@ fn parse_expect(v: &Value) -> Result<Expect, String> {
 
 /// Runs the cases.
 pub fn run(args: &TestArgs, color: bool) -> ExitCode {
-    let Some(set) = super::load_rules(std::slice::from_ref(&args.rules), color) else {
+    let Some(set) = super::load_rules(&args.rules, color) else {
         return ExitCode::FAILURE;
     };
     let shared_profiles = match &args.profiles {
@@ -114,6 +121,9 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
         }
     };
     let (mut passed, mut failed) = (0usize, 0usize);
+    let cases_name = printable(&args.cases.display().to_string()).into_owned();
+    let mut report: Vec<junit::Case> = Vec::new();
+    let started = Instant::now();
     // A byte-order mark (some editors write one) is not part of the first case.
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     for (i, line) in text.lines().enumerate() {
@@ -121,7 +131,9 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
         if line.trim().is_empty() || line.trim_start().starts_with("//") {
             continue;
         }
+        let case_started = Instant::now();
         let outcome = run_case(line, &set, shared_profiles.as_ref());
+        let seconds = case_started.elapsed().as_secs_f64();
         let name = outcome
             .name
             .clone()
@@ -131,19 +143,44 @@ pub fn run(args: &TestArgs, color: bool) -> ExitCode {
             outln!("PASS  {}", printable(&name));
         } else {
             failed += 1;
-            outln!(
-                "FAIL  {}  ({}:{line_no})",
-                printable(&name),
-                printable(&args.cases.display().to_string())
-            );
+            outln!("FAIL  {}  ({cases_name}:{line_no})", printable(&name));
             for f in &outcome.failures {
                 for l in f.lines() {
                     outln!("      {}", printable(l));
                 }
             }
         }
+        if args.junit.is_some() {
+            let text = outcome.failures.join("\n");
+            report.push(junit::Case {
+                name,
+                line: line_no,
+                seconds,
+                status: if outcome.failures.is_empty() {
+                    junit::Status::Passed
+                } else if outcome.broken {
+                    junit::Status::Broken(text)
+                } else {
+                    junit::Status::Failed(text)
+                },
+            });
+        }
     }
     outln!("{passed} passed, {failed} failed");
+    if let Some(path) = &args.junit {
+        let xml = junit::report(
+            &args.cases.display().to_string(),
+            &report,
+            started.elapsed().as_secs_f64(),
+        );
+        if let Err(e) = std::fs::write(path, xml) {
+            errln!(
+                "error: cannot write `{}`: {e}",
+                printable(&path.display().to_string())
+            );
+            return ExitCode::FAILURE;
+        }
+    }
     if failed > 0 {
         ExitCode::FAILURE
     } else {
@@ -157,12 +194,16 @@ const CASE_KEYS: [&str; 4] = ["name", "events", "expect", "profiles"];
 struct Outcome {
     name: Option<String>,
     failures: Vec<String>,
+    /// The case could not be run (its failures say why), as opposed to a
+    /// verdict that differed from the expectation.
+    broken: bool,
 }
 
 fn run_case(line: &str, set: &riskgate::RuleSet, shared: Option<&Profiles>) -> Outcome {
     let mut out = Outcome {
         name: None,
         failures: Vec::new(),
+        broken: true,
     };
     let case: Value = match serde_json::from_str(line) {
         Ok(v) => v,
@@ -252,12 +293,14 @@ fn run_case(line: &str, set: &riskgate::RuleSet, shared: Option<&Profiles>) -> O
     // The same reading of Okta events as `replay` (attrs kept only where the
     // rules' `attr.` paths look), so a case checks what a replay would do.
     let attrs = AttrFilter::for_program(&engine.program());
+    out.broken = false;
     for (i, ev) in events.iter().enumerate() {
         let text = ev.to_string();
         let event = match parse_event_with(&text, Format::Auto, &attrs) {
             Ok(e) => e,
             Err(e) => {
                 out.failures.push(format!("event {i}: {e}"));
+                out.broken = true;
                 return out;
             }
         };
