@@ -65,6 +65,8 @@ pub struct ProfileSlot {
     pub value: Option<ProfileValue>,
     /// For an array of strings longer than a short scan: the strings, hashed.
     pub set: Option<Box<AHashSet<Arc<str>>>>,
+    /// The value is an array of strings only (known once, not per event).
+    pub strings: bool,
 }
 
 impl ResolvedProfile {
@@ -131,7 +133,13 @@ impl ResolvedProfile {
                     }
                     _ => None,
                 };
-                ProfileSlot { value, set }
+                let strings = matches!(&value, Some(ProfileValue::Array(items))
+                    if items.iter().all(ProfileValue::is_string));
+                ProfileSlot {
+                    value,
+                    set,
+                    strings,
+                }
             })
             .collect();
         ResolvedProfile { slots }
@@ -495,11 +503,11 @@ impl<'a> Ctx<'a> {
                 Some(ProfileSlot {
                     value: Some(ProfileValue::Array(items)),
                     set,
+                    strings: only_strings,
                 }) => {
                     // A short list of strings (the usual scope list) is
                     // scanned: cheaper than hashing the string.
-                    let strings = set.is_some()
-                        || (items.len() <= SCAN_MAX && items.iter().all(ProfileValue::is_string));
+                    let strings = set.is_some() || (items.len() <= SCAN_MAX && *only_strings);
                     match (item, set) {
                         // A list of addresses and CIDR blocks.
                         (V::Ip(_), _) => profile_member(item, items),
