@@ -106,6 +106,45 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// A reload in the middle of a stream: the partition keeps, drops and
+    /// starts the metrics the engine does, and goes on deciding the same.
+    #[test]
+    fn a_partition_reloads_as_the_engine_does(
+        old_rules in prop::collection::btree_set(0..POOL.len(), 1..=POOL.len()),
+        new_rules in prop::collection::btree_set(0..POOL.len(), 1..=POOL.len()),
+        t in 0u32..6,
+        events in stream(),
+        cut in 0.0f64..1.0,
+    ) {
+        let k = ((events.len() as f64) * cut) as usize;
+        let shared = engine(program(&old_rules, t));
+        let mut owned = partition(program(&old_rules, t));
+        for ev in &events[..k] {
+            let e = event(ev);
+            prop_assert_eq!(json(&shared.evaluate(&e)), json(&owned.evaluate(&e)));
+        }
+        let new = program(&new_rules, t);
+        let a = shared.reload(Arc::clone(&new)).expect("reload");
+        let b = owned.reload(new).expect("reload");
+        prop_assert_eq!(json(&a), json(&b));
+        for (i, ev) in events[k..].iter().enumerate() {
+            let e = event(ev);
+            prop_assert_eq!(
+                json(&shared.evaluate(&e)),
+                json(&owned.evaluate(&e)),
+                "event {} after the reload", i
+            );
+        }
+        let (a, b) = (shared.stats(), owned.stats());
+        prop_assert_eq!(&a.fired, &b.fired);
+        prop_assert_eq!((a.events, a.reloads, a.tracked_agents, a.tracked_keys),
+            (b.events, b.reloads, b.tracked_agents, b.tracked_keys));
+    }
+}
+
 #[test]
 fn the_bundled_day_gives_the_same_verdicts_and_statistics() {
     // agents.rules: conditional and keyed counters, distinct, first_seen;

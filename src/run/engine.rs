@@ -888,7 +888,7 @@ fn wait_until_alone<T>(arc: &Arc<T>) {
 }
 
 /// `profiles` indexed by agent id and resolved for `program`.
-fn fresh_profiles(
+pub(crate) fn fresh_profiles(
     program: &Program,
     profiles: &crate::input::profile::Profiles,
 ) -> (AHashMap<Box<str>, u32>, Box<[ResolvedProfile]>) {
@@ -929,6 +929,16 @@ fn resolve_all(
 /// path the new program reads (as a value or as a list, as the old one
 /// did). Fails when it reads one the old program did not.
 fn carry_profiles(old: &Core, program: &Program) -> Result<Box<[ResolvedProfile]>, ReloadError> {
+    carry_resolved(&old.program, &old.profile_list, program)
+}
+
+/// The profiles resolved for `old` (`list`), resolved for `program`: its
+/// profile paths must be among `old`'s.
+pub(crate) fn carry_resolved(
+    old: &Program,
+    list: &[ResolvedProfile],
+    program: &Program,
+) -> Result<Box<[ResolvedProfile]>, ReloadError> {
     let from: Vec<usize> = program
         .profile_paths
         .iter()
@@ -939,22 +949,14 @@ fn carry_profiles(old: &Core, program: &Program) -> Result<Box<[ResolvedProfile]
                 .get(slot)
                 .copied()
                 .unwrap_or(false);
-            old.program
-                .profile_paths
+            old.profile_paths
                 .iter()
                 .enumerate()
                 .position(|(i, p)| {
-                    p == path
-                        && old
-                            .program
-                            .profile_list_slots
-                            .get(i)
-                            .copied()
-                            .unwrap_or(false)
-                            == list
+                    p == path && old.profile_list_slots.get(i).copied().unwrap_or(false) == list
                 })
                 .ok_or_else(|| ReloadError::ProfilesNeeded(path.join(".")))
         })
         .collect::<Result<_, _>>()?;
-    Ok(old.profile_list.iter().map(|p| p.select(&from)).collect())
+    Ok(list.iter().map(|p| p.select(&from)).collect())
 }

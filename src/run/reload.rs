@@ -18,6 +18,11 @@ pub enum ReloadError {
     /// the profiles ([`Engine::reload_with_profiles`](crate::run::engine::Engine::reload_with_profiles)).
     #[error("the new program reads `agent.{0}`, which the engine did not keep: reload with the profiles")]
     ProfilesNeeded(String),
+    /// A partition's state could not be carried over to the new program
+    /// (it did not fit its own layout: a defect, not an input error); the
+    /// partition goes on with the old program.
+    #[error("the partition's state could not be carried over: {0}")]
+    State(String),
 }
 
 /// What a reload kept, added and dropped.
