@@ -27,7 +27,7 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError, RwLock};
 
 use super::super::lines::{line_text, Batch, LineBatches, RawLine, TooLong};
 use super::super::output::{errln, stdout_failed};
@@ -36,13 +36,15 @@ use riskgate::input::okta::parse_event_with;
 use riskgate::Event;
 
 /// Lines a batch holds at most.
-const BATCH_LINES: usize = 8192;
+const BATCH_LINES: usize = 16_384;
 /// Bytes after which a batch takes no more lines (lines of ~900 bytes, as
 /// Okta's, fill a batch by count first).
 const BATCH_BYTES: usize = 16 << 20;
 /// Lines parsed in one go by one worker: small enough that the evaluating
 /// worker seldom waits for the first chunk of a batch.
 const CHUNK_LINES: usize = 128;
+/// Chunks a worker that only parses stays ahead of the evaluation.
+const LOOKAHEAD: usize = 8;
 /// Batches read ahead of the one being evaluated, and batches waiting for
 /// the writer.
 const QUEUED_BATCHES: usize = 2;
@@ -56,21 +58,14 @@ enum Plan {
     InOrder,
 }
 
-/// A line of a batch once parsed. Nearly every line is an event: boxing
-/// them to make bad lines smaller would cost an allocation each.
-#[allow(clippy::large_enum_variant)]
-enum Parsed<'b> {
-    /// An event, and the partition of its agent.
-    Event {
-        line: u64,
-        event: Event<'b>,
-        part: u32,
-    },
-    /// A bad line and what is wrong with it.
-    Bad { line: u64, what: String },
+/// An event of a batch once parsed: its line, and its agent's partition.
+struct Parsed<'b> {
+    line: u64,
+    event: Event<'b>,
+    part: u32,
 }
 
-/// What one worker evaluated in a batch.
+/// What one worker parsed and evaluated in a batch.
 #[derive(Default)]
 struct Evaluated {
     summary: Summary,
@@ -78,13 +73,13 @@ struct Evaluated {
     text: Vec<u8>,
     /// For each verdict printed, its line and where its text ends in `text`.
     shown: Vec<(u64, usize)>,
+    /// The bad lines it parsed, and what is wrong with them.
+    bad: Vec<(u64, String)>,
 }
 
-/// What the writer prints of a batch.
+/// What the writer prints of a batch: what each worker found.
 struct Printed {
     workers: Vec<Evaluated>,
-    /// Bad lines and what is wrong with them, in input order.
-    bad: Vec<(u64, String)>,
 }
 
 /// Runs the replay on `threads` workers.
@@ -105,6 +100,7 @@ pub(super) fn replay(
         let (print_tx, print_rx) = sync_channel::<Printed>(QUEUED_BATCHES);
         let reader = s.spawn(move || read(input, first_line, &full_tx, &empty_rx));
         let writer = s.spawn(|| write(ctx, print_rx));
+        let mut storage = Vec::new();
         for mut batch in full_rx {
             let plan = if shared_state
                 || ctx.engine.stats().tracked_agents
@@ -115,11 +111,11 @@ pub(super) fn replay(
             } else {
                 Plan::ByAgent
             };
-            let printed = work(ctx, &batch, threads, plan);
+            let printed = work(ctx, &batch, threads, plan, &mut storage);
             for w in &printed.workers {
                 summary.add(&w.summary);
+                summary.bad += u64::try_from(w.bad.len()).unwrap_or(u64::MAX);
             }
-            summary.bad += u64::try_from(printed.bad.len()).unwrap_or(u64::MAX);
             if let Some(bar) = &ctx.progress {
                 bar.set_position(batch.bytes_read);
             }
@@ -177,38 +173,55 @@ fn read(
     lines.line_no()
 }
 
+/// What the writer prints for one line.
+enum Item {
+    /// A verdict: worker, and its text's bounds in the worker's buffer.
+    Verdict(usize, usize, usize),
+    /// A bad line: worker, and its index in the worker's bad lines.
+    Bad(usize, usize),
+}
+
 /// The writer thread: prints each batch's verdicts (stdout) and bad lines
-/// (stderr), merged by line number.
+/// (stderr) in input order.
 fn write(ctx: &Context<'_>, batches: Receiver<Printed>) {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut items: Vec<(u64, Item)> = Vec::new();
     for printed in batches {
-        // The next unprinted verdict of each worker: (its index, the start
-        // of its text).
-        let mut next: Vec<(usize, usize)> = vec![(0, 0); printed.workers.len()];
-        let mut bad = printed.bad.iter().peekable();
-        loop {
-            // The worker whose next verdict comes first.
-            let first = printed
-                .workers
-                .iter()
-                .zip(&next)
-                .enumerate()
-                .filter_map(|(w, (ev, &(i, _)))| ev.shown.get(i).map(|&(line, _)| (line, w)))
-                .min();
-            let line = first.map_or(u64::MAX, |(line, _)| line);
-            while let Some((n, what)) = bad.next_if(|(n, _)| *n < line) {
-                ctx.report(*n, what);
+        items.clear();
+        for (w, ev) in printed.workers.iter().enumerate() {
+            let mut start = 0;
+            for &(line, end) in &ev.shown {
+                items.push((line, Item::Verdict(w, start, end)));
+                start = end;
             }
-            let Some((_, w)) = first else { break };
-            let (Some(ev), Some(at)) = (printed.workers.get(w), next.get_mut(w)) else {
-                break;
-            };
-            let end = ev.shown.get(at.0).map_or(at.1, |&(_, end)| end);
-            if let Err(e) = out.write_all(ev.text.get(at.1..end).unwrap_or(&[])) {
-                stdout_failed(&e);
+            items.extend(
+                ev.bad
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(line, _))| (line, Item::Bad(w, i))),
+            );
+        }
+        // A line is a verdict, a bad line or neither, on one worker.
+        items.sort_unstable_by_key(|&(line, _)| line);
+        for (line, item) in &items {
+            match *item {
+                Item::Verdict(w, start, end) => {
+                    let text = printed
+                        .workers
+                        .get(w)
+                        .and_then(|ev| ev.text.get(start..end))
+                        .unwrap_or(&[]);
+                    if let Err(e) = out.write_all(text) {
+                        stdout_failed(&e);
+                    }
+                }
+                Item::Bad(w, i) => {
+                    if let Some((_, what)) = printed.workers.get(w).and_then(|ev| ev.bad.get(i)) {
+                        ctx.report(*line, what);
+                    }
+                }
             }
-            *at = (at.0 + 1, end);
         }
     }
     if let Err(e) = out.flush() {
@@ -216,32 +229,78 @@ fn write(ctx: &Context<'_>, batches: Receiver<Printed>) {
     }
 }
 
+/// The parsed events of a chunk of lines: a slot a line, `None` for a
+/// bad or blank one.
+struct Slots<'s, 'b> {
+    /// Filled by the worker that parsed the chunk.
+    parsed: bool,
+    events: &'s mut [Option<Parsed<'b>>],
+}
+
+/// A chunk of a batch's lines.
+struct Chunk<'s, 'b> {
+    lines: &'b [RawLine],
+    /// Its events once a worker parsed them; emptied by that worker once
+    /// every worker evaluated them, so that the thread that allocated them
+    /// frees them.
+    slots: RwLock<Slots<'s, 'b>>,
+}
+
 /// The work on one batch, shared by its workers.
-struct Shared<'a, 'b> {
+struct Shared<'a, 's, 'b> {
     ctx: &'a Context<'a>,
-    chunks: Vec<&'b [RawLine]>,
     batch: &'b Batch,
-    parsed: Vec<OnceLock<Vec<Parsed<'b>>>>,
+    chunks: Vec<Chunk<'s, 'b>>,
     /// The next chunk no worker has taken to parse.
     next: AtomicUsize,
-    /// Held to wait for, and to announce, a parsed chunk.
+    /// For each worker, the chunks it is done evaluating (all of them for
+    /// a worker that evaluates nothing).
+    passed: Vec<AtomicUsize>,
+    /// Held to wait for, and to announce, a chunk parsed or passed.
     ready: Mutex<()>,
-    parsed_one: Condvar,
+    changed: Condvar,
     threads: u32,
     plan: Plan,
 }
 
-/// Parses and evaluates `batch` on `threads` workers.
-fn work(ctx: &Context<'_>, batch: &Batch, threads: usize, plan: Plan) -> Printed {
-    let chunks: Vec<&[RawLine]> = batch.lines.chunks(CHUNK_LINES).collect();
+/// Parses and evaluates `batch` on `threads` workers. `storage` is the
+/// (empty) room for a batch's events, kept from batch to batch: one
+/// allocation, not one a chunk (allocations of tens of kilobytes cost a
+/// consolidation of the allocator's free lists each).
+fn work(
+    ctx: &Context<'_>,
+    batch: &Batch,
+    threads: usize,
+    plan: Plan,
+    storage: &mut Vec<Option<Parsed<'static>>>,
+) -> Printed {
+    let mut events: Vec<Option<Parsed<'_>>> = emptied(std::mem::take(storage));
+    events.resize_with(batch.lines.len(), || None);
+    let chunks: Vec<Chunk<'_, '_>> = batch
+        .lines
+        .chunks(CHUNK_LINES)
+        .zip(events.chunks_mut(CHUNK_LINES))
+        .map(|(lines, events)| Chunk {
+            lines,
+            slots: RwLock::new(Slots {
+                parsed: false,
+                events,
+            }),
+        })
+        .collect();
     let shared = Shared {
         ctx,
-        parsed: chunks.iter().map(|_| OnceLock::new()).collect(),
-        chunks,
         batch,
+        passed: (0..threads)
+            .map(|w| {
+                let evaluates = plan == Plan::ByAgent || w == 0;
+                AtomicUsize::new(if evaluates { 0 } else { chunks.len() })
+            })
+            .collect(),
+        chunks,
         next: AtomicUsize::new(0),
         ready: Mutex::new(()),
-        parsed_one: Condvar::new(),
+        changed: Condvar::new(),
         threads: u32::try_from(threads).unwrap_or(u32::MAX),
         plan,
     };
@@ -258,48 +317,120 @@ fn work(ctx: &Context<'_>, batch: &Batch, threads: usize, plan: Plan) -> Printed
         workers.extend(others.into_iter().filter_map(|h| h.join().ok()));
         workers
     });
-    let bad = shared
-        .parsed
-        .iter()
-        .filter_map(OnceLock::get)
-        .flatten()
-        .filter_map(|p| match p {
-            Parsed::Bad { line, what } => Some((*line, what.clone())),
-            Parsed::Event { .. } => None,
-        })
-        .collect();
-    Printed { workers, bad }
+    drop(shared);
+    *storage = emptied(events);
+    Printed { workers }
 }
 
-impl<'b> Shared<'_, 'b> {
-    /// Worker `w`: parses chunks and evaluates its events.
+/// `events` emptied, its allocation kept for events of another batch
+/// (an in-place collect: same size and alignment).
+fn emptied<'x, 'y>(mut events: Vec<Option<Parsed<'x>>>) -> Vec<Option<Parsed<'y>>> {
+    events.clear();
+    events.into_iter().map(|_| None).collect()
+}
+
+impl<'b> Shared<'_, '_, 'b> {
+    /// Worker `w`: parses chunks, evaluates its events, then frees the
+    /// chunks it parsed as soon as every worker is done with them.
     fn run(&self, w: usize) -> Evaluated {
         let mut done = Evaluated::default();
-        if self.plan == Plan::InOrder && w != 0 {
+        // The chunks this worker parsed (in increasing order), and how many
+        // of them it freed.
+        let mut mine = Vec::new();
+        let mut freed = 0;
+        let evaluates = self.plan == Plan::ByAgent || w == 0;
+        if evaluates {
+            for i in 0..self.chunks.len() {
+                self.evaluate(w, i, &mut done, &mut mine);
+                if let Some(p) = self.passed.get(w) {
+                    p.store(i + 1, Ordering::Release);
+                }
+                self.announce();
+                self.free(&mine, &mut freed, false);
+            }
+        } else {
             while let Some(i) = self.take() {
-                self.parse(i);
-            }
-            return done;
-        }
-        for i in 0..self.chunks.len() {
-            for p in self.wait_for(i) {
-                let Parsed::Event { line, event, part } = p else {
-                    continue;
-                };
-                if self.plan == Plan::ByAgent && *part as usize != w {
-                    continue;
-                }
-                done.summary.events += 1;
-                let verdict = self.ctx.evaluate(event);
-                done.summary.count(&verdict);
-                if self.ctx.shown(&verdict)
-                    && print_verdict(&mut done.text, *line, &verdict, self.ctx.args.output).is_ok()
-                {
-                    done.shown.push((*line, done.text.len()));
-                }
+                // No further ahead of the evaluation than `LOOKAHEAD`
+                // chunks: the events held stay few, and their memory is
+                // reused from chunk to chunk. (The chunk evaluated next is
+                // always within reach, so this waits for no one's parse.)
+                self.wait(|| self.passed_by_all() + LOOKAHEAD > i);
+                self.free(&mine, &mut freed, false);
+                self.parse(i, &mut done.bad);
+                mine.push(i);
             }
         }
+        self.free(&mine, &mut freed, true);
         done
+    }
+
+    /// The number of chunks every worker is done evaluating.
+    fn passed_by_all(&self) -> usize {
+        self.passed
+            .iter()
+            .map(|p| p.load(Ordering::Acquire))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// Frees the events of the chunks in `mine` past `freed` that every
+    /// worker is done evaluating; with `all`, waits to free every one.
+    fn free(&self, mine: &[usize], freed: &mut usize, all: bool) {
+        while let Some(&i) = mine.get(*freed) {
+            if self.passed_by_all() <= i {
+                if !all {
+                    return;
+                }
+                self.wait(|| self.passed_by_all() > i);
+            }
+            if let Some(chunk) = self.chunks.get(i) {
+                let mut slots = chunk.slots.write().unwrap_or_else(PoisonError::into_inner);
+                slots.events.iter_mut().for_each(|e| *e = None);
+            }
+            *freed += 1;
+        }
+    }
+
+    /// Evaluates worker `w`'s events of chunk `i`, parsing chunks (noted
+    /// in `mine`) until it is parsed.
+    fn evaluate(&self, w: usize, i: usize, done: &mut Evaluated, mine: &mut Vec<usize>) {
+        let Some(chunk) = self.chunks.get(i) else {
+            return;
+        };
+        let slots = loop {
+            let slots = chunk.slots.read().unwrap_or_else(PoisonError::into_inner);
+            if slots.parsed {
+                break slots;
+            }
+            drop(slots);
+            match self.take() {
+                Some(j) => {
+                    self.parse(j, &mut done.bad);
+                    mine.push(j);
+                }
+                None => self.wait(|| {
+                    chunk
+                        .slots
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .parsed
+                }),
+            }
+        };
+        for p in slots.events.iter().flatten() {
+            let Parsed { line, event, part } = p;
+            if self.plan == Plan::ByAgent && *part as usize != w {
+                continue;
+            }
+            done.summary.events += 1;
+            let verdict = self.ctx.evaluate(event);
+            done.summary.count(&verdict);
+            if self.ctx.shown(&verdict)
+                && print_verdict(&mut done.text, *line, &verdict, self.ctx.args.output).is_ok()
+            {
+                done.shown.push((*line, done.text.len()));
+            }
+        }
     }
 
     /// The next chunk to parse, if any is left.
@@ -308,72 +439,68 @@ impl<'b> Shared<'_, 'b> {
         (i < self.chunks.len()).then_some(i)
     }
 
-    /// Chunk `i` parsed: parses chunks (the next ones not taken) until it
-    /// is, or waits for the worker parsing it.
-    fn wait_for(&self, i: usize) -> &[Parsed<'b>] {
-        let Some(cell) = self.parsed.get(i) else {
-            return &[];
-        };
-        loop {
-            if let Some(p) = cell.get() {
-                return p;
-            }
-            match self.take() {
-                Some(j) => self.parse(j),
-                None => {
-                    let mut guard = self.ready.lock().unwrap_or_else(PoisonError::into_inner);
-                    while cell.get().is_none() {
-                        guard = self
-                            .parsed_one
-                            .wait(guard)
-                            .unwrap_or_else(PoisonError::into_inner);
-                    }
-                }
-            }
+    /// Waits until `until` holds; it must become true by a change that is
+    /// then [announced](Self::announce).
+    fn wait(&self, until: impl Fn() -> bool) {
+        let mut guard = self.ready.lock().unwrap_or_else(PoisonError::into_inner);
+        while !until() {
+            guard = self
+                .changed
+                .wait(guard)
+                .unwrap_or_else(PoisonError::into_inner);
         }
     }
 
-    /// Parses chunk `i` and announces it.
-    fn parse(&self, i: usize) {
-        let lines = self.chunks.get(i).copied().unwrap_or(&[]);
+    /// Wakes the workers waiting for a chunk parsed or passed.
+    fn announce(&self) {
+        let _guard = self.ready.lock().unwrap_or_else(PoisonError::into_inner);
+        self.changed.notify_all();
+    }
+
+    /// Parses chunk `i` (its bad lines into `bad`) and announces it.
+    fn parse(&self, i: usize, bad: &mut Vec<(u64, String)>) {
+        let Some(chunk) = self.chunks.get(i) else {
+            return;
+        };
         let args = self.ctx.args;
-        let mut parsed = Vec::with_capacity(lines.len());
-        for raw in lines {
+        // Filled out of the lock, then handed back parsed.
+        let events = std::mem::take(
+            &mut chunk
+                .slots
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .events,
+        );
+        for (raw, slot) in chunk.lines.iter().zip(events.iter_mut()) {
             let line = raw.no;
             if raw.too_long {
-                parsed.push(Parsed::Bad {
-                    line,
-                    what: TooLong.to_string(),
-                });
+                bad.push((line, TooLong.to_string()));
                 continue;
             }
             let text = match line_text(self.batch.bytes_of(raw)) {
                 Ok(Some(t)) => t,
                 Ok(None) => continue,
                 Err(e) => {
-                    parsed.push(Parsed::Bad {
-                        line,
-                        what: e.to_string(),
-                    });
+                    bad.push((line, e.to_string()));
                     continue;
                 }
             };
-            parsed.push(match parse_event_with(text, args.format, &self.ctx.attrs) {
-                Ok(event) => Parsed::Event {
-                    line,
-                    part: riskgate::partition_of(&event.agent, self.threads),
-                    event,
-                },
-                Err(e) => Parsed::Bad {
-                    line,
-                    what: e.to_string(),
-                },
-            });
+            match parse_event_with(text, args.format, &self.ctx.attrs) {
+                Ok(event) => {
+                    *slot = Some(Parsed {
+                        line,
+                        part: riskgate::partition_of(&event.agent, self.threads),
+                        event,
+                    });
+                }
+                Err(e) => bad.push((line, e.to_string())),
+            }
         }
-        if let Some(cell) = self.parsed.get(i) {
-            let _ = cell.set(parsed);
+        {
+            let mut slots = chunk.slots.write().unwrap_or_else(PoisonError::into_inner);
+            slots.events = events;
+            slots.parsed = true;
         }
-        let _guard = self.ready.lock().unwrap_or_else(PoisonError::into_inner);
-        self.parsed_one.notify_all();
+        self.announce();
     }
 }
