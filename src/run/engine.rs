@@ -28,6 +28,7 @@ use crate::input::event::Event;
 pub use crate::run::clock::{Clock, EventClock, ManualClock, SystemClock};
 use crate::run::decide::{decide, shape};
 use crate::run::eval::{NoMetrics, ResolvedProfile};
+use crate::run::profiles::{carry_resolved, fresh_profiles};
 use crate::run::reload::{ReloadError, ReloadReport};
 use crate::run::snapshot::{self, RestoreError, SnapshotFilter, SnapshotSummary};
 use crate::run::state::{self, StateStore};
@@ -887,76 +888,9 @@ fn wait_until_alone<T>(arc: &Arc<T>) {
     }
 }
 
-/// `profiles` indexed by agent id and resolved for `program`.
-pub(crate) fn fresh_profiles(
-    program: &Program,
-    profiles: &crate::input::profile::Profiles,
-) -> (AHashMap<Box<str>, u32>, Box<[ResolvedProfile]>) {
-    let order = profile_order(profiles);
-    let list = resolve_all(program, profiles, &order);
-    let ids = order
-        .into_iter()
-        .enumerate()
-        .filter_map(|(i, id)| Some((id, u32::try_from(i).ok()?)))
-        .collect();
-    (ids, list)
-}
-
-/// Agent ids of `profiles`, in the order an engine indexes them.
-fn profile_order(profiles: &crate::input::profile::Profiles) -> Vec<Box<str>> {
-    let mut order: Vec<Box<str>> = profiles.iter().map(|(id, _)| Box::from(id)).collect();
-    order.sort_unstable();
-    order.truncate(u32::MAX as usize);
-    order
-}
-
-/// Every profile of `order`, resolved for `program`'s profile paths.
-fn resolve_all(
-    program: &Program,
-    profiles: &crate::input::profile::Profiles,
-    order: &[Box<str>],
-) -> Box<[ResolvedProfile]> {
-    order
-        .iter()
-        .map(|id| match profiles.get(id) {
-            Some(profile) => ResolvedProfile::resolve(program, |path| profile.get(path)),
-            None => ResolvedProfile::default(),
-        })
-        .collect()
-}
-
 /// The profiles of `old`, resolved for `program` from what `old` kept: each
 /// path the new program reads (as a value or as a list, as the old one
 /// did). Fails when it reads one the old program did not.
 fn carry_profiles(old: &Core, program: &Program) -> Result<Box<[ResolvedProfile]>, ReloadError> {
     carry_resolved(&old.program, &old.profile_list, program)
-}
-
-/// The profiles resolved for `old` (`list`), resolved for `program`: its
-/// profile paths must be among `old`'s.
-pub(crate) fn carry_resolved(
-    old: &Program,
-    list: &[ResolvedProfile],
-    program: &Program,
-) -> Result<Box<[ResolvedProfile]>, ReloadError> {
-    let from: Vec<usize> = program
-        .profile_paths
-        .iter()
-        .enumerate()
-        .map(|(slot, path)| {
-            let list = program
-                .profile_list_slots
-                .get(slot)
-                .copied()
-                .unwrap_or(false);
-            old.profile_paths
-                .iter()
-                .enumerate()
-                .position(|(i, p)| {
-                    p == path && old.profile_list_slots.get(i).copied().unwrap_or(false) == list
-                })
-                .ok_or_else(|| ReloadError::ProfilesNeeded(path.join(".")))
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(list.iter().map(|p| p.select(&from)).collect())
 }

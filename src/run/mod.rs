@@ -21,6 +21,7 @@ pub(crate) mod decide;
 pub mod engine;
 pub mod eval;
 pub mod partition;
+pub(crate) mod profiles;
 pub mod reload;
 pub mod snapshot;
 pub mod state;

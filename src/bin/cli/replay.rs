@@ -13,6 +13,8 @@ use riskgate::run::engine::Engine;
 use riskgate::run::verdict::{format_time, Verdict};
 use riskgate::Decision;
 
+mod parallel;
+
 /// Arguments of `riskgate replay`.
 #[derive(clap::Args)]
 pub struct ReplayArgs {
@@ -70,6 +72,19 @@ pub struct ReplayArgs {
     /// whole: written aside, then renamed over it).
     #[arg(long, value_name = "FILE")]
     pub state_out: Option<PathBuf>,
+    /// Threads that parse and evaluate (default: the machine's cores; `1`
+    /// reads, parses and evaluates one line after the other). The output is
+    /// the same whatever the number: each agent's events are evaluated in
+    /// input order, and verdicts and bad lines are printed in input order.
+    /// Rules with state shared between agents (`count(..) over W by F`)
+    /// are evaluated on one thread while the others parse ahead. Under
+    /// eviction pressure (`--max-state-bytes`, `--max-keys` reached) which
+    /// agents and keys go is estimated from a sample in hash order, so
+    /// those runs may differ from each other at any number of threads; a
+    /// batch that could reach `--max-agents` is evaluated in input order on
+    /// one thread, so which agents stay untracked does not depend on it.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// Reports the fields of `profiles` whose types do not fit how `program`
@@ -277,6 +292,60 @@ fn write_state(engine: &Engine, path: &std::path::Path, line: u64) -> bool {
     }
 }
 
+/// What every replay loop shares: the engine, the options and where bad
+/// lines are reported.
+struct Context<'a> {
+    engine: &'a Engine,
+    args: &'a ReplayArgs,
+    /// Okta events keep as `attrs` only what the rules' `attr.` paths read:
+    /// the same verdicts, without building JSON values for the rest.
+    attrs: AttrFilter,
+    progress: Option<indicatif::ProgressBar>,
+}
+
+impl Context<'_> {
+    /// Reports bad line `line_no` on stderr. Error messages quote the
+    /// input: escaped like every value printed.
+    fn report(&self, line_no: u64, what: &dyn std::fmt::Display) {
+        let what = what.to_string();
+        let what = printable(&what);
+        if let Some(bar) = &self.progress {
+            bar.suspend(|| errln!("line {line_no}: {what}"));
+        } else {
+            errln!("line {line_no}: {what}");
+        }
+    }
+
+    /// Evaluates `event`, with explanations if asked.
+    fn evaluate<'e>(&self, event: &'e riskgate::Event<'e>) -> Verdict<'e> {
+        if self.args.explain {
+            self.engine.evaluate_explained(event)
+        } else {
+            self.engine.evaluate(event)
+        }
+    }
+
+    /// Whether `verdict` is printed. Shadow matches are shown (marked)
+    /// unless hidden: seeing what a rule would do before enforcing it is
+    /// what shadow mode is for.
+    fn shown(&self, verdict: &Verdict<'_>) -> bool {
+        verdict.is_notable() || (!self.args.hide_shadow && verdict.has_matches())
+    }
+}
+
+/// How a replay loop ended.
+struct Ended {
+    /// The number of the last line read.
+    line_no: u64,
+    /// Reading the input failed (not one line of it).
+    read_failed: bool,
+}
+
+/// The default of `--threads`: the machine's cores.
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
 /// Runs the replay.
 pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     let Some((engine, first_line)) = build_engine(
@@ -309,29 +378,54 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
             );
             bar
         });
+    let ctx = Context {
+        engine: &engine,
+        args,
+        attrs: AttrFilter::for_program(&engine.program()),
+        progress,
+    };
+    let threads = args.threads.map_or_else(default_threads, usize::from);
+    let mut summary = Summary::default();
+    let started = Instant::now();
+    let ended = if threads > 1 {
+        parallel::replay(&ctx, input, first_line, threads, &mut summary)
+    } else {
+        sequential(&ctx, input, first_line, &mut summary)
+    };
+    if let Some(bar) = &ctx.progress {
+        bar.finish_and_clear();
+    }
+    summary.print(&engine, started.elapsed().as_secs_f64());
+    if let Some(path) = &args.state_out {
+        if !write_state(&engine, path, ended.line_no) {
+            return ExitCode::FAILURE;
+        }
+    }
+    if ended.read_failed {
+        ExitCode::FAILURE
+    } else if summary.bad > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `--threads 1`: one line after the other, read, parsed, evaluated and
+/// printed.
+fn sequential(
+    ctx: &Context<'_>,
+    input: Box<dyn std::io::Read + Send>,
+    first_line: u64,
+    summary: &mut Summary,
+) -> Ended {
     let mut lines = super::lines::EventLines::starting_at(input, first_line);
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    // Okta events keep as `attrs` only what the rules' `attr.` paths read:
-    // the same verdicts, without building JSON values for the rest.
-    let attrs = AttrFilter::for_program(&engine.program());
-    let mut summary = Summary::default();
-    let started = Instant::now();
     let mut read_failed = false;
-    // Error messages quote the input: escaped like every value printed.
-    let report = |line_no: u64, what: &dyn std::fmt::Display| {
-        let what = what.to_string();
-        let what = printable(&what);
-        if let Some(bar) = &progress {
-            bar.suspend(|| errln!("line {line_no}: {what}"));
-        } else {
-            errln!("line {line_no}: {what}");
-        }
-    };
     loop {
         let (line_no, bytes_read, text) = match lines.next_text(&mut |n, what| {
             summary.bad += 1;
-            report(n, what);
+            ctx.report(n, what);
         }) {
             Ok(Some(next)) => next,
             Ok(None) => break,
@@ -343,51 +437,32 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
                 break;
             }
         };
-        if let Some(bar) = &progress {
+        if let Some(bar) = &ctx.progress {
             bar.set_position(bytes_read);
         }
-        let event = match parse_event_with(text, args.format, &attrs) {
+        let event = match parse_event_with(text, ctx.args.format, &ctx.attrs) {
             Ok(e) => e,
             Err(e) => {
                 summary.bad += 1;
-                report(line_no, &e);
+                ctx.report(line_no, &e);
                 continue;
             }
         };
         summary.events += 1;
-        let verdict = if args.explain {
-            engine.evaluate_explained(&event)
-        } else {
-            engine.evaluate(&event)
-        };
+        let verdict = ctx.evaluate(&event);
         summary.count(&verdict);
-        // Shadow matches are shown (marked) unless hidden: seeing what a
-        // rule would do before enforcing it is what shadow mode is for.
-        let shown = verdict.is_notable() || (!args.hide_shadow && verdict.has_matches());
-        if shown {
-            if let Err(e) = print_verdict(&mut out, line_no, &verdict, args.output) {
+        if ctx.shown(&verdict) {
+            if let Err(e) = print_verdict(&mut out, line_no, &verdict, ctx.args.output) {
                 super::output::stdout_failed(&e);
             }
         }
     }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
     if let Err(e) = out.flush() {
         super::output::stdout_failed(&e);
     }
-    summary.print(&engine, started.elapsed().as_secs_f64());
-    if let Some(path) = &args.state_out {
-        if !write_state(&engine, path, lines.line_no()) {
-            return ExitCode::FAILURE;
-        }
-    }
-    if read_failed {
-        ExitCode::FAILURE
-    } else if summary.bad > 0 {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
+    Ended {
+        line_no: lines.line_no(),
+        read_failed,
     }
 }
 
@@ -476,6 +551,16 @@ struct Summary {
 }
 
 impl Summary {
+    /// Adds the counts of `other` (a part of the input) to these.
+    fn add(&mut self, other: &Summary) {
+        self.events += other.events;
+        self.bad += other.bad;
+        for (n, m) in self.decisions.iter_mut().zip(other.decisions) {
+            *n += m;
+        }
+        self.alerts_only += other.alerts_only;
+    }
+
     fn count(&mut self, v: &Verdict<'_>) {
         let i = match v.decision {
             Decision::Allow => 0,
