@@ -26,7 +26,7 @@ use riskgate_peers::peer_cedar::CedarPeer;
 use riskgate_peers::peer_cel::CelPeer;
 use riskgate_peers::peer_evalexpr::EvalexprPeer;
 use riskgate_peers::peer_rhai::RhaiPeer;
-use riskgate_peers::{check_agreement, host, ids, riskgate_engine, riskgate_ids, stream, Peer, PeerInput};
+use riskgate_peers::{check_agreement, host, ids, riskgate_engine, riskgate_ids, riskgate_partition, stream, Peer, PeerInput};
 
 fn one_peer<P: Peer>(g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>, mut peer: P, input: &PeerInput) {
     assert_eq!(ids(peer.fired(input)), ["3"], "{} on the benchmark event", peer.name());
@@ -73,9 +73,17 @@ fn benches(c: &mut Criterion) {
     let mut all = warm.clone();
     all.push(event.clone());
     let input = host::precompute(&all).pop().unwrap_or_else(|| panic!("no input"));
+    let mut partition = riskgate_partition();
+    for e in &warm {
+        assert!(partition.evaluate(e).matches().next().is_none());
+    }
+    assert_eq!(partition.evaluate(&event).rule_ids().collect::<Vec<_>>(), ["3"]);
     {
         let mut g = c.benchmark_group("seed_one_event");
         g.bench_function("riskgate", |b| b.iter(|| engine.evaluate(black_box(&event)).matches().count()));
+        g.bench_function("riskgate_partition", |b| {
+            b.iter(|| partition.evaluate(black_box(&event)).matches().count())
+        });
         one_peer(&mut g, CelPeer::new(), &input);
         one_peer(&mut g, EvalexprPeer::new(), &input);
         one_peer(&mut g, RhaiPeer::new(), &input);

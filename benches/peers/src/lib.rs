@@ -99,6 +99,15 @@ pub fn riskgate_engine() -> Engine {
     }
 }
 
+/// A fresh partition-owned riskgate engine (one thread's agents, `&mut self`)
+/// over the seed rules and [`stream::PROFILES`].
+pub fn riskgate_partition() -> riskgate::run::partition::Partition {
+    match Engine::builder(seed_program()).profiles(&riskgate_profiles()).build_partition() {
+        Ok(p) => p,
+        Err(e) => panic!("partition: {e}"),
+    }
+}
+
 /// riskgate's fired-rule ids for one event.
 pub fn riskgate_ids(engine: &Engine, event: &Event<'_>) -> Vec<String> {
     engine.evaluate(event).rule_ids().map(str::to_string).collect()
