@@ -1755,29 +1755,7 @@ impl StateStore {
                         self.evict_owned(gen, k);
                     }
                 }
-                let AgentState {
-                    newest_ms,
-                    counters,
-                    more,
-                } = state;
-                let mut cooldowns = Cooldowns {
-                    durations: &plan.cooldowns_ms,
-                    more,
-                    time_ms: obs.time_ms,
-                    record: !skewed,
-                    grown: 0,
-                };
-                read(
-                    &MetricsView {
-                        plan,
-                        newest_ms: *newest_ms,
-                        counters,
-                        out,
-                        tag,
-                    },
-                    &mut cooldowns,
-                );
-                grown + cooldowns.grown
+                grown + read_agent(state, plan, obs, skewed, out, tag, read)
             },
         );
         outcome.tracking = found.tracking();
@@ -2378,6 +2356,42 @@ impl StateStore {
             })
             .sum()
     }
+}
+
+/// Calls `read` with the agent's metrics (after its event) and cooldowns;
+/// returns the heap bytes the cooldowns grew by.
+fn read_agent(
+    state: &mut AgentState,
+    plan: &Plan,
+    obs: &Observation<'_>,
+    skewed: bool,
+    out: &Metrics,
+    tag: u32,
+    read: impl FnOnce(&MetricsView<'_>, &mut Cooldowns<'_>),
+) -> usize {
+    let AgentState {
+        newest_ms,
+        counters,
+        more,
+    } = state;
+    let mut cooldowns = Cooldowns {
+        durations: &plan.cooldowns_ms,
+        more,
+        time_ms: obs.time_ms,
+        record: !skewed,
+        grown: 0,
+    };
+    read(
+        &MetricsView {
+            plan,
+            newest_ms: *newest_ms,
+            counters,
+            out,
+            tag,
+        },
+        &mut cooldowns,
+    );
+    cooldowns.grown
 }
 
 /// The key `agent` is stored under: the id itself, or for an id longer than

@@ -15,9 +15,9 @@ use ahash::{AHashMap, RandomState};
 use smallvec::SmallVec;
 
 use super::{
-    entry_bytes, key_hasher, stored_key, AgentRecord, AgentState, Cooldowns, Generation, KeyRecord,
-    KeyState, Layout, Metrics, MetricsView, ObserveOutcome, OwnedKey, StateError, StateStore,
-    StoreConfig, StoreStats, Tracking,
+    entry_bytes, key_hasher, read_agent, stored_key, AgentRecord, AgentState, Cooldowns,
+    Generation, KeyRecord, KeyState, Layout, Metrics, MetricsView, ObserveOutcome, OwnedKey,
+    StateError, StateStore, StoreConfig, StoreStats, Tracking,
 };
 
 /// An agent and the tag kept with it.
@@ -193,29 +193,7 @@ impl OwnedStore {
                     grown += slot.state.own_key(k, quota, &mut evict);
                 }
             }
-            let AgentState {
-                newest_ms,
-                counters,
-                more,
-            } = &mut slot.state;
-            let mut cooldowns = Cooldowns {
-                durations: &plan.cooldowns_ms,
-                more,
-                time_ms: obs.time_ms,
-                record: !skewed,
-                grown: 0,
-            };
-            read(
-                &MetricsView {
-                    plan,
-                    newest_ms: *newest_ms,
-                    counters,
-                    out,
-                    tag: slot.tag,
-                },
-                &mut cooldowns,
-            );
-            grown + cooldowns.grown
+            grown + read_agent(&mut slot.state, plan, obs, skewed, out, slot.tag, read)
         };
         if let Some(slot) = self.agents.get_mut(&*key) {
             let grown = run(slot, true, &mut outcome);
