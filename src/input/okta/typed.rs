@@ -1044,6 +1044,7 @@ pub(super) fn okta<'de>(line: &'de str, filter: &AttrFilter) -> Result<Event<'de
 ///
 /// # Errors
 /// As [`okta`].
+#[inline]
 pub(super) fn auto<'de>(
     line: &'de str,
     filter: &AttrFilter,
@@ -1061,6 +1062,7 @@ pub(super) fn auto<'de>(
 
 /// [`build`], or `Ok(None)` when the line is not an object with an
 /// `eventType` key in some case.
+#[inline]
 fn okta_only<'de, C: Captured<'de>, A: Into<Option<Value>>>(
     cap: &C,
     attrs: A,
