@@ -654,10 +654,63 @@ fn num<'c, 'de: 'c, C: Captured<'de>>(
 /// The scopes of a scope string, borrowed from the line when the string is.
 fn split<'de>(s: Text<'_, 'de>) -> Vec<Cow<'de, str>> {
     match s {
-        Text::Line(b) => split_scopes(b).map(Cow::Borrowed).collect(),
-        Text::Held(Cow::Borrowed(b)) => split_scopes(b).map(Cow::Borrowed).collect(),
+        Text::Line(b) => split_borrowed(b),
+        Text::Held(Cow::Borrowed(b)) => split_borrowed(b),
         Text::Held(Cow::Owned(o)) => split_scopes(o).map(|p| Cow::Owned(p.to_owned())).collect(),
     }
+}
+
+/// [`split_scopes`] of a borrowed string. An ASCII string is split here,
+/// its separators found eight bytes at a time ([`next_separator`]); any
+/// other is left to `split_scopes`, which also splits on Unicode spaces.
+fn split_borrowed(s: &str) -> Vec<Cow<'_, str>> {
+    if !s.is_ascii() {
+        return split_scopes(s).map(Cow::Borrowed).collect();
+    }
+    let mut out = Vec::new();
+    let mut start = 0;
+    while let Some(end) = next_separator(s.as_bytes(), start) {
+        if let Some(piece) = s.get(start..end).filter(|p| !p.is_empty()) {
+            out.push(Cow::Borrowed(piece));
+        }
+        start = end + 1;
+    }
+    if let Some(piece) = s.get(start..).filter(|p| !p.is_empty()) {
+        out.push(Cow::Borrowed(piece));
+    }
+    out
+}
+
+/// The first offset from `from` of a byte of ASCII `b` that separates
+/// scopes: `,` or one of the ASCII characters `char::is_whitespace`
+/// accepts (space, and 0x09 to 0x0D).
+fn next_separator(b: &[u8], from: usize) -> Option<usize> {
+    const LOW7: u64 = u64::from_ne_bytes([0x7F; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    // The high bit of each byte equal to `c`, exactly (no carries between bytes).
+    let equal = |x: u64, c: u8| {
+        let y = x ^ (ONES * u64::from(c));
+        !(((y & LOW7) + LOW7) | y | LOW7)
+    };
+    let mut at = from;
+    while let Some(chunk) = b.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Bytes from 0x09 to 0x0D: below 0x0E and not below 0x09, on the
+        // low seven bits (the bytes are ASCII).
+        let below = |n: u8| !((x & LOW7) + ONES * u64::from(0x80 - n)) & HIGH;
+        let hits = equal(x, b',') | equal(x, b' ') | (below(0x0E) & !below(0x09));
+        if hits != 0 {
+            return Some(at + (hits.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    b.get(at..)?
+        .iter()
+        .position(|c| matches!(c, b',' | b' ' | 0x09..=0x0D))
+        .map(|i| at + i)
 }
 
 /// The reference reader's `asn` over a captured value.
@@ -1307,6 +1360,38 @@ mod tests {
                 assert_eq!(find_key_in(n, line.as_bytes(), key.len()), want, "{key:?}");
             }
         }
+    }
+
+    /// `split_borrowed` is `split_scopes`, on every ASCII byte at every
+    /// place of a few lengths, and on pseudo-random strings.
+    #[test]
+    fn split_borrowed_is_split_scopes() {
+        let check = |text: &str| {
+            let want: Vec<&str> = split_scopes(text).collect();
+            assert_eq!(split_borrowed(text), want, "{text:?}");
+        };
+        for b in 0..=0x7Fu8 {
+            for len in [1, 7, 8, 9, 17] {
+                for pos in 0..len {
+                    let mut s = vec![b'a'; len];
+                    s[pos] = b;
+                    check(std::str::from_utf8(&s).unwrap_or_default());
+                }
+            }
+        }
+        let alphabet = b"ab:.,, \t\n\x0b\x0c\r\x08\x0e\x1f!~\x7f";
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..5_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let len = (seed % 40) as usize;
+            let s: Vec<u8> = (0..len)
+                .map(|i| alphabet[((seed >> (i % 50)) as usize + i * 7) % alphabet.len()])
+                .collect();
+            check(std::str::from_utf8(&s).unwrap_or_default());
+        }
+        check("caf\u{e9} a,\u{2003}b");
     }
 
     /// Children lie inside their parent's subtree, and each subtree is
