@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The table of "Reading Okta lines" in BENCHMARKS.md, from the latest
-`cargo bench --bench okta_read` run.
+`cargo bench --manifest-path benches/readers/Cargo.toml` run (all readers)
+or `cargo bench --bench okta_read` run (those without other JSON crates).
 
-    python3 benches/okta_read.py [CRITERION_DIR]
+    python3 benches/okta_read.py benches/readers/target/criterion
+    python3 benches/okta_read.py              # target/criterion
 
 Reads each reader's median (`new/estimates.json`, per line: the groups
 count their lines as criterion elements) and the groups' sizes
@@ -20,8 +22,6 @@ ORDER = [
     "serde_value",
     "riskgate_auto",
     "riskgate_okta",
-    "riskgate_auto_scan",
-    "riskgate_okta_scan",
     "simd_json_tape",
     "simd_json_borrowed",
     "sonic_get_many",
