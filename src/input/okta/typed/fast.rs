@@ -456,7 +456,7 @@ impl<'de> Scan<'de> {
         Some(value.filter(|_| keep.wants()))
     }
 
-    /// An object: its children read as [`super::Tee::visit_map`] reads them;
+    /// An object: its children read as the serde pass reads them (`Tee::visit_map`);
     /// the map of the keys `keep` wants when it is a [`Keep::Part`].
     fn object(
         &mut self,
@@ -512,7 +512,7 @@ impl<'de> Scan<'de> {
         Some(values)
     }
 
-    /// An array: its items read as [`super::Tee::visit_seq`] reads them (a
+    /// An array: its items read as the serde pass reads them (`Tee::visit_seq`; a
     /// leaf's items are read again by [`items`] when they are used).
     fn array(&mut self, spans: &mut Spans<'de>, at: At) -> Option<()> {
         let first_child = match at {
