@@ -567,3 +567,144 @@ proptest! {
         prop_assert_eq!(riskgate::input::native::split_scopes(&text).collect::<Vec<_>>(), reference_split(&text));
     }
 }
+
+/// Hand-written lines at the edges of the byte scanner and the serde pass:
+/// duplicate keys (the exact key wins, the last of them; else the first in
+/// document order equal ignoring case; a replaced key drops what was read
+/// below it), keys in other cases, escapes, numbers at and past f64's and
+/// u64's ends, deep nesting, whitespace, scope arrays, and JSON that is not
+/// valid (an error, with serde_json's message, from every reader).
+#[test]
+fn adversarial_lines_read_as_the_reference_reads_them() {
+    const HEAD: &str = r#""published": "2026-11-22T10:00:00.000Z", "eventType": "app.oauth2.as.token.grant.access_token""#;
+    const ACTOR: &str =
+        r#""actor": {"id": "0oa1", "type": "PublicClientApp", "alternateId": "svc@x"}"#;
+    let bodies: Vec<String> = vec![
+        // Duplicate keys, exact and in other cases, at the top and below.
+        format!(r#"{HEAD}, {ACTOR}, "actor": {{"id": "0oa2", "type": "User"}}"#),
+        format!(r#"{HEAD}, "actor": {{"id": "0oa1", "id": "0oa2", "ID": "0oa3"}}"#),
+        format!(r#"{HEAD}, "actor": {{"ID": "0oa3", "Id": "0oa4"}}"#),
+        format!(r#"{HEAD}, "ACTOR": {{"id": "a"}}, "Actor": {{"id": "b"}}"#),
+        format!(
+            r#"{HEAD}, "ACTOR": {{"id": "a"}}, {ACTOR}, "actor": {{"ID": "c"}}, "Actor": {{"id": "b"}}"#
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "client": {{"ipAddress": "198.51.100.1"}}, "client": {{"geographicalContext": {{"country": "Peru"}}}}"#
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "CLIENT": {{"ipAddress": "198.51.100.1"}}, "client": {{"IPADDRESS": "198.51.100.2", "ipaddress": "198.51.100.3"}}"#
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "request": {{"ipChain": [{{"ip": "203.0.113.1"}}]}}, "request": {{"ipChain": []}}"#
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "request": {{"ipChain": [{{"IP": "203.0.113.1", "ip": "203.0.113.2"}}, {{"ip": "x"}}]}}"#
+        ),
+        format!(r#"{HEAD}, {ACTOR}, "request": {{"ipChain": {{"ip": "203.0.113.1"}}}}"#),
+        format!(r#""eventtype": "user.session.start", "EventType": "policy.x", {HEAD}, {ACTOR}"#),
+        format!(r#"{HEAD}, {ACTOR}, "published": "2026-11-23T10:00:00Z", "PUBLISHED": "bad""#),
+        format!(
+            r#"{HEAD}, {ACTOR}, "securityContext": {{"asNumber": 1, "isProxy": true}}, "securitycontext": {{"asNumber": 2}}"#
+        ),
+        // Escapes in keys and values.
+        format!(r#"{HEAD}, "act\u006fr": {{"id": "0oa\"1", "type": "PublicClientApp"}}"#),
+        format!(
+            r#"{HEAD}, {ACTOR}, "client": {{"userAgent": {{"rawUserAgent": "curl\/8.0 \u00e9 \ud83d\ude00"}}}}"#
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "debugContext": {{"debugData": {{"requestedScopes": "a\tb\nc,d", "grantType": "client\u005fcredentials"}}}}"#
+        ),
+        // Numbers.
+        format!(r#"{HEAD}, {ACTOR}, "securityContext": {{"asNumber": 18446744073709551615}}"#),
+        format!(r#"{HEAD}, {ACTOR}, "securityContext": {{"asNumber": 18446744073709551616}}"#),
+        format!(r#"{HEAD}, {ACTOR}, "securityContext": {{"asNumber": -0}}"#),
+        format!(r#"{HEAD}, {ACTOR}, "securityContext": {{"asNumber": 1e2}}"#),
+        format!(r#"{HEAD}, {ACTOR}, "securityContext": {{"asNumber": 1e400}}"#),
+        format!(
+            r#"{HEAD}, {ACTOR}, "debugContext": {{"debugData": {{"certAgeDays": 1.7976931348623157e308, "secretAgeDays": -4.9e-324, "tokenLifetimeMinutes": 0.1}}}}"#
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "debugContext": {{"debugData": {{"certAgeDays": 123456789012345678901234567890123456789}}}}"#
+        ),
+        format!(r#"{HEAD}, {ACTOR}, "uuid": 1e999"#),
+        format!(r#"{HEAD}, {ACTOR}, "uuid": {}"#, "9".repeat(400)),
+        // Scope lists as arrays.
+        format!(
+            r#"{HEAD}, {ACTOR}, "debugContext": {{"debugData": {{"requestedScopes": ["a b", null, "c"], "grantedScopes": []}}}}"#
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "debugContext": {{"debugData": {{"requestedScopes": ["a", ["b"], {{"c": 1}}]}}}}"#
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "debugContext": {{"debugData": {{"requestedScopes": [true, 1.5]}}}}"#
+        ),
+        // Nesting: kept, read and skipped, under and past the scanner's and serde_json's limits.
+        format!(
+            r#"{HEAD}, {ACTOR}, "target": {}1{}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "uuid": {}1{}"#,
+            "[".repeat(100),
+            "]".repeat(100)
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "uuid": {}1{}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        ),
+        format!(
+            r#"{HEAD}, {ACTOR}, "client": {}"#,
+            r#"{"a": "#.repeat(70) + "1" + &"}".repeat(70)
+        ),
+        // Whitespace between every token.
+        format!("{HEAD} ,\t{ACTOR}\r\n, \"client\" :\n{{ \"ipAddress\" : \"198.51.100.9\" }} "),
+        // Non-ASCII next to the scanner's 8-byte steps.
+        format!(
+            r#"{HEAD}, {ACTOR}, "client": {{"geographicalContext": {{"country": "Côte d’Ivoire"}}, "userAgent": {{"rawUserAgent": "abcdefg€"}}}}"#
+        ),
+    ];
+    let mut lines: Vec<String> = bodies.iter().map(|b| format!("{{{b}}}")).collect();
+    // Not JSON: each must be an error, with serde_json's message.
+    let valid = format!("{{{HEAD}, {ACTOR}}}");
+    lines.extend([
+        valid.replace("}}", "},}"),
+        valid.replace(": {", " {"),
+        valid.replacen("\"svc@x\"", "\"svc@x", 1),
+        valid.replace("svc@x", "svc\u{1}x"),
+        valid.replace("svc@x", "svc\\x"),
+        valid.replace("svc@x", "\\ud800"),
+        valid.replace("\"0oa1\"", "01"),
+        valid.replace("\"0oa1\"", "NaN"),
+        valid.replace("\"0oa1\"", "tru"),
+        valid.replace("\"0oa1\"", "1."),
+        valid.replace("\"0oa1\"", "-"),
+        format!("{valid}{valid}"),
+        format!("{valid} ,"),
+        String::new(),
+        "   ".to_owned(),
+        "[]".to_owned(),
+        "\"x\"".to_owned(),
+    ]);
+    let filters = filters();
+    for line in &lines {
+        check_line(line, &filters);
+    }
+    // The invalid lines are invalid (so the test above compared errors,
+    // not events).
+    for line in &lines[bodies.len()..lines.len() - 3] {
+        let read = parse_okta_with(line, &filters[1].1);
+        assert!(
+            matches!(read, Err(EventError::InvalidJson { .. })),
+            "{line}: {read:?}"
+        );
+    }
+    // A byte-order mark is skipped (the reference reader predates that).
+    for (_, filter) in &filters {
+        assert_eq!(
+            parse_okta_with(&format!("\u{feff}{valid}"), filter),
+            parse_okta_with(&valid, filter)
+        );
+    }
+}

@@ -1,45 +1,176 @@
 //! A byte scanner for the common shape of a `LogEvent` line, in front of the
 //! serde pass.
 //!
-//! It captures exactly what the serde pass ([`super::Tee`]) captures, with the
-//! same slot logic, but reads the bytes itself: strings without escapes,
-//! numbers, literals, objects and arrays. It gives up (`None`, and the serde
-//! pass reads the line instead) on anything it does not read exactly as
+//! It captures what the serde pass ([`super::Tee`]) captures, with the same
+//! slot logic, but reads the bytes itself: strings without escapes, numbers,
+//! literals, objects and arrays. It gives up (`None`, and the serde pass
+//! reads the line instead) on anything it does not read exactly as
 //! serde_json would: a backslash or a control character in a string, a
 //! number serde_json could find out of range or would round its own way
 //! where it is kept, deep nesting, and any syntax error — so every error
 //! message still comes from serde_json, and every line it reads is one
 //! serde_json accepts with the same values.
 //!
-//! Values kept whole in the `attrs` are handed to `serde_json` as the slice
-//! they span, so they are the `Value`s the serde pass builds.
-
-use std::borrow::Cow;
+//! What it captures is where each value is in the line ([`Spans`]: a kind
+//! and two offsets a node), not the value: strings are borrowed from the
+//! line and numbers converted only when [`super::build`] reads them, and
+//! nothing is allocated or dropped for the values that are read but not
+//! kept. Values kept whole in the `attrs` are handed to `serde_json` as the
+//! slice they span, so they are the `Value`s the serde pass builds.
 
 use serde_json::{Map, Number, Value};
 
-use super::{find_key_in, node, At, Capture, Keep, Raw, Shape, EVENT_TYPE, ROOT};
+use super::{
+    find_key_in, map_is_ordered, node, At, Captured, Got, Held, Items, Keep, Num, Shape, Text,
+    EVENT_TYPE, NODES, ROOT,
+};
 
 /// Deeper nesting is left to serde_json (whose limit is 128).
 const MAX_DEPTH: usize = 64;
 
-/// Reads `line` into `cap`; the `attrs` kept as `keep` says, `None` to give up.
-pub(super) fn read<'de>(line: &'de str, keep: Keep<'_>, cap: &mut Capture<'de>) -> Option<Value> {
-    let mut scan = Scan {
-        text: line,
-        bytes: line.as_bytes(),
-        at: 0,
-        depth: 0,
-    };
+/// The kind of a captured value.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    #[default]
+    Null,
+    Bool,
+    Num,
+    Str,
+    Array,
+    Object,
+}
+
+/// Where the value of a node is in the line.
+#[derive(Debug, Default, Clone, Copy)]
+struct Span<'de> {
+    held: Held,
+    kind: Kind,
+    /// The value's bytes: a string's without its quotes, a number's text, an
+    /// array's with its brackets (empty for the other kinds).
+    text: &'de str,
+    /// For [`Held::Folded`]: the key, without quotes.
+    key: &'de str,
+}
+
+/// What the scanner captured of a line: [`super::Capture`] as places in it.
+pub(super) struct Spans<'de> {
+    line: &'de str,
+    slots: [Span<'de>; NODES],
+    /// The top-level object has a key `eventType` in some case.
+    event_type_key: bool,
+    /// `serde_json::Map` iterates in insertion order (`preserve_order`).
+    ordered: bool,
+}
+
+impl<'de> Spans<'de> {
+    pub(super) fn new(line: &'de str) -> Self {
+        Spans {
+            line,
+            slots: [Span::default(); NODES],
+            event_type_key: false,
+            ordered: map_is_ordered(),
+        }
+    }
+
+    /// [`super::Capture::claim`] for the key `key`.
+    fn claim(&mut self, n: usize, key: &'de str, exact: bool) -> bool {
+        let (Some(def), Some(slot)) = (node(n), self.slots.get(n)) else {
+            return false;
+        };
+        let take = match slot.held {
+            Held::No => true,
+            _ if exact => true,
+            Held::Exact => false,
+            Held::Folded if self.ordered => key == slot.key,
+            Held::Folded => key <= slot.key,
+        };
+        if !take {
+            return false;
+        }
+        // A slot never held has nothing below it: only a replaced key's
+        // subtree needs clearing.
+        if slot.held != Held::No {
+            if let Some(subtree) = self.slots.get_mut(n..def.end) {
+                subtree.fill(Span::default());
+            }
+        }
+        if let Some(slot) = self.slots.get_mut(n) {
+            *slot = Span {
+                held: if exact { Held::Exact } else { Held::Folded },
+                key,
+                ..Span::default()
+            };
+        }
+        true
+    }
+
+    /// Records the value of node `n` (held or not).
+    fn set(&mut self, n: usize, kind: Kind, text: &'de str) {
+        if let Some(slot) = self.slots.get_mut(n) {
+            slot.kind = kind;
+            slot.text = text;
+        }
+    }
+
+    /// Holds node `n` as by an exact key (the root, the first element of an array).
+    fn hold(&mut self, n: usize) {
+        if let Some(slot) = self.slots.get_mut(n) {
+            slot.held = Held::Exact;
+        }
+    }
+}
+
+impl<'de> Captured<'de> for Spans<'de> {
+    #[inline(always)]
+    fn got(&self, n: usize) -> Option<Got<'_, 'de>> {
+        let s = self.slots.get(n).filter(|s| s.held != Held::No)?;
+        Some(match s.kind {
+            Kind::Null => Got::Null,
+            Kind::Bool => Got::Bool,
+            Kind::Num => Got::Num(Num::Line(s.text)),
+            Kind::Str => Got::Str(Text::Line(s.text)),
+            Kind::Array => Got::Array(Items::Line(s.text)),
+            Kind::Object => Got::Object,
+        })
+    }
+
+    fn has_event_type_key(&self) -> bool {
+        self.event_type_key
+    }
+}
+
+/// Reads the line of `spans` into it; the `attrs` kept as `keep` says,
+/// `None` to give up.
+pub(super) fn read(spans: &mut Spans<'_>, keep: Keep<'_>) -> Option<Value> {
+    let mut scan = Scan::new(spans.line);
     scan.ws();
-    let (value, raw) = scan.value(cap, At::Node(ROOT), keep)?;
+    let value = scan.kept(spans, At::Node(ROOT), keep)?;
     scan.ws();
     if scan.at != scan.bytes.len() {
         return None;
     }
-    cap.hold_first(ROOT, raw);
+    spans.hold(ROOT);
     // The root is never `Keep::Nothing`: a value is always built.
     value
+}
+
+/// The items of an array the scanner read (its text, brackets included),
+/// for [`super::build`]'s scope lists.
+pub(super) fn items<'c, 'de>(text: &'de str) -> Vec<Got<'c, 'de>> {
+    let mut out = Vec::new();
+    let mut scan = Scan::new(text);
+    // The text was read once already: this does not fail.
+    let _ = scan.items(&mut out);
+    out
+}
+
+/// A number as serde_json makes it from its text (checked by [`Scan::number`]).
+pub(super) fn number(text: &str) -> Option<Number> {
+    let plain = !text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E'));
+    match plain.then(|| integer(text)).flatten() {
+        Some(n) => Some(n),
+        None => serde_json::from_str::<Number>(text).ok(),
+    }
 }
 
 struct Scan<'de> {
@@ -50,23 +181,37 @@ struct Scan<'de> {
 }
 
 impl<'de> Scan<'de> {
+    fn new(text: &'de str) -> Self {
+        Scan {
+            text,
+            bytes: text.as_bytes(),
+            at: 0,
+            depth: 0,
+        }
+    }
+
+    #[inline]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
     /// JSON whitespace, as serde_json skips it.
+    #[inline]
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\t' | b'\r') = self.peek() {
             self.at += 1;
         }
     }
 
+    #[inline]
     fn eat(&mut self, b: u8) -> Option<()> {
         (self.peek() == Some(b)).then(|| self.at += 1)
     }
 
-    /// A string without escapes or control characters, the opening quote next.
-    fn string(&mut self) -> Option<&'de str> {
+    /// A string without escapes or control characters, the opening quote
+    /// next: the offsets of its first byte and of its closing quote.
+    #[inline]
+    fn string(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let start = self.at;
         let end = start + special(self.bytes.get(start..)?)?;
@@ -75,7 +220,7 @@ impl<'de> Scan<'de> {
             return None;
         }
         self.at = end + 1;
-        self.text.get(start..end)
+        Some((start, end))
     }
 
     /// Skips a number; `Some(true)` when it is a plain integer (no fraction or
@@ -127,6 +272,7 @@ impl<'de> Scan<'de> {
         Some(plain)
     }
 
+    #[inline]
     fn literal(&mut self, word: &[u8]) -> Option<()> {
         let end = self.at + word.len();
         (self.bytes.get(self.at..end)? == word).then(|| self.at = end)
@@ -172,18 +318,21 @@ impl<'de> Scan<'de> {
     }
 
     /// Enters a container (its opening bracket next).
+    #[inline]
     fn open(&mut self) -> Option<()> {
         self.depth += 1;
         self.at += 1;
         (self.depth <= MAX_DEPTH).then_some(())
     }
 
+    #[inline]
     fn close(&mut self) {
         self.depth -= 1;
     }
 
     /// After an opening bracket: `Some(true)` when an element follows,
     /// `Some(false)` when `end` closes the container at once.
+    #[inline]
     fn first(&mut self, end: u8) -> Option<bool> {
         self.ws();
         if self.peek()? == end {
@@ -195,6 +344,7 @@ impl<'de> Scan<'de> {
 
     /// After an element: `Some(true)` after a comma (another element
     /// follows), `Some(false)` after `end`.
+    #[inline]
     fn next(&mut self, end: u8) -> Option<bool> {
         self.ws();
         match self.peek()? {
@@ -211,6 +361,7 @@ impl<'de> Scan<'de> {
         }
     }
 
+    #[inline]
     fn colon(&mut self) -> Option<()> {
         self.ws();
         self.eat(b':')?;
@@ -223,110 +374,93 @@ impl<'de> Scan<'de> {
         serde_json::from_str(self.text.get(from..self.at)?).ok()
     }
 
-    /// One value, captured as `at` says and kept as `keep` says: what
-    /// [`super::Tee`] returns for it.
-    fn value(
-        &mut self,
-        cap: &mut Capture<'de>,
-        at: At,
-        keep: Keep<'_>,
-    ) -> Option<(Option<Value>, Raw<'de>)> {
-        if matches!((at, keep), (At::Skip, Keep::Nothing)) {
-            self.skip()?;
-            return Some((None, Raw::Null));
-        }
+    /// One value read and not kept: captured into the slot of node `c`.
+    ///
+    /// (Values are captured in place, and the kept ones returned by
+    /// [`Scan::kept`]: a `Value` returned through every call would be copied
+    /// through memory just after being written, which stalls.)
+    fn capture(&mut self, spans: &mut Spans<'de>, c: usize) -> Option<()> {
         let from = self.at;
-        let (value, raw) = match self.peek()? {
+        let (kind, text) = match self.peek()? {
             b'"' => {
-                let s = self.string()?;
-                let value = keep.wants().then(|| Value::String(s.to_owned()));
-                (value, Raw::Str(Cow::Borrowed(s)))
+                let (start, end) = self.string()?;
+                (Kind::Str, self.text.get(start..end)?)
             }
+            b'{' => {
+                self.object(spans, At::Node(c), Keep::Nothing)?;
+                (Kind::Object, "")
+            }
+            b'[' => {
+                self.array(spans, At::Node(c))?;
+                (Kind::Array, self.text.get(from..self.at)?)
+            }
+            b't' => {
+                self.literal(b"true")?;
+                (Kind::Bool, "")
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                (Kind::Bool, "")
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                (Kind::Null, "")
+            }
+            _ => {
+                self.number()?;
+                (Kind::Num, self.text.get(from..self.at)?)
+            }
+        };
+        spans.set(c, kind, text);
+        Some(())
+    }
+
+    /// One value kept as `keep` says (which wants something), and captured
+    /// as `at` says: the `Value` kept.
+    fn kept(&mut self, spans: &mut Spans<'de>, at: At, keep: Keep<'_>) -> Option<Option<Value>> {
+        let from = self.at;
+        let value = match self.peek()? {
             b'{' => {
                 // A value kept whole is built by serde_json from its slice.
                 let part = match keep {
                     Keep::Part(_) => keep,
                     Keep::Nothing | Keep::All => Keep::Nothing,
                 };
-                let map = self.object(cap, at, part)?;
-                let value = match keep {
+                let map = self.object(spans, at, part)?;
+                if let At::Node(c) = at {
+                    spans.set(c, Kind::Object, "");
+                }
+                match keep {
                     Keep::Nothing => None,
                     Keep::Part(_) => map.map(Value::Object),
                     Keep::All => Some(self.whole(from)?),
-                };
-                (value, Raw::Object)
-            }
-            b'[' => {
-                let items = self.array(cap, at)?;
-                let value = if keep.wants() {
-                    Some(self.whole(from)?)
-                } else {
-                    None
-                };
-                (value, Raw::Array(items))
-            }
-            b't' => {
-                self.literal(b"true")?;
-                (keep.wants().then_some(Value::Bool(true)), Raw::Bool)
-            }
-            b'f' => {
-                self.literal(b"false")?;
-                (keep.wants().then_some(Value::Bool(false)), Raw::Bool)
-            }
-            b'n' => {
-                self.literal(b"null")?;
-                (keep.wants().then_some(Value::Null), Raw::Null)
+                }
             }
             _ => {
-                let n = self.num()?;
-                (keep.wants().then(|| Value::Number(n.clone())), Raw::Num(n))
+                match at {
+                    At::Node(c) => self.capture(spans, c)?,
+                    At::Skip | At::Item => self.skip()?,
+                }
+                // The bytes read, as serde_json reads them.
+                let text = self.text.get(from..self.at)?;
+                match self.bytes.get(from)? {
+                    b'"' => Some(Value::String(text.get(1..text.len() - 1)?.to_owned())),
+                    b'[' => Some(self.whole(from)?),
+                    b't' => Some(Value::Bool(true)),
+                    b'f' => Some(Value::Bool(false)),
+                    b'n' => Some(Value::Null),
+                    _ => Some(Value::Number(number(text)?)),
+                }
             }
         };
-        Some((value, raw))
+        Some(value.filter(|_| keep.wants()))
     }
 
-    /// [`Scan::value`] for a value read (`at` is a node or an item) and not
-    /// kept: its raw, what is read below it captured.
-    fn raw(&mut self, cap: &mut Capture<'de>, at: At) -> Option<Raw<'de>> {
-        Some(match self.peek()? {
-            b'"' => Raw::Str(Cow::Borrowed(self.string()?)),
-            b'{' => {
-                self.object(cap, at, Keep::Nothing)?;
-                Raw::Object
-            }
-            b'[' => Raw::Array(self.array(cap, at)?),
-            b't' => {
-                self.literal(b"true")?;
-                Raw::Bool
-            }
-            b'f' => {
-                self.literal(b"false")?;
-                Raw::Bool
-            }
-            b'n' => {
-                self.literal(b"null")?;
-                Raw::Null
-            }
-            _ => Raw::Num(self.num()?),
-        })
-    }
-
-    /// A number read, as serde_json reads it.
-    fn num(&mut self) -> Option<Number> {
-        let from = self.at;
-        let plain = self.number()?;
-        let text = self.text.get(from..self.at)?;
-        match plain.then(|| integer(text)).flatten() {
-            Some(n) => Some(n),
-            None => serde_json::from_str::<Number>(text).ok(),
-        }
-    }
-
-    /// An object: its children read as [`super::Tee::visit_map`] reads them;
+    /// An object: its children read as the serde pass reads them (`Tee::visit_map`);
     /// the map of the keys `keep` wants when it is a [`Keep::Part`].
     fn object(
         &mut self,
-        cap: &mut Capture<'de>,
+        spans: &mut Spans<'de>,
         at: At,
         keep: Keep<'_>,
     ) -> Option<Option<Map<String, Value>>> {
@@ -340,34 +474,32 @@ impl<'de> Scan<'de> {
         self.open()?;
         if self.first(b'}')? {
             loop {
-                let key_at = self.at + 1;
-                let key = self.string()?;
+                let (key_start, key_end) = self.string()?;
                 self.colon()?;
                 let mut child = At::Skip;
-                // The key's bytes and the rest of the line after them.
-                let src = self.bytes.get(key_at..).unwrap_or(&[]);
-                if let Some((c, exact)) = parent.and_then(|p| find_key_in(p, src, key.len())) {
-                    if root && c == EVENT_TYPE {
-                        cap.event_type_key = true;
-                    }
-                    if cap.claim(c, &Cow::Borrowed(key), exact) {
-                        child = At::Node(c);
+                if let Some(p) = parent {
+                    // The key's bytes and the rest of the line after them.
+                    let src = self.bytes.get(key_start..).unwrap_or(&[]);
+                    if let Some((c, exact)) = find_key_in(p, src, key_end - key_start) {
+                        if root && c == EVENT_TYPE {
+                            spans.event_type_key = true;
+                        }
+                        if spans.claim(c, self.text.get(key_start..key_end)?, exact) {
+                            child = At::Node(c);
+                        }
                     }
                 }
-                match (child, keep.child(key)) {
+                let keep = match keep {
+                    Keep::Part(_) => keep.child(self.text.get(key_start..key_end)?),
+                    other => other,
+                };
+                match (child, keep) {
                     (At::Skip, Keep::Nothing) => self.skip()?,
-                    // Read, not kept: the common case, stored in place.
-                    (At::Node(c), Keep::Nothing) => {
-                        let raw = self.raw(cap, At::Node(c))?;
-                        cap.set_raw(c, raw);
-                    }
+                    (At::Node(c), Keep::Nothing) => self.capture(spans, c)?,
                     (child, keep) => {
-                        let (value, raw) = self.value(cap, child, keep)?;
-                        if let At::Node(c) = child {
-                            cap.set_raw(c, raw);
-                        }
+                        let value = self.kept(spans, child, keep)?;
                         if let (Some(values), Some(v)) = (&mut values, value) {
-                            values.insert(key.to_owned(), v);
+                            values.insert(self.text.get(key_start..key_end)?.to_owned(), v);
                         }
                     }
                 }
@@ -380,44 +512,74 @@ impl<'de> Scan<'de> {
         Some(values)
     }
 
-    /// An array: its items read as [`super::Tee::visit_seq`] reads them.
-    fn array(&mut self, cap: &mut Capture<'de>, at: At) -> Option<Vec<Raw<'de>>> {
-        let shape = match at {
-            At::Node(n) => node(n).map(|d| d.shape),
+    /// An array: its items read as the serde pass reads them (`Tee::visit_seq`; a
+    /// leaf's items are read again by [`items`] when they are used).
+    fn array(&mut self, spans: &mut Spans<'de>, at: At) -> Option<()> {
+        let first_child = match at {
+            At::Node(n) => node(n)
+                .filter(|d| d.shape == Shape::First)
+                .and_then(|d| d.children.first().copied()),
             At::Skip | At::Item => None,
         };
-        let first_child = match at {
-            At::Node(n) if shape == Some(Shape::First) => {
-                node(n).and_then(|d| d.children.first().copied())
+        self.open()?;
+        if self.first(b']')? {
+            if let Some(c) = first_child {
+                self.capture(spans, c)?;
+                spans.hold(c);
+            } else {
+                self.skip()?;
             }
-            _ => None,
-        };
-        let mut items = Vec::new();
-        let mut index = 0usize;
+            while self.next(b']')? {
+                self.skip()?;
+            }
+        }
+        self.close();
+        Some(())
+    }
+
+    /// The items of an array, the opening bracket next.
+    fn items<'c>(&mut self, out: &mut Vec<Got<'c, 'de>>) -> Option<()> {
+        if self.peek()? != b'[' {
+            return None;
+        }
         self.open()?;
         if self.first(b']')? {
             loop {
-                let item = match (shape, first_child) {
-                    (Some(Shape::Leaf), _) => At::Item,
-                    (Some(Shape::First), Some(c)) if index == 0 => At::Node(c),
-                    _ => At::Skip,
-                };
-                match item {
-                    At::Item => items.push(self.raw(cap, At::Item)?),
-                    At::Node(c) => {
-                        let raw = self.raw(cap, At::Node(c))?;
-                        cap.hold_first(c, raw);
+                let from = self.at;
+                let got = match self.peek()? {
+                    b'"' => {
+                        let (start, end) = self.string()?;
+                        Got::Str(Text::Line(self.text.get(start..end)?))
                     }
-                    At::Skip => self.skip()?,
-                }
-                index += 1;
+                    b'{' => {
+                        self.skip()?;
+                        Got::Object
+                    }
+                    b'[' => {
+                        self.skip()?;
+                        Got::Array(Items::Line(self.text.get(from..self.at)?))
+                    }
+                    b't' | b'f' => {
+                        self.skip()?;
+                        Got::Bool
+                    }
+                    b'n' => {
+                        self.skip()?;
+                        Got::Null
+                    }
+                    _ => {
+                        self.number()?;
+                        Got::Num(Num::Line(self.text.get(from..self.at)?))
+                    }
+                };
+                out.push(got);
                 if !self.next(b']')? {
                     break;
                 }
             }
         }
         self.close();
-        Some(items)
+        Some(())
     }
 }
 
