@@ -327,3 +327,45 @@ fn endless_inputs_are_refused_at_their_limits() {
         "{err}"
     );
 }
+
+#[test]
+fn rules_that_read_profiles_warn_when_none_are_given() {
+    let events = temp(
+        "profile-warning.jsonl",
+        &include_str!("../examples/events/okta-day.jsonl")
+            .lines()
+            .take(50)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    );
+    let events = events.to_str().unwrap_or_default();
+    let without = run(&["replay", "examples/rules/seed.rules", events]);
+    let err = text(&without.stderr);
+    assert!(
+        err.contains("warning: the rules read agent.scopes but no --profiles were given"),
+        "{err}"
+    );
+    let with = run(&[
+        "replay",
+        "examples/rules/seed.rules",
+        events,
+        "--profiles",
+        "examples/profiles/agents.json",
+    ]);
+    assert!(
+        !text(&with.stderr).contains("warning:"),
+        "{}",
+        text(&with.stderr)
+    );
+    // Rules that read no profile field: no warning either.
+    let plain = temp(
+        "no-profile.rules",
+        "Rule 1 — any\nTrigger: service_app authentication\nAction: flag_for_review\nSeverity: LOW\n",
+    );
+    let out = run(&["replay", plain.to_str().unwrap_or_default(), events]);
+    assert!(
+        !text(&out.stderr).contains("warning:"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -205,6 +205,21 @@ pub fn build_engine(
         .max_state_bytes(limits.max_state_bytes);
     let max_skew = limits.max_skew;
     let mut builder = builder.forward_skew_limit_ms(max_skew.0);
+    let read = &set.program().profile_paths;
+    if profiles.is_none() && !read.is_empty() {
+        // Every agent is then without a profile: its fields are unknown and
+        // its lists empty, which can fire every `not in` rule on them.
+        let mut names: Vec<String> = read
+            .iter()
+            .map(|p| format!("agent.{}", p.join(".")))
+            .collect();
+        names.sort();
+        names.dedup();
+        errln!(
+            "warning: the rules read {} but no --profiles were given: no agent has a profile, so tests of these fields are unknown and their lists are empty",
+            printable(&names.join(", "))
+        );
+    }
     if let Some(p) = profiles {
         match riskgate::input::profile::Profiles::from_path(p) {
             Ok(profiles) => {
