@@ -602,24 +602,35 @@ fuzz_target!(|input: Input| {
     let clock = Arc::new(ManualClock::new(BASE));
     // Always the manual clock (never the system's): the default limit of
     // 5 minutes is measured against it too.
-    let mut builder = Engine::builder(fx.program.clone())
-        .profiles(&fx.profiles)
-        .clock(clock.clone());
-    if input.config & 1 != 0 {
-        builder = builder.max_agents(2);
-    }
-    if input.config & 2 != 0 {
-        builder = builder.max_forward_skew_ms(u64::from(input.skew_secs) * 1_000);
-    }
-    if input.config & 4 != 0 {
-        builder = builder.idle_ttl_ms(u64::from(input.idle_ttl_secs) * 1_000);
-    }
-    if input.config & 8 != 0 {
-        builder = builder.forward_skew_limit_ms(None);
-    }
-    if input.config & 16 != 0 {
-        builder = builder.max_keys(8).max_keys_per_agent(3);
-    }
+    let configured = || {
+        let mut builder = Engine::builder(fx.program.clone())
+            .profiles(&fx.profiles)
+            .clock(clock.clone());
+        if input.config & 1 != 0 {
+            builder = builder.max_agents(2);
+        }
+        if input.config & 2 != 0 {
+            builder = builder.max_forward_skew_ms(u64::from(input.skew_secs) * 1_000);
+        }
+        if input.config & 4 != 0 {
+            builder = builder.idle_ttl_ms(u64::from(input.idle_ttl_secs) * 1_000);
+        }
+        if input.config & 8 != 0 {
+            builder = builder.forward_skew_limit_ms(None);
+        }
+        if input.config & 16 != 0 {
+            builder = builder.max_keys(8).max_keys_per_agent(3);
+        }
+        builder
+    };
+    let mut builder = configured();
+    // A partition beside the engine, where their eviction policies cannot
+    // differ (the engine evicts by a sample, a partition exactly): every
+    // verdict and statistic must be the same.
+    let mut partition = (input.config & (16 | 32) == 0).then(|| match configured().build_partition() {
+        Ok(p) => p,
+        Err(e) => panic!("partition: {e}"),
+    });
     let budget = if input.config & 32 != 0 {
         let probe = match Engine::builder(fx.program.clone()).build() {
             Ok(e) => e,
@@ -648,6 +659,9 @@ fuzz_target!(|input: Input| {
             Op::Evict(t) => {
                 let watermark = t.apply(cursor);
                 engine.evict_idle(watermark);
+                if let Some(p) = partition.as_mut() {
+                    p.evict_idle(watermark);
+                }
                 // Cooldowns go with their agents; keys may be gone.
                 forget_untracked(&mut model, &engine);
                 model.keys.clear();
@@ -664,13 +678,33 @@ fuzz_target!(|input: Input| {
                 return;
             }
             cursor = t;
-            step(fx, &engine, &mut model, &ev, t, budget);
+            let mut decided = String::new();
+            step(fx, &engine, &mut model, &ev, (t, budget), &mut decided);
+            if let Some(p) = partition.as_mut() {
+                let event = build_event(&ev, t);
+                let v = if ev.flags & 1 == 0 {
+                    p.evaluate_explained(&event)
+                } else {
+                    p.evaluate(&event)
+                };
+                let ours = serde_json::to_string(&v).unwrap_or_default();
+                assert_eq!(ours, decided, "partition and engine differ");
+                assert_eq!(p.stats(), engine.stats(), "partition and engine statistics differ");
+            }
         }
     }
 });
 
 /// Evaluates one event and checks every invariant.
-fn step(fx: &Fixture, engine: &Engine, model: &mut Model, ev: &Ev, t: i64, budget: Option<usize>) {
+/// `json` gets the verdict as JSON.
+fn step(
+    fx: &Fixture,
+    engine: &Engine,
+    model: &mut Model,
+    ev: &Ev,
+    (t, budget): (i64, Option<usize>),
+    json: &mut String,
+) {
     let event = build_event(ev, t);
     let agent = agent_id(ev.agent);
     let store = engine.store();
@@ -696,6 +730,7 @@ fn step(fx: &Fixture, engine: &Engine, model: &mut Model, ev: &Ev, t: i64, budge
     } else {
         engine.evaluate(&event)
     };
+    *json = serde_json::to_string(&v).unwrap_or_default();
     let after = engine.stats();
     let newest_after = store.agent_state(agent).map(|s| s.newest_ms());
     let key_after = key_newest(&key);
