@@ -44,8 +44,8 @@ use std::sync::{Arc, OnceLock};
 
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
-use riskgate::run::engine::ManualClock;
 use riskgate::input::profile::Profiles;
+use riskgate::run::engine::ManualClock;
 use riskgate::run::verdict::Verdict;
 use riskgate::{ActorKind, Categories, Engine, Event, Limits, Program, RuleSet};
 
@@ -627,10 +627,11 @@ fuzz_target!(|input: Input| {
     // A partition beside the engine, where their eviction policies cannot
     // differ (the engine evicts by a sample, a partition exactly): every
     // verdict and statistic must be the same.
-    let mut partition = (input.config & (16 | 32) == 0).then(|| match configured().build_partition() {
-        Ok(p) => p,
-        Err(e) => panic!("partition: {e}"),
-    });
+    let mut partition =
+        (input.config & (16 | 32) == 0).then(|| match configured().build_partition() {
+            Ok(p) => p,
+            Err(e) => panic!("partition: {e}"),
+        });
     let budget = if input.config & 32 != 0 {
         let probe = match Engine::builder(fx.program.clone()).build() {
             Ok(e) => e,
@@ -689,7 +690,11 @@ fuzz_target!(|input: Input| {
                 };
                 let ours = serde_json::to_string(&v).unwrap_or_default();
                 assert_eq!(ours, decided, "partition and engine differ");
-                assert_eq!(p.stats(), engine.stats(), "partition and engine statistics differ");
+                assert_eq!(
+                    p.stats(),
+                    engine.stats(),
+                    "partition and engine statistics differ"
+                );
             }
         }
     }

@@ -20,7 +20,9 @@ fuzz_target!(|data: &[u8]| {
     if piece.is_empty() {
         return;
     }
-    let times = (usize::from(reps) * 64).min((64 << 10) / piece.len()).max(1);
+    let times = (usize::from(reps) * 64)
+        .min((64 << 10) / piece.len())
+        .max(1);
     let line = piece.repeat(times);
     let text = format!("Rule 1: t\nTrigger: {line}\nAction: deny\nSeverity: LOW\n");
     let Err(diags) = RuleSet::from_source("long.rules", &text) else {
@@ -28,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
     };
     for d in &diags.items {
         let s = d.span;
-        assert!(s.start <= text.len() && text.is_char_boundary(s.start), "{d:?}");
+        assert!(
+            s.start <= text.len() && text.is_char_boundary(s.start),
+            "{d:?}"
+        );
         let line_start = text[..s.start].rfind('\n').map_or(0, |i| i + 1);
         let col = text[line_start..s.start].chars().count() + 1;
         assert_eq!(d.span.col as usize, col, "{d:?}");
@@ -41,6 +46,10 @@ fuzz_target!(|data: &[u8]| {
         // of at most ~210 characters, the caret line and a help line; a
         // bounded size whatever the length of the line.
         let per = 4 * 1024 + 2 * text.len().min(1024);
-        assert!(out.len() <= (shown + 2) * per, "{} bytes for {shown}", out.len());
+        assert!(
+            out.len() <= (shown + 2) * per,
+            "{} bytes for {shown}",
+            out.len()
+        );
     }
 });

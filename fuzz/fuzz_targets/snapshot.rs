@@ -17,10 +17,12 @@ const RULES: &str = include_str!("snapshot.rules");
 
 fn program() -> Arc<Program> {
     static P: OnceLock<Arc<Program>> = OnceLock::new();
-    Arc::clone(P.get_or_init(|| match RuleSet::from_source("snapshot.rules", RULES) {
-        Ok(set) => set.compile(),
-        Err(d) => panic!("{d}"),
-    }))
+    Arc::clone(
+        P.get_or_init(|| match RuleSet::from_source("snapshot.rules", RULES) {
+            Ok(set) => set.compile(),
+            Err(d) => panic!("{d}"),
+        }),
+    )
 }
 
 fn restore(bytes: &[u8]) -> Option<Engine> {
