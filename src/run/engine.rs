@@ -44,6 +44,11 @@ pub struct EngineBuilder {
 }
 
 impl EngineBuilder {
+    /// The program the engine will run.
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
     /// Agent profiles (read by `agent.<field>` and profile-bound lists).
     pub fn profiles(mut self, profiles: &crate::input::profile::Profiles) -> Self {
         // A copy of the map of shared profiles, kept to resolve them again

@@ -46,20 +46,17 @@ pub fn plural(n: usize) -> &'static str {
 /// then renamed over `path`, so a crash never leaves half a snapshot under
 /// the name. The aside file is removed on error.
 pub fn write_snapshot_file(
-    engine: &riskgate::run::engine::Engine,
     path: &std::path::Path,
-    position: std::collections::BTreeMap<String, u64>,
+    snapshot: impl FnOnce(
+        &mut dyn std::io::Write,
+    ) -> std::io::Result<riskgate::run::snapshot::SnapshotSummary>,
 ) -> std::io::Result<riskgate::run::snapshot::SnapshotSummary> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(".partial");
     let aside = PathBuf::from(aside);
     let written = std::fs::File::create(&aside).and_then(|f| {
         let mut w = std::io::BufWriter::new(f);
-        let summary = engine.snapshot_at(
-            &mut w,
-            &riskgate::run::snapshot::SnapshotFilter::All,
-            position,
-        )?;
+        let summary = snapshot(&mut w)?;
         let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
         std::fs::rename(&aside, path)?;

@@ -13,7 +13,10 @@ use riskgate::run::engine::Engine;
 use riskgate::run::verdict::{format_time, Verdict};
 use riskgate::Decision;
 
+mod decider;
 mod parallel;
+
+use decider::Decider;
 
 /// Arguments of `riskgate replay`.
 #[derive(clap::Args)]
@@ -197,6 +200,64 @@ pub fn build_engine(
     state_in: Option<&std::path::Path>,
     color: bool,
 ) -> Option<(Engine, u64)> {
+    let builder = configured(rules, profiles, limits, color)?;
+    match state_in {
+        Some(path) => restore(path, |r| builder.restore(r)),
+        None => match builder.build() {
+            Ok(engine) => Some((engine, 0)),
+            Err(e) => {
+                errln!("error: {e}");
+                None
+            }
+        },
+    }
+}
+
+/// The engine or partition of a replay (see [`Decider`]): a partition
+/// when one thread evaluates every event (`threads` is 1, or the rules
+/// keep state shared between agents).
+fn build_decider(
+    args: &ReplayArgs,
+    limits: StateLimits,
+    threads: usize,
+    color: bool,
+) -> Option<(Decider, u64)> {
+    let builder = configured(&args.rules, args.profiles.as_deref(), limits, color)?;
+    let shared_state = builder.program().counters.iter().any(|c| c.by.is_some());
+    if threads > 1 && !shared_state {
+        let (engine, line) = match args.state_in.as_deref() {
+            Some(path) => restore(path, |r| builder.restore(r))?,
+            None => match builder.build() {
+                Ok(engine) => (engine, 0),
+                Err(e) => {
+                    errln!("error: {e}");
+                    return None;
+                }
+            },
+        };
+        return Some((Decider::Shared(engine), line));
+    }
+    let (partition, line) = match args.state_in.as_deref() {
+        Some(path) => restore(path, |r| builder.restore_partition(r))?,
+        None => match builder.build_partition() {
+            Ok(p) => (p, 0),
+            Err(e) => {
+                errln!("error: {e}");
+                return None;
+            }
+        },
+    };
+    Some((Decider::Owned(std::sync::Mutex::new(partition)), line))
+}
+
+/// Loads rules and profiles into an engine builder with `limits`,
+/// printing errors.
+fn configured(
+    rules: &std::path::Path,
+    profiles: Option<&std::path::Path>,
+    limits: StateLimits,
+    color: bool,
+) -> Option<riskgate::run::engine::EngineBuilder> {
     let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
     let builder = Engine::builder(set.compile())
         .max_agents(limits.max_agents)
@@ -235,24 +296,20 @@ pub fn build_engine(
             }
         }
     }
-    if let Some(path) = state_in {
-        return restore(builder, path);
-    }
-    match builder.build() {
-        Ok(engine) => Some((engine, 0)),
-        Err(e) => {
-            errln!("error: {e}");
-            None
-        }
-    }
+    Some(builder)
 }
 
-/// The engine restored from the snapshot at `path`, and the input line the
-/// snapshot was taken after.
-fn restore(
-    builder: riskgate::run::engine::EngineBuilder,
+/// What `restore_from` restored from the snapshot at `path` (an engine or
+/// a partition), and the input line the snapshot was taken after.
+fn restore<T>(
     path: &std::path::Path,
-) -> Option<(Engine, u64)> {
+    restore_from: impl FnOnce(
+        std::io::BufReader<std::fs::File>,
+    ) -> Result<
+        (T, riskgate::run::engine::RestoreReport),
+        riskgate::run::snapshot::RestoreError,
+    >,
+) -> Option<(T, u64)> {
     let name = printable(&path.display().to_string()).into_owned();
     let file = match riskgate::limits::open_input(path, true) {
         Ok(f) => f,
@@ -261,7 +318,7 @@ fn restore(
             return None;
         }
     };
-    match builder.restore(std::io::BufReader::new(file)) {
+    match restore_from(std::io::BufReader::new(file)) {
         Ok((engine, report)) => {
             let line = report.summary.position.get("line").copied().unwrap_or(0);
             errln!(
@@ -286,11 +343,11 @@ fn restore(
     }
 }
 
-/// Writes the engine's state to `path` (aside, then renamed over it).
-fn write_state(engine: &Engine, path: &std::path::Path, line: u64) -> bool {
+/// Writes the replay's state to `path` (aside, then renamed over it).
+fn write_state(decider: &Decider, path: &std::path::Path, line: u64) -> bool {
     let name = printable(&path.display().to_string()).into_owned();
     let position = [("line".to_string(), line)].into_iter().collect();
-    match super::write_snapshot_file(engine, path, position) {
+    match super::write_snapshot_file(path, |w| decider.snapshot_at(w, position)) {
         Ok(s) => {
             errln!(
                 "state: {} agents and {} keys written to {name} ({} bytes, after line {line})",
@@ -310,7 +367,7 @@ fn write_state(engine: &Engine, path: &std::path::Path, line: u64) -> bool {
 /// What every replay loop shares: the engine, the options and where bad
 /// lines are reported.
 struct Context<'a> {
-    engine: &'a Engine,
+    decider: &'a Decider,
     args: &'a ReplayArgs,
     /// Okta events keep as `attrs` only what the rules' `attr.` paths read:
     /// the same verdicts, without building JSON values for the rest.
@@ -328,15 +385,6 @@ impl Context<'_> {
             bar.suspend(|| errln!("line {line_no}: {what}"));
         } else {
             errln!("line {line_no}: {what}");
-        }
-    }
-
-    /// Evaluates `event`, with explanations if asked.
-    fn evaluate<'e>(&self, event: &'e riskgate::Event<'e>) -> Verdict<'e> {
-        if self.args.explain {
-            self.engine.evaluate_explained(event)
-        } else {
-            self.engine.evaluate(event)
         }
     }
 
@@ -363,20 +411,16 @@ fn default_threads() -> usize {
 
 /// Runs the replay.
 pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
-    let Some((engine, first_line)) = build_engine(
-        &args.rules,
-        args.profiles.as_deref(),
-        StateLimits {
-            max_agents: args.max_agents,
-            max_keys: args.max_keys,
-            max_keys_per_agent: args.max_keys_per_agent,
-            max_state_bytes: args.max_state_bytes,
-            max_skew: args.max_skew,
-            strict: args.strict,
-        },
-        args.state_in.as_deref(),
-        color,
-    ) else {
+    let threads = args.threads.map_or_else(default_threads, usize::from);
+    let limits = StateLimits {
+        max_agents: args.max_agents,
+        max_keys: args.max_keys,
+        max_keys_per_agent: args.max_keys_per_agent,
+        max_state_bytes: args.max_state_bytes,
+        max_skew: args.max_skew,
+        strict: args.strict,
+    };
+    let Some((decider, first_line)) = build_decider(args, limits, threads, color) else {
         return ExitCode::FAILURE;
     };
     let Some((input, total_bytes)) = super::lines::open_events(&args.events) else {
@@ -394,12 +438,11 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
             bar
         });
     let ctx = Context {
-        engine: &engine,
+        decider: &decider,
         args,
-        attrs: AttrFilter::for_program(&engine.program()),
+        attrs: AttrFilter::for_program(&decider.program()),
         progress,
     };
-    let threads = args.threads.map_or_else(default_threads, usize::from);
     let mut summary = Summary::default();
     let started = Instant::now();
     let ended = if threads > 1 {
@@ -410,9 +453,13 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     if let Some(bar) = &ctx.progress {
         bar.finish_and_clear();
     }
-    summary.print(&engine, started.elapsed().as_secs_f64());
+    summary.print(
+        &decider.stats(),
+        &decider.program(),
+        started.elapsed().as_secs_f64(),
+    );
     if let Some(path) = &args.state_out {
-        if !write_state(&engine, path, ended.line_no) {
+        if !write_state(&decider, path, ended.line_no) {
             return ExitCode::FAILURE;
         }
     }
@@ -437,6 +484,7 @@ fn sequential(
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut read_failed = false;
+    let mut evaluator = ctx.decider.evaluator();
     loop {
         let (line_no, bytes_read, text) = match lines.next_text(&mut |n, what| {
             summary.bad += 1;
@@ -464,7 +512,7 @@ fn sequential(
             }
         };
         summary.events += 1;
-        let verdict = ctx.evaluate(&event);
+        let verdict = evaluator.evaluate(&event, ctx.args.explain);
         summary.count(&verdict);
         if ctx.shown(&verdict) {
             if let Err(e) = print_verdict(&mut out, line_no, &verdict, ctx.args.output) {
@@ -591,7 +639,7 @@ impl Summary {
         }
     }
 
-    fn print(&self, engine: &Engine, secs: f64) {
+    fn print(&self, stats: &riskgate::run::engine::Stats, program: &riskgate::Program, secs: f64) {
         let rate = if secs > 0.0 {
             self.events as f64 / secs
         } else {
@@ -605,7 +653,6 @@ impl Summary {
             self.bad
         );
         errln!("decisions: allow {allow} (with alerts {})  flag {flag}  suspend {suspend}  deny {deny}", self.alerts_only);
-        let stats = engine.stats();
         errln!(
             "agents tracked: {}  untracked evaluations: {}  evicted: {}  late dropped: {}  late partly counted: {}  past the forward skew: {}",
             stats.tracked_agents, stats.untracked, stats.evicted_agents, stats.late_dropped, stats.late_partial, stats.skewed
@@ -619,7 +666,6 @@ impl Summary {
             stats.state_bytes as f64 / f64::from(1u32 << 20)
         );
         errln!("rules fired:");
-        let program = engine.program();
         for (id, n) in &stats.fired {
             let title = program
                 .rules

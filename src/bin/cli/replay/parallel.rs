@@ -90,9 +90,9 @@ pub(super) fn replay(
     threads: usize,
     summary: &mut Summary,
 ) -> Ended {
-    let program = ctx.engine.program();
+    let program = ctx.decider.program();
     let shared_state = program.counters.iter().any(|c| c.by.is_some());
-    let max_agents = ctx.engine.store().config().max_agents;
+    let max_agents = ctx.args.max_agents;
     let mut failed = None;
     let line_no = std::thread::scope(|s| {
         let (full_tx, full_rx) = sync_channel::<Batch>(QUEUED_BATCHES);
@@ -103,7 +103,7 @@ pub(super) fn replay(
         let mut storage = Vec::new();
         for mut batch in full_rx {
             let plan = if shared_state
-                || ctx.engine.stats().tracked_agents
+                || ctx.decider.stats().tracked_agents
                     + u64::try_from(batch.lines.len()).unwrap_or(u64::MAX)
                     > u64::try_from(max_agents).unwrap_or(u64::MAX)
             {
@@ -417,13 +417,15 @@ impl<'b> Shared<'_, '_, 'b> {
                 }),
             }
         };
+        // The partition, if it is one, locked once for the chunk.
+        let mut evaluator = self.ctx.decider.evaluator();
         for p in slots.events.iter().flatten() {
             let Parsed { line, event, part } = p;
             if self.plan == Plan::ByAgent && *part as usize != w {
                 continue;
             }
             done.summary.events += 1;
-            let verdict = self.ctx.evaluate(event);
+            let verdict = evaluator.evaluate(event, self.ctx.args.explain);
             done.summary.count(&verdict);
             if self.ctx.shown(&verdict)
                 && print_verdict(&mut done.text, *line, &verdict, self.ctx.args.output).is_ok()

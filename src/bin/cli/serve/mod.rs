@@ -448,7 +448,9 @@ fn load_program(
 /// Writes the state file (aside, then renamed over it).
 fn save(engine: &Engine, path: &Path, metrics: &Metrics) -> bool {
     let shown = printable(&path.display().to_string()).into_owned();
-    match super::write_snapshot_file(engine, path, std::collections::BTreeMap::new()) {
+    match super::write_snapshot_file(path, |w| {
+        engine.snapshot(w, &riskgate::run::snapshot::SnapshotFilter::All)
+    }) {
         Ok(s) => {
             metrics.last_snapshot_s.store(now_s(), Ordering::Relaxed);
             log(&format!(
