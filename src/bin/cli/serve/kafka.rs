@@ -238,11 +238,11 @@ impl Worker {
     /// Reloads the program (and profiles) in every partition's engine;
     /// every agent is written again at the next flush (its layout changed).
     fn reload(&mut self, why: &str, color: bool) {
+        // The metrics first, then the log line (see the stdin mode's).
         let refuse = |metrics: &Metrics, what: String| {
-            log(&format!(
-                "reload ({why}) refused, the old rules run on: {what}"
-            ));
+            let line = format!("reload ({why}) refused, the old rules run on: {what}");
             metrics.reload(Some(what));
+            log(&line);
         };
         let (program, profiles) = match super::load_program(&self.config, color) {
             Ok(loaded) => loaded,
@@ -264,11 +264,11 @@ impl Worker {
         }
         self.program = program;
         self.profiles = profiles;
+        self.metrics.reload(None);
         log(&format!(
             "reloaded ({why}): {} rules",
             self.program.rules.len()
         ));
-        self.metrics.reload(None);
     }
 }
 

@@ -373,11 +373,12 @@ fn watch(
 /// Loads the rules (and profiles) again and reloads the engine; on any
 /// error the old program runs on and the error is logged and counted.
 fn reload(config: &Config, engine: &Engine, metrics: &Metrics, why: &str, color: bool) {
+    // The metrics first, then the log line: whoever reads the log (a test,
+    // an operator) then finds /metrics up to date.
     let refuse = |what: String| {
-        log(&format!(
-            "reload ({why}) refused, the old rules run on: {what}"
-        ));
+        let line = format!("reload ({why}) refused, the old rules run on: {what}");
         metrics.reload(Some(what));
+        log(&line);
     };
     let (program, profiles) = match load_program(config, color) {
         Ok(loaded) => loaded,
@@ -392,6 +393,7 @@ fn reload(config: &Config, engine: &Engine, metrics: &Metrics, why: &str, color:
     };
     match done {
         Ok(r) => {
+            metrics.reload(None);
             log(&format!(
                 "reloaded ({why}): {} rules ({} new, {} dropped); metrics kept {}, new {}, dropped {}",
                 engine.program().rules.len(),
@@ -401,7 +403,6 @@ fn reload(config: &Config, engine: &Engine, metrics: &Metrics, why: &str, color:
                 r.new_metrics.len(),
                 r.dropped_metrics.len()
             ));
-            metrics.reload(None);
         }
         Err(e) => refuse(e.to_string()),
     }
