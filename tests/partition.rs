@@ -232,3 +232,22 @@ fn limits_hold_in_a_partition() {
     assert_eq!(a.untracked, b.untracked);
     assert!(b.untracked > 0 && b.evicted_keys > 0, "{b:?}");
 }
+
+#[test]
+fn a_partition_moves_to_the_thread_that_owns_it() {
+    fn send<T: Send>(_: &T) {}
+    let p = partition(program(&[0usize].into_iter().collect(), 1));
+    send(&p);
+    let handle = std::thread::spawn(move || {
+        let mut p = p;
+        let e = event(&Ev {
+            agent: 1,
+            t: BASE,
+            ip: None,
+            failure: false,
+            token: false,
+        });
+        p.evaluate(&e).decision
+    });
+    assert_eq!(handle.join().ok(), Some(riskgate::Decision::Allow));
+}

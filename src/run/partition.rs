@@ -46,7 +46,8 @@ use crate::run::stats::Stats;
 use crate::run::verdict::Verdict;
 
 /// The agents of one partition and the program they are evaluated with
-/// (see the module docs). `Send`, not `Sync`: one thread owns it.
+/// (see the module docs). `Send`: move it to the thread that owns it;
+/// evaluating takes `&mut self`.
 pub struct Partition {
     program: Arc<Program>,
     store: OwnedStore,
