@@ -116,3 +116,37 @@ fn decisions_and_severities_print_their_verdict_names() {
         );
     }
 }
+
+#[test]
+fn a_rules_tags_travel_with_its_matches() {
+    let rules = RuleSet::from_source(
+        "tags.rules",
+        "Rule T — tagged\nTrigger: service_app authentication\nAction: flag_for_review\nSeverity: LOW\nTags: T1078.004, attack.initial_access\n\n\
+         Rule U — untagged\nTrigger: authentication\nAction: flag_for_review\nSeverity: LOW\n",
+    )
+    .unwrap_or_else(|d| panic!("{d}"));
+    let engine = Engine::builder(rules.compile())
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let e = event(1_795_910_400_000);
+    let v = engine.evaluate(&e);
+    let tags: Vec<Vec<&str>> = v
+        .matches()
+        .map(|m| m.tags().iter().map(|t| &**t).collect())
+        .collect();
+    assert_eq!(tags, [vec!["T1078.004", "attack.initial_access"], vec![]]);
+    let json: serde_json::Value = serde_json::to_value(&v).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        json["matches"][0]["tags"],
+        serde_json::json!(["T1078.004", "attack.initial_access"])
+    );
+    // No tags: no key (the JSON of untagged rules is unchanged).
+    assert!(json["matches"][1].get("tags").is_none(), "{json}");
+    // The owned form keeps them and reads them back.
+    let owned = v.into_owned();
+    let text = serde_json::to_string(&owned).unwrap_or_else(|e| panic!("{e}"));
+    let back: OwnedVerdict = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, owned);
+    assert_eq!(back.matches[0].tags.len(), 2);
+    assert!(back.matches[1].tags.is_empty());
+}

@@ -2,7 +2,8 @@
 //!
 //! Serialized field names are stable: `time`, `agent`, `decision`,
 //! `severity`, `matches[].{rule, title, decision, severity, actions, shadow,
-//! alerts[].{channel, immediate, suppressed}, explanation}`.
+//! alerts[].{channel, immediate, suppressed}, tags, explanation}` (`tags`
+//! only for a rule with tags, `explanation` only when asked for).
 
 use std::sync::Arc;
 
@@ -292,6 +293,7 @@ impl<'v> MatchRef<'v> {
             actions: Arc::clone(&self.rule.actions),
             shadow: self.rule.shadow,
             alerts: self.alerts().map(AlertRef::to_owned_alert).collect(),
+            tags: Arc::clone(&self.rule.tags),
             explanation: self.hit.explanation.as_deref().cloned(),
         }
     }
@@ -306,6 +308,7 @@ impl PartialEq for MatchRef<'_> {
             && self.actions() == other.actions()
             && self.shadow() == other.shadow()
             && self.alerts().eq(other.alerts())
+            && self.tags() == other.tags()
             && self.explanation() == other.explanation()
     }
 }
@@ -320,6 +323,7 @@ impl std::fmt::Debug for MatchRef<'_> {
             .field("actions", &self.actions())
             .field("shadow", &self.shadow())
             .field("alerts", &self.alerts().collect::<Vec<_>>())
+            .field("tags", &self.tags())
             .field("explanation", &self.explanation())
             .finish()
     }
@@ -328,7 +332,8 @@ impl std::fmt::Debug for MatchRef<'_> {
 impl Serialize for MatchRef<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let explanation = self.explanation();
-        let n = 7 + usize::from(explanation.is_some());
+        let tags = self.tags();
+        let n = 7 + usize::from(explanation.is_some()) + usize::from(!tags.is_empty());
         let mut st = s.serialize_struct("Match", n)?;
         st.serialize_field("rule", self.rule())?;
         st.serialize_field("title", &self.title())?;
@@ -337,6 +342,11 @@ impl Serialize for MatchRef<'_> {
         st.serialize_field("actions", self.actions())?;
         st.serialize_field("shadow", &self.shadow())?;
         st.serialize_field("alerts", &AlertsSer(*self))?;
+        if tags.is_empty() {
+            st.skip_field("tags")?;
+        } else {
+            st.serialize_field("tags", tags)?;
+        }
         if let Some(lines) = explanation {
             st.serialize_field("explanation", lines)?;
         } else {
@@ -450,9 +460,17 @@ pub struct Match {
     pub shadow: bool,
     /// Alerts to raise.
     pub alerts: Vec<Alert>,
+    /// The rule's `Tags` (MITRE ATT&CK ids, `nhi`...), as written; left out
+    /// of the JSON when there are none.
+    #[serde(default, skip_serializing_if = "no_tags")]
+    pub tags: Arc<[Arc<str>]>,
     /// The true sub-conditions with their values, when asked for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub explanation: Option<Vec<String>>,
+}
+
+fn no_tags(tags: &Arc<[Arc<str>]>) -> bool {
+    tags.is_empty()
 }
 
 /// An alert to raise.
