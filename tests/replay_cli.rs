@@ -369,3 +369,34 @@ fn rules_that_read_profiles_warn_when_none_are_given() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn json_verdicts_carry_the_events_uuid_type_and_address() {
+    let out = replay(&root().join(EVENTS));
+    let lines: Vec<Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.len() > 100, "{} verdicts", lines.len());
+    let source: Vec<Value> = include_str!("../examples/events/okta-day.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+        .collect();
+    for v in &lines {
+        // The line number finds the event; its uuid, type and address
+        // are the ones written.
+        let line = v["line"].as_u64().unwrap_or(0) as usize;
+        let event = &source[line - 1];
+        assert_eq!(v["uuid"], event["uuid"], "{v}");
+        assert_eq!(v["event_type"], event["eventType"], "{v}");
+        assert_eq!(v["ip"], event["client"]["ipAddress"], "{v}");
+    }
+    // A rule's tags ride with its match.
+    assert!(
+        lines
+            .iter()
+            .flat_map(|v| v["matches"].as_array().cloned().unwrap_or_default())
+            .any(|m| m["tags"].as_array().is_some_and(|t| !t.is_empty())),
+        "no match with tags"
+    );
+}

@@ -12,6 +12,7 @@ pub mod fmt;
 pub mod junit;
 pub mod lines;
 pub mod output;
+pub mod record;
 pub mod replay;
 pub mod sarif;
 #[cfg(feature = "serve")]

@@ -13,6 +13,8 @@ use riskgate::run::engine::Engine;
 use riskgate::run::verdict::{format_time, Verdict};
 use riskgate::Decision;
 
+use super::record::Record;
+
 mod decider;
 mod parallel;
 
@@ -515,7 +517,9 @@ fn sequential(
         let verdict = evaluator.evaluate(&event, ctx.args.explain);
         summary.count(&verdict);
         if ctx.shown(&verdict) {
-            if let Err(e) = print_verdict(&mut out, line_no, &verdict, ctx.args.output) {
+            if let Err(e) =
+                print_verdict(&mut out, (line_no, text, &event), &verdict, ctx.args.output)
+            {
                 super::output::stdout_failed(&e);
             }
         }
@@ -529,23 +533,17 @@ fn sequential(
     }
 }
 
-/// JSON form of a verdict with the event's line number.
-#[derive(serde::Serialize)]
-struct Record<'a, 'e> {
-    line: u64,
-    #[serde(flatten)]
-    verdict: &'a Verdict<'e>,
-}
-
+/// Prints the verdict `v` of `event` (line `line`, read from `text`):
+/// JSON with the event's identity and context ([`Record`]), or text.
 fn print_verdict(
     out: &mut impl Write,
-    line: u64,
+    (line, text, event): (u64, &str, &riskgate::Event<'_>),
     v: &Verdict<'_>,
     output: Output,
 ) -> std::io::Result<()> {
     match output {
         Output::Json => {
-            serde_json::to_writer(&mut *out, &Record { line, verdict: v })?;
+            serde_json::to_writer(&mut *out, &Record::of(line, text, event, v))?;
             writeln!(out)
         }
         Output::Text => {

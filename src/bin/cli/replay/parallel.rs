@@ -61,6 +61,9 @@ enum Plan {
 /// An event of a batch once parsed: its line, and its agent's partition.
 struct Parsed<'b> {
     line: u64,
+    /// The line's text (its `uuid` is read from it for a verdict printed
+    /// as JSON).
+    text: &'b str,
     event: Event<'b>,
     part: u32,
 }
@@ -420,7 +423,12 @@ impl<'b> Shared<'_, '_, 'b> {
         // The partition, if it is one, locked once for the chunk.
         let mut evaluator = self.ctx.decider.evaluator();
         for p in slots.events.iter().flatten() {
-            let Parsed { line, event, part } = p;
+            let Parsed {
+                line,
+                text,
+                event,
+                part,
+            } = p;
             if self.plan == Plan::ByAgent && *part as usize != w {
                 continue;
             }
@@ -428,7 +436,13 @@ impl<'b> Shared<'_, '_, 'b> {
             let verdict = evaluator.evaluate(event, self.ctx.args.explain);
             done.summary.count(&verdict);
             if self.ctx.shown(&verdict)
-                && print_verdict(&mut done.text, *line, &verdict, self.ctx.args.output).is_ok()
+                && print_verdict(
+                    &mut done.text,
+                    (*line, text, event),
+                    &verdict,
+                    self.ctx.args.output,
+                )
+                .is_ok()
             {
                 done.shown.push((*line, done.text.len()));
             }
@@ -491,6 +505,7 @@ impl<'b> Shared<'_, '_, 'b> {
                 Ok(event) => {
                     *slot = Some(Parsed {
                         line,
+                        text,
                         part: riskgate::partition_of(&event.agent, self.threads),
                         event,
                     });

@@ -33,9 +33,10 @@ use riskgate::run::engine::Engine;
 use riskgate::run::snapshot::SnapshotFilter;
 use riskgate::Program;
 
+use super::super::record::uuid_of;
 use super::config::Config;
 use super::metrics::{Gauges, Metrics};
-use super::{http, log, uuid_of};
+use super::{http, log};
 use crate::cli::output::errln;
 
 /// Changelog key of a partition's keys record.

@@ -220,24 +220,7 @@ fn read_stdin(metrics: Arc<Metrics>) -> Receiver<Line> {
     rx
 }
 
-/// The JSON of a verdict, with the input line and the event's `uuid`.
-#[derive(serde::Serialize)]
-struct Record<'a, 'e> {
-    line: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uuid: Option<&'a str>,
-    #[serde(flatten)]
-    verdict: &'a Verdict<'e>,
-}
-
-/// The `uuid` of an event line, if it has one.
-fn uuid_of(text: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Id {
-        uuid: Option<String>,
-    }
-    serde_json::from_str::<Id>(text).ok()?.uuid
-}
+use super::record::Record;
 
 /// Evaluates lines until the input ends or a stop is asked for.
 fn evaluate(
@@ -298,12 +281,7 @@ fn evaluate(
         metrics.verdict(&verdict);
         let shown = shown(config, &verdict);
         if shown && config.output.stdout {
-            let uuid = uuid_of(&text);
-            let record = Record {
-                line: n,
-                uuid: uuid.as_deref(),
-                verdict: &verdict,
-            };
+            let record = Record::of(n, &text, &event, &verdict);
             let written = serde_json::to_writer(&mut out, &record)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out));
