@@ -400,3 +400,37 @@ fn json_verdicts_carry_the_events_uuid_type_and_address() {
         "no match with tags"
     );
 }
+
+#[test]
+fn a_rule_set_spanning_files_replays_as_one() {
+    let seed = include_str!("../examples/rules/seed.rules");
+    let (lists, rules): (Vec<&str>, Vec<&str>) = seed.lines().partition(|l| l.starts_with("list "));
+    let lists = temp("span-lists.rules", &(lists.join("\n") + "\n"));
+    let rules = temp("span-rules.rules", &(rules.join("\n") + "\n"));
+    let args = |files: &[&str]| {
+        let mut a = vec!["replay"];
+        a.extend_from_slice(files);
+        a.extend_from_slice(&[
+            EVENTS,
+            "--profiles",
+            "examples/profiles/agents.json",
+            "--output",
+            "json",
+        ]);
+        a.iter().map(|s| s.to_string()).collect::<Vec<_>>()
+    };
+    let run_strs = |v: Vec<String>| run(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let whole = run_strs(args(&["examples/rules/seed.rules"]));
+    let split = run_strs(args(&[
+        lists.to_str().unwrap_or_default(),
+        rules.to_str().unwrap_or_default(),
+    ]));
+    assert_eq!(whole.status.code(), Some(0), "{}", text(&whole.stderr));
+    assert_eq!(split.status.code(), Some(0), "{}", text(&split.stderr));
+    assert!(!whole.stdout.is_empty());
+    assert_eq!(text(&split.stdout), text(&whole.stdout));
+    // The rules file alone lacks its lists: an error, nothing replayed.
+    let alone = run_strs(args(&[rules.to_str().unwrap_or_default()]));
+    assert_eq!(alone.status.code(), Some(1), "{}", text(&alone.stderr));
+    assert!(alone.stdout.is_empty());
+}

@@ -1,4 +1,4 @@
-//! `riskgate replay RULES EVENTS`: evaluate a JSONL stream, print notable
+//! `riskgate replay RULES... EVENTS`: evaluate a JSONL stream, print notable
 //! verdicts, then a summary.
 
 use std::io::{IsTerminal, Write};
@@ -23,8 +23,9 @@ use decider::Decider;
 /// Arguments of `riskgate replay`.
 #[derive(clap::Args)]
 pub struct ReplayArgs {
-    /// Rules file.
-    pub rules: PathBuf,
+    /// Rules files, one rule set (lists and rule ids shared across them).
+    #[arg(required = true, num_args = 1..)]
+    pub rules: Vec<PathBuf>,
     /// JSONL events file, or `-` for standard input.
     pub events: PathBuf,
     /// Agent profiles (a JSON object, an array of them, or JSONL).
@@ -202,7 +203,12 @@ pub fn build_engine(
     state_in: Option<&std::path::Path>,
     color: bool,
 ) -> Option<(Engine, u64)> {
-    let builder = configured(rules, profiles, limits, color)?;
+    let builder = configured(
+        std::slice::from_ref(&rules.to_path_buf()),
+        profiles,
+        limits,
+        color,
+    )?;
     match state_in {
         Some(path) => restore(path, |r| builder.restore(r)),
         None => match builder.build() {
@@ -255,12 +261,12 @@ fn build_decider(
 /// Loads rules and profiles into an engine builder with `limits`,
 /// printing errors.
 fn configured(
-    rules: &std::path::Path,
+    rules: &[PathBuf],
     profiles: Option<&std::path::Path>,
     limits: StateLimits,
     color: bool,
 ) -> Option<riskgate::run::engine::EngineBuilder> {
-    let set = super::load_rules(std::slice::from_ref(&rules.to_path_buf()), color)?;
+    let set = super::load_rules(rules, color)?;
     let builder = Engine::builder(set.compile())
         .max_agents(limits.max_agents)
         .max_keys(limits.max_keys)
