@@ -33,7 +33,7 @@ use riskgate::run::engine::Engine;
 use riskgate::run::snapshot::SnapshotFilter;
 use riskgate::Program;
 
-use super::super::record::uuid_of;
+use super::super::record::Record as LineRecord;
 use super::config::Config;
 use super::metrics::{Gauges, Metrics};
 use super::{http, log};
@@ -553,13 +553,19 @@ impl ConsumerContext for Context {
     }
 }
 
-/// The verdict record of a Kafka event.
+/// The verdict record of a Kafka event: its partition and offset, then
+/// the event's identity and context and the verdict, as `replay` writes
+/// them (without a line number).
 #[derive(serde::Serialize)]
 struct Record<'a, 'e> {
     partition: i32,
     offset: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    uuid: Option<&'a str>,
+    uuid: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
     #[serde(flatten)]
     verdict: &'a riskgate::run::verdict::Verdict<'e>,
 }
@@ -928,11 +934,13 @@ fn handle(
     if !shown {
         return Ok(());
     }
-    let uuid = uuid_of(text);
+    let line = LineRecord::of(0, text, &event, &verdict);
     let record = Record {
         partition: p,
         offset,
-        uuid: uuid.as_deref(),
+        uuid: line.uuid,
+        event_type: line.event_type,
+        ip: line.ip,
         verdict: &verdict,
     };
     let json = serde_json::to_string(&record).map_err(|e| e.to_string())?;
