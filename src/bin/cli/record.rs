@@ -1,15 +1,25 @@
 //! The JSON of a verdict as `replay --output json` and `serve` write it:
-//! the input line, the event's identity and context (its `uuid`, Okta
-//! `eventType` and client address, when it has them), then the verdict.
+//! where the event was read (its input line, or its Kafka partition and
+//! offset), the event's identity and context (its `uuid`, Okta `eventType`
+//! and client address, when it has them), then the verdict.
 
 use riskgate::run::verdict::Verdict;
 use riskgate::Event;
 
-/// One verdict line.
+/// Where an event was read: its line in the input.
 #[derive(serde::Serialize)]
-pub struct Record<'a, 'e> {
-    /// The event's line in the input.
+pub struct Line {
+    /// The line number.
     pub line: u64,
+}
+
+/// One verdict line; `P` says where the event was read ([`Line`], or a
+/// Kafka partition and offset).
+#[derive(serde::Serialize)]
+pub struct Record<'a, 'e, P> {
+    /// Where the event was read.
+    #[serde(flatten)]
+    pub at: P,
     /// The event's `uuid` (Okta's id of the event), if the line has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub uuid: Option<String>,
@@ -24,11 +34,11 @@ pub struct Record<'a, 'e> {
     pub verdict: &'a Verdict<'e>,
 }
 
-impl<'a, 'e> Record<'a, 'e> {
-    /// The record of `verdict`, decided for `event` read from `text`.
-    pub fn of(line: u64, text: &str, event: &'a Event<'_>, verdict: &'a Verdict<'e>) -> Self {
+impl<'a, 'e, P> Record<'a, 'e, P> {
+    /// The record of `verdict`, decided for `event` read from `text` at `at`.
+    pub fn of(at: P, text: &str, event: &'a Event<'_>, verdict: &'a Verdict<'e>) -> Self {
         Record {
-            line,
+            at,
             uuid: uuid_of(text),
             event_type: event.event_type.as_deref(),
             ip: event.ip.map(|ip| ip.to_string()),

@@ -13,7 +13,7 @@ use riskgate::run::engine::Engine;
 use riskgate::run::verdict::{format_time, Verdict};
 use riskgate::Decision;
 
-use super::record::Record;
+use super::record::{Line, Record};
 
 mod decider;
 mod parallel;
@@ -549,7 +549,7 @@ fn print_verdict(
 ) -> std::io::Result<()> {
     match output {
         Output::Json => {
-            serde_json::to_writer(&mut *out, &Record::of(line, text, event, v))?;
+            serde_json::to_writer(&mut *out, &Record::of(Line { line }, text, event, v))?;
             writeln!(out)
         }
         Output::Text => {

@@ -33,7 +33,7 @@ use riskgate::run::engine::Engine;
 use riskgate::run::snapshot::SnapshotFilter;
 use riskgate::Program;
 
-use super::super::record::Record as LineRecord;
+use super::super::record::Record;
 use super::config::Config;
 use super::metrics::{Gauges, Metrics};
 use super::{http, log};
@@ -81,6 +81,17 @@ fn client(config: &Config) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &config.kafka.brokers);
     c
+}
+
+/// An idempotent producer that partitions by key as Kafka's own clients do
+/// (murmur2, as [`riskgate::partition_of`]); `what` names it in errors.
+fn producer(config: &Config, what: &str) -> Result<BaseProducer, String> {
+    client(config)
+        .set("enable.idempotence", "true")
+        .set("partitioner", "murmur2_random")
+        .set("linger.ms", "5")
+        .create()
+        .map_err(|e| format!("{what}: {e}"))
 }
 
 impl Worker {
@@ -553,21 +564,12 @@ impl ConsumerContext for Context {
     }
 }
 
-/// The verdict record of a Kafka event: its partition and offset, then
-/// the event's identity and context and the verdict, as `replay` writes
-/// them (without a line number).
+/// Where a Kafka event was read: its partition and offset (first in its
+/// verdict record).
 #[derive(serde::Serialize)]
-struct Record<'a, 'e> {
+struct At {
     partition: i32,
     offset: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    uuid: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    event_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    ip: Option<String>,
-    #[serde(flatten)]
-    verdict: &'a riskgate::run::verdict::Verdict<'e>,
 }
 
 /// Runs the service on Kafka until `term`.
@@ -622,12 +624,7 @@ fn serve(
     let config = &effective;
     let changelog = config.kafka.changelog();
     ensure_changelog(config, &changelog)?;
-    let producer: BaseProducer = client(config)
-        .set("enable.idempotence", "true")
-        .set("partitioner", "murmur2_random")
-        .set("linger.ms", "5")
-        .create()
-        .map_err(|e| format!("producer: {e}"))?;
+    let producer = producer(config, "producer")?;
     let worker = Arc::new(Mutex::new(Worker {
         config: config.clone(),
         program: set.compile(),
@@ -767,12 +764,7 @@ fn spawn_rekey(config: &Config, repartition: &str, format: Format) -> Result<Sta
     consumer
         .subscribe(&[&config.kafka.topic])
         .map_err(|e| format!("subscribing to {}: {e}", config.kafka.topic))?;
-    let producer: BaseProducer = client(config)
-        .set("enable.idempotence", "true")
-        .set("partitioner", "murmur2_random")
-        .set("linger.ms", "5")
-        .create()
-        .map_err(|e| format!("re-keying producer: {e}"))?;
+    let producer = producer(config, "re-keying producer")?;
     let stop = Arc::new(AtomicBool::new(false));
     let (flag, topic, interval) = (
         Arc::clone(&stop),
@@ -934,15 +926,11 @@ fn handle(
     if !shown {
         return Ok(());
     }
-    let line = LineRecord::of(0, text, &event, &verdict);
-    let record = Record {
+    let at = At {
         partition: p,
         offset,
-        uuid: line.uuid,
-        event_type: line.event_type,
-        ip: line.ip,
-        verdict: &verdict,
     };
+    let record = Record::of(at, text, &event, &verdict);
     let json = serde_json::to_string(&record).map_err(|e| e.to_string())?;
     if let Some(topic) = &w.config.kafka.verdicts_topic {
         let agent = event.agent.to_string();

@@ -220,7 +220,7 @@ fn read_stdin(metrics: Arc<Metrics>) -> Receiver<Line> {
     rx
 }
 
-use super::record::Record;
+use super::record::{Line as AtLine, Record};
 
 /// Evaluates lines until the input ends or a stop is asked for.
 fn evaluate(
@@ -281,7 +281,7 @@ fn evaluate(
         metrics.verdict(&verdict);
         let shown = shown(config, &verdict);
         if shown && config.output.stdout {
-            let record = Record::of(n, &text, &event, &verdict);
+            let record = Record::of(AtLine { line: n }, &text, &event, &verdict);
             let written = serde_json::to_writer(&mut out, &record)
                 .map_err(std::io::Error::from)
                 .and_then(|()| writeln!(out));
