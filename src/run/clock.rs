@@ -64,3 +64,31 @@ impl Clock for ManualClock {
         Some(self.0.load(Ordering::Relaxed))
     }
 }
+
+/// "Now" for the forward-skew check of an event at `event_ms` under the
+/// limit `skew` (none: event time), and the clock reading to keep, if it
+/// was read. A monotonic clock is read again only for an event later than
+/// the kept reading (`cached`) plus the limit (live traffic: about once per
+/// limit), so the hot path costs one load of a rarely written value.
+pub(crate) fn skew_now(
+    clock: &dyn Clock,
+    monotonic: bool,
+    skew: Option<u64>,
+    cached: impl FnOnce() -> i64,
+    event_ms: i64,
+) -> (i64, Option<i64>) {
+    let Some(skew) = skew else {
+        return (event_ms, None);
+    };
+    if !monotonic {
+        return (clock.now_ms().unwrap_or(event_ms), None);
+    }
+    let cached = cached();
+    if i128::from(event_ms) <= i128::from(cached) + i128::from(skew) {
+        return (cached, None);
+    }
+    match clock.now_ms() {
+        Some(now) => (now.max(cached), Some(now)),
+        None => (event_ms, None),
+    }
+}

@@ -640,29 +640,20 @@ impl Engine {
         );
     }
 
-    /// The clock for the forward-skew check; read only when a limit is set.
-    ///
-    /// A monotonic clock is read again only for an event later than the
-    /// last time read plus the limit (live traffic: about once per limit),
-    /// so the hot path costs one load of a line that is rarely written.
+    /// The clock for the forward-skew check ([`skew_now`](crate::run::clock::skew_now)),
+    /// the last reading shared by the threads.
     fn now_ms(&self, event: &Event<'_>) -> i64 {
-        let Some(skew) = self.store.config().max_forward_skew_ms else {
-            return event.time_ms;
-        };
-        if !self.clock_monotonic {
-            return self.clock.now_ms().unwrap_or(event.time_ms);
+        let (now, read) = crate::run::clock::skew_now(
+            &*self.clock,
+            self.clock_monotonic,
+            self.store.config().max_forward_skew_ms,
+            || self.now_cache.load(Ordering::Relaxed),
+            event.time_ms,
+        );
+        if let Some(read) = read {
+            self.now_cache.fetch_max(read, Ordering::Relaxed);
         }
-        let cached = self.now_cache.load(Ordering::Relaxed);
-        if i128::from(event.time_ms) <= i128::from(cached) + i128::from(skew) {
-            return cached;
-        }
-        match self.clock.now_ms() {
-            Some(now) => {
-                self.now_cache.fetch_max(now, Ordering::Relaxed);
-                now.max(cached)
-            }
-            None => event.time_ms,
-        }
+        now
     }
 
     /// Replaces the program, keeping the state of every metric the new one

@@ -214,22 +214,17 @@ impl Partition {
     /// The clock for the forward-skew check; read only when a limit is set
     /// (a monotonic clock about once per limit of event time).
     fn now_ms(&mut self, event: &Event<'_>) -> i64 {
-        let Some(skew) = self.store.config().max_forward_skew_ms else {
-            return event.time_ms;
-        };
-        if !self.clock_monotonic {
-            return self.clock.now_ms().unwrap_or(event.time_ms);
+        let (now, read) = crate::run::clock::skew_now(
+            &*self.clock,
+            self.clock_monotonic,
+            self.store.config().max_forward_skew_ms,
+            || self.now_cache,
+            event.time_ms,
+        );
+        if let Some(read) = read {
+            self.now_cache = self.now_cache.max(read);
         }
-        if i128::from(event.time_ms) <= i128::from(self.now_cache) + i128::from(skew) {
-            return self.now_cache;
-        }
-        match self.clock.now_ms() {
-            Some(now) => {
-                self.now_cache = self.now_cache.max(now);
-                self.now_cache
-            }
-            None => event.time_ms,
-        }
+        now
     }
 
     /// Installs `program` as [`Engine::reload`](crate::Engine::reload) does

@@ -922,6 +922,22 @@ pub struct ObserveOutcome {
     windows: Offered,
 }
 
+impl ObserveOutcome {
+    /// Settles the late flags from the windows the event was offered to,
+    /// once every window saw it.
+    fn settle_late(&mut self) {
+        let Offered { missed, entered } = self.windows;
+        self.late_dropped = missed && !entered;
+        self.late_partial = missed && entered;
+    }
+
+    /// An untracked agent's event, as the stores count them (not one past
+    /// the forward skew: those are counted as skewed).
+    fn untracked_event(&self) -> bool {
+        self.tracking == Tracking::Untracked && !self.skewed
+    }
+}
+
 /// Whether the windows an event was offered to took it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Offered {
@@ -1829,10 +1845,8 @@ impl StateStore {
 
     /// The store's tallies of one observed event.
     fn tally(&self, outcome: &mut ObserveOutcome) {
-        let Offered { missed, entered } = outcome.windows;
-        outcome.late_dropped = missed && !entered;
-        outcome.late_partial = missed && entered;
-        if outcome.tracking == Tracking::Untracked && !outcome.skewed {
+        outcome.settle_late();
+        if outcome.untracked_event() {
             self.untracked_events.fetch_add(1, Ordering::Relaxed);
         }
         if outcome.skewed {

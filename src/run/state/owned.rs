@@ -250,39 +250,40 @@ impl OwnedStore {
             };
             let hit = obs.counter_hits.get(c).copied().unwrap_or(false);
             let hash = self.key_hasher.hash_one(key);
-            let insert = hit && !skewed;
-            let exists = self.keyed.get(m).is_some_and(|map| map.contains_key(&hash));
-            if !exists && insert && !room(self.keys_len(), self.config.max_keys) {
+            // A known key (the common case): one lookup.
+            if let Some(state) = self.keyed.get_mut(m).and_then(|map| map.get_mut(&hash)) {
+                self.bytes += state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome);
+                continue;
+            }
+            if !hit || skewed {
+                // No state yet and none made: the counter reads 0.
+                out.write_zero_counter(c);
+                continue;
+            }
+            if !room(self.keys_len(), self.config.max_keys) {
                 self.make_key_room(obs.time_ms);
             }
-            let has_room = room(self.keys_len(), self.config.max_keys);
-            let Some(map) = self.keyed.get_mut(m) else {
-                continue;
-            };
-            if let Some(state) = map.get_mut(&hash) {
-                self.bytes += state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome);
-            } else if insert && has_room {
-                let serial = self.key_serial;
-                self.key_serial = self.key_serial.wrapping_add(1);
-                let mut state = KeyState::new(info.plan, obs.time_ms, serial);
-                let entry = entry_bytes(&hash, &state);
-                let grown = state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome);
-                self.bytes += entry + grown;
-                if let Some(map) = self.keyed.get_mut(m) {
+            let tracked = room(self.keys_len(), self.config.max_keys);
+            let serial = if tracked { self.key_serial } else { 0 };
+            let mut state = KeyState::new(info.plan, obs.time_ms, serial);
+            let entry = entry_bytes(&hash, &state);
+            let grown = state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome);
+            match self.keyed.get_mut(m) {
+                Some(map) if tracked => {
+                    self.key_serial = self.key_serial.wrapping_add(1);
+                    self.bytes += entry + grown;
                     map.insert(hash, state);
+                    created.push(OwnedKey {
+                        map: u32::try_from(m).unwrap_or(u32::MAX),
+                        serial,
+                        key: hash,
+                    });
                 }
-                created.push(OwnedKey {
-                    map: u32::try_from(m).unwrap_or(u32::MAX),
-                    serial,
-                    key: hash,
-                });
-            } else if insert {
-                let mut state = KeyState::new(info.plan, obs.time_ms, 0);
-                let _ = state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome);
-                outcome.untracked_key = true;
-                self.stats.untracked_key_events += 1;
-            } else {
-                out.write_zero_counter(c);
+                // At the cap with no room made: counted on fresh state.
+                _ => {
+                    outcome.untracked_key = true;
+                    self.stats.untracked_key_events += 1;
+                }
             }
         }
     }
@@ -332,27 +333,20 @@ impl OwnedStore {
             return 0;
         };
         let cut = i128::from(watermark_ms) - i128::from(ttl);
-        let (agents, keys) = self.remove_older(cut, true, usize::MAX, usize::MAX);
+        let (agents, keys) = self.remove_older(cut, true);
         self.stats.evicted_agents += agents as u64;
         self.stats.evicted_keys += keys as u64;
         agents
     }
 
-    /// Removes agents (if `agents`) and keys last seen before `cut`, until
-    /// `max_agents_out` agents and `max_keys_out` keys went; returns how
-    /// many of each.
-    fn remove_older(
-        &mut self,
-        cut: i128,
-        agents: bool,
-        max_agents_out: usize,
-        max_keys_out: usize,
-    ) -> (usize, usize) {
+    /// Removes agents (if `agents`) and keys last seen before `cut`;
+    /// returns how many of each.
+    fn remove_older(&mut self, cut: i128, agents: bool) -> (usize, usize) {
         let mut freed = 0usize;
         let mut gone_agents = 0usize;
         if agents {
             self.agents.retain(|key, slot| {
-                if gone_agents >= max_agents_out || i128::from(slot.state.newest_ms()) >= cut {
+                if i128::from(slot.state.newest_ms()) >= cut {
                     return true;
                 }
                 gone_agents += 1;
@@ -363,7 +357,7 @@ impl OwnedStore {
         let mut gone_keys = 0usize;
         for map in &mut self.keyed {
             map.retain(|hash, state| {
-                if gone_keys >= max_keys_out || i128::from(state.newest_ms()) >= cut {
+                if i128::from(state.newest_ms()) >= cut {
                     return true;
                 }
                 gone_keys += 1;
@@ -412,7 +406,7 @@ impl OwnedStore {
         if entries.is_empty() || (need_bytes == 0 && need_keys == 0) {
             return (0, 0);
         }
-        self.remove_older(i128::from(cut) + 1, agents, usize::MAX, usize::MAX)
+        self.remove_older(i128::from(cut) + 1, agents)
     }
 
     /// Back under the budget: the least recently seen agents and keys go
@@ -441,13 +435,9 @@ impl OwnedStore {
     }
 
     fn tally(&mut self, outcome: &mut ObserveOutcome) {
-        let super::Offered { missed, entered } = outcome.windows;
-        outcome.late_dropped = missed && !entered;
-        outcome.late_partial = missed && entered;
+        outcome.settle_late();
         let s = &mut self.stats;
-        if outcome.tracking == Tracking::Untracked && !outcome.skewed {
-            s.untracked_events += 1;
-        }
+        s.untracked_events += u64::from(outcome.untracked_event());
         s.skewed_events += u64::from(outcome.skewed);
         s.late_dropped_events += u64::from(outcome.late_dropped);
         s.late_partial_events += u64::from(outcome.late_partial);
