@@ -434,20 +434,31 @@ fn leaf() -> impl Strategy<Value = Expr> {
         3 => phrase(),
         1 => (path(), duration(), cased("distinct"), cased("over")).prop_map(|(f, w, d, o)| {
             Expr::Distinct {
-                field: sp(f),
+                field: boxed(Expr::Path(f)),
+                scope: None,
                 window: boxed(Expr::Lit(w)),
+                by: None,
                 layout: layout(vec![d, o]),
             }
         }),
-        1 => (duration(), prop::option::of(path()), cased("count"), cased("over"), cased("by"))
-            .prop_map(|(w, by, c, o, b)| count(None, w, by, c, o, b)),
+        1 => (duration(), prop::option::of(by_key()), cased("count"), cased("over"), cased("by"))
+            .prop_map(|(w, by, c, o, b)| count(None, None, w, by, c, o, b)),
     ]
+}
+
+/// `by f` or `by (f, g, ...)`.
+fn by_key() -> impl Strategy<Value = ByKey> {
+    (prop::collection::vec(path(), 1..4), any::<bool>()).prop_map(|(fields, paren)| ByKey {
+        paren: paren || fields.len() > 1,
+        fields: fields.into_iter().map(sp).collect(),
+    })
 }
 
 fn count(
     cond: Option<Expr>,
+    scope: Option<Expr>,
     window: Literal,
-    by: Option<String>,
+    by: Option<ByKey>,
     c: String,
     o: String,
     b: String,
@@ -457,9 +468,10 @@ fn count(
         words.push(b);
     }
     Expr::Count {
+        scope: scope.filter(|_| cond.is_some()).map(boxed),
         cond: cond.map(boxed),
         window: boxed(Expr::Lit(window)),
-        by: by.map(sp),
+        by,
         layout: layout(words),
     }
 }
@@ -508,6 +520,11 @@ fn expr() -> impl Strategy<Value = Expr> {
             "first_seen",
             "baseline",
             "any",
+            "since",
+            "first",
+            "previous",
+            "zscore",
+            "stddev",
         ]);
         let cmp = select(vec![
             CmpOp::Eq,
@@ -553,8 +570,36 @@ fn expr() -> impl Strategy<Value = Expr> {
             1 => inner.clone().prop_map(|e| Expr::Paren(boxed(e))),
             1 => (call_names, prop::collection::vec(inner.clone(), 0..3))
                 .prop_map(|(n, args)| Expr::Call(sp(n.to_string()), args.into_iter().map(sp).collect())),
-            1 => (inner, duration(), prop::option::of(path()), cased("count"), cased("over"), cased("by"))
-                .prop_map(|(cond, w, by, c, o, b)| count(Some(cond), w, by, c, o, b)),
+            1 => (inner.clone(), prop::option::of(inner.clone()), duration(), prop::option::of(by_key()), cased("count"), cased("over"), cased("by"))
+                .prop_map(|(cond, scope, w, by, c, o, b)| count(Some(cond), scope, w, by, c, o, b)),
+            1 => (path(), prop::option::of(inner.clone()), duration(), prop::option::of(by_key()), cased("distinct"), cased("where"))
+                .prop_map(|(f, scope, w, by, d, wh)| Expr::Distinct {
+                    field: boxed(Expr::Path(f)),
+                    scope: scope.map(boxed),
+                    window: boxed(Expr::Lit(w)),
+                    by,
+                    layout: layout(vec![d, wh]),
+                }),
+            1 => (prop::collection::vec(inner.clone(), 1..4), duration(), prop::option::of(by_key()), cased("sequence"), cased("within"))
+                .prop_map(|(steps, w, by, sq, wi)| Expr::Sequence {
+                    steps: steps.into_iter().map(sp).collect(),
+                    within: boxed(Expr::Lit(w)),
+                    by,
+                    layout: layout(vec![sq, wi]),
+                }),
+            1 => (select(vec!["first_seen", "since", "first", "previous"]), inner.clone(), prop::option::of(inner.clone()), prop::collection::vec(inner, 0..2), prop::option::of(by_key()), cased("where"), cased("by"))
+                .prop_map(|(n, first, scope, rest, by, wh, b)| {
+                    let first = match scope {
+                        Some(c) => Expr::Scoped(boxed(first), boxed(c), layout(vec![wh])),
+                        None => first,
+                    };
+                    let args = std::iter::once(first).chain(rest).map(sp).collect();
+                    let call = Expr::Call(sp(n.to_string()), args);
+                    match by {
+                        Some(by) => Expr::By(boxed(call), by, layout(vec![b])),
+                        None => call,
+                    }
+                }),
         ]
     });
     tree.prop_map(fix)
@@ -664,15 +709,69 @@ fn fix(e: Expr) -> Expr {
         }
         Expr::Count {
             cond,
+            scope,
             window,
             by,
             layout,
         } => Expr::Count {
             cond: cond.map(|c| boxed(fix(c.node))),
+            scope: scope.map(|c| boxed(fix(c.node))),
             window,
             by,
             layout,
         },
+        Expr::Distinct {
+            field,
+            scope,
+            window,
+            by,
+            layout,
+        } => Expr::Distinct {
+            field,
+            scope: scope.map(|c| boxed(fix(c.node))),
+            window,
+            by,
+            layout,
+        },
+        Expr::Sequence {
+            steps,
+            within,
+            by,
+            layout,
+        } => {
+            let n = steps.len();
+            let steps = steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let a = sp(fix(a.node));
+                    if i + 1 < n && ends_with_days(&a.node) {
+                        sp(Expr::Paren(Box::new(a)))
+                    } else {
+                        a
+                    }
+                })
+                .collect();
+            Expr::Sequence {
+                steps,
+                within,
+                by,
+                layout,
+            }
+        }
+        Expr::Scoped(value, cond, layout) => {
+            // The value ends before `where`; a trailing day list would not
+            // run on into `where` (a reserved word), but its scope may end
+            // the argument before a `,`.
+            let cond = sp(fix(cond.node));
+            let cond = if ends_with_days(&cond.node) {
+                sp(Expr::Paren(Box::new(cond)))
+            } else {
+                cond
+            };
+            Expr::Scoped(boxed(fix(value.node)), Box::new(cond), layout)
+        }
+        Expr::By(call, by, layout) => Expr::By(boxed(fix(call.node)), by, layout),
         other => other,
     }
 }
@@ -997,7 +1096,12 @@ fn forms(file: &RuleFile, out: &mut std::collections::BTreeSet<String>) {
             Expr::Call(..) => "Call",
             Expr::Count { cond: Some(_), .. } => "CountCond",
             Expr::Count { .. } => "Count",
+            Expr::Distinct { scope: Some(_), .. } => "DistinctWhere",
+            Expr::Distinct { by: Some(_), .. } => "DistinctBy",
             Expr::Distinct { .. } => "Distinct",
+            Expr::Sequence { .. } => "Sequence",
+            Expr::Scoped(..) => "Scoped",
+            Expr::By(..) => "By",
             Expr::Path(_) => "Path",
             Expr::Lit(l) => l.type_name(),
             Expr::List(_) => "List",
@@ -1031,6 +1135,12 @@ fn forms(file: &RuleFile, out: &mut std::collections::BTreeSet<String>) {
             }
             Expr::Call(_, args) => args.iter().for_each(|a| expr(&a.node, out)),
             Expr::Count { cond: Some(c), .. } => expr(&c.node, out),
+            Expr::Sequence { steps, .. } => steps.iter().for_each(|a| expr(&a.node, out)),
+            Expr::Scoped(a, b, _) => {
+                expr(&a.node, out);
+                expr(&b.node, out);
+            }
+            Expr::By(a, _, _) => expr(&a.node, out),
             _ => {}
         }
     }
@@ -1086,6 +1196,10 @@ fn generator_covers_every_form() {
         "CountCond",
         "Count",
         "Distinct",
+        "DistinctWhere",
+        "Sequence",
+        "Scoped",
+        "By",
         "Path",
         "number",
         "string",

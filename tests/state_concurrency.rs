@@ -35,6 +35,7 @@ fn layout() -> Layout {
         ],
         distincts: vec![DistinctSpec::over(HOUR as u64)],
         first_seens: vec![FirstSeenSpec::default()],
+        cells: Vec::new(),
         cooldowns_ms: Vec::new(),
         names: Default::default(),
     }

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use riskgate::run::state::{
     Baseline, CounterSpec, DistinctSpec, FirstSeenSpec, Layout, Metrics, Observation, StateStore,
     StoreConfig, Tracking, AGENT_ENTRY_BYTES, AGENT_MORE_BYTES, COOLDOWN_ENTRY_BYTES,
-    KEY_ENTRY_BYTES, OWNED_KEY_BYTES,
+    KEY_ENTRY_BYTES, MAX_HISTORY_WINDOWS, OWNED_KEY_BYTES,
 };
 
 /// Counts the heap allocations of the current thread, so a test can check
@@ -363,6 +363,8 @@ fn observe_store(store: &StateStore, layout: &Layout, ev: &Ev, m: &mut Metrics) 
         counter_keys: &keys,
         distinct_values: &distinct,
         first_seen_values: &first_seen,
+        first_seen_updates: &[],
+        cells: &[],
     };
     store.observe(&format!("agent-{}", ev.agent), &obs, m);
     Expected {
@@ -429,6 +431,7 @@ fn layout() -> impl Strategy<Value = Layout> {
             counters,
             distincts,
             first_seens,
+            cells: Vec::new(),
             cooldowns_ms: Vec::new(),
             names: Default::default(),
         })
@@ -1270,19 +1273,19 @@ fn each_metric_kind_adds_its_documented_bytes() {
     assert_eq!(bytes(counter(0)) - empty, 32 + 120);
     assert_eq!(bytes(counter(1440)) - empty, 32 + 120 + 2 * 1441);
     // The first distinct, first-seen, cooldown or created key allocates the
-    // agent's second block (88 bytes), once.
-    assert_eq!(AGENT_MORE_BYTES, 88);
+    // agent's second block (104 bytes), once.
+    assert_eq!(AGENT_MORE_BYTES, 104);
     let distinct = |n| Layout {
         distincts: vec![DistinctSpec::over(60_000); n],
         ..Layout::default()
     };
-    assert_eq!(bytes(distinct(1)) - empty, 88 + 296);
-    assert_eq!(bytes(distinct(2)) - empty, 88 + 2 * 296);
+    assert_eq!(bytes(distinct(1)) - empty, 104 + 296);
+    assert_eq!(bytes(distinct(2)) - empty, 104 + 2 * 296);
     let first_seen = Layout {
         first_seens: vec![FirstSeenSpec::default()],
         ..Layout::default()
     };
-    assert_eq!(bytes(first_seen) - empty, 88 + 24);
+    assert_eq!(bytes(first_seen) - empty, 104 + 24);
     // Cooldowns cost nothing until an alert: 16 bytes a (rule, agent) then.
     let cooldowns = Layout {
         cooldowns_ms: vec![60_000; 3],
@@ -1358,7 +1361,7 @@ fn invalid_layouts_are_errors() {
     };
     assert!(StateStore::new(bad, StoreConfig::default()).is_err());
     let bad = Layout {
-        counters: vec![CounterSpec::over(60_000).with_history(1441)],
+        counters: vec![CounterSpec::over(60_000).with_history(MAX_HISTORY_WINDOWS + 1)],
         ..Layout::default()
     };
     assert!(StateStore::new(bad, StoreConfig::default()).is_err());
@@ -1406,6 +1409,7 @@ fn agent_state_round_trips_through_serde() {
         counters: vec![CounterSpec::requests_per_minute().with_history(60)],
         distincts: vec![DistinctSpec::over(60_000)],
         first_seens: vec![FirstSeenSpec::default()],
+        cells: Vec::new(),
         cooldowns_ms: Vec::new(),
         names: Default::default(),
     };
@@ -1440,6 +1444,7 @@ fn observe_on_an_existing_agent_allocates_nothing() {
         ],
         distincts: vec![DistinctSpec::over(HOUR as u64)],
         first_seens: vec![FirstSeenSpec::default()],
+        cells: Vec::new(),
         cooldowns_ms: Vec::new(),
         names: Default::default(),
     };

@@ -161,6 +161,9 @@ pub enum Field {
     SecretAgeDays,
     /// `device_posture`
     DevicePosture,
+    /// `user`: the agent id of an event whose actor is a user (absent for
+    /// other actors); a key field, `by user`.
+    User,
 }
 
 /// The static type of a value.
@@ -461,6 +464,12 @@ pub enum Val {
         /// Windows of history.
         windows: u32,
     },
+    /// Statistics of counter `counter`'s history: `stddev`, `zscore`, or a
+    /// baseline of active windows.
+    Stat(StatRef),
+    /// Cell metric `i`'s value (`since`, `first`, `previous`,
+    /// `tracked_for`, a keyed `distinct`).
+    Cell(u32),
     /// Arithmetic.
     Arith(ArithOp, Box<Val>, Box<Val>),
     /// Unary minus.
@@ -548,6 +557,12 @@ pub enum Cond {
     Missing(Val, Arc<str>),
     /// `first_seen(F)`: index into the program's first-seen metrics.
     FirstSeen(u32, Arc<str>),
+    /// A cell metric that is a condition (`sequence(...)`, a keyed
+    /// `first_seen`).
+    Cell(u32, Arc<str>),
+    /// `zscore(M) > k`, `stddev(M) <= k`, ... against a literal: decided
+    /// exactly in integers.
+    StatCmp(CmpOp, StatRef, crate::num::Num, Arc<str>),
     /// A boolean value used as a condition (`attr.securityContext.isProxy`).
     Truthy(Val, Arc<str>),
     /// `any(attr.path, cond)`
@@ -664,8 +679,8 @@ pub struct CounterDef {
     pub cond: Option<Cond>,
     /// Window width in ms.
     pub width_ms: u64,
-    /// `by F`: the field whose value keys the state.
-    pub by: Option<Val>,
+    /// `by F` / `by (F, G)`: the fields whose values key the state.
+    pub by: Option<Box<[Val]>>,
     /// Window totals kept for baselines.
     pub history_windows: u32,
     /// Canonical text, for explanations and de-duplication.
@@ -677,6 +692,8 @@ pub struct CounterDef {
 pub struct DistinctDef {
     /// The field.
     pub field: Val,
+    /// `where`: the events that update it.
+    pub scope: Option<Cond>,
     /// Window width in ms.
     pub width_ms: u64,
     /// Canonical text.
@@ -688,10 +705,111 @@ pub struct DistinctDef {
 pub struct FirstSeenDef {
     /// The field (a list field: any element new).
     pub field: Val,
+    /// `where`: the events that update it (every event reads it).
+    pub scope: Option<Cond>,
     /// Retention in ms.
     pub retention_ms: u64,
     /// Canonical text.
     pub label: Arc<str>,
+}
+
+/// Most steps a `sequence` may have.
+pub const MAX_SEQUENCE_STEPS: usize = 8;
+/// Default number of values a first-seen set keeps per agent or key.
+pub const DEFAULT_FIRST_SEEN_CAPACITY: u16 = 64;
+
+/// What a cell keeps, and its parameters.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum CellKind {
+    /// `since(cond, R)`: the latest time `cond` held.
+    Since {
+        /// Retention: an older time reads UNKNOWN.
+        retention_ms: u64,
+    },
+    /// `first(F, R)`: the first value of F and when it was recorded.
+    First {
+        /// The value expires this long after it was recorded.
+        retention_ms: u64,
+    },
+    /// `previous(F)`: the value of F on the latest earlier event with one.
+    Previous,
+    /// `sequence(c1, …, cn) within W`.
+    Sequence {
+        /// `n`, 2 to [`MAX_SEQUENCE_STEPS`].
+        steps: u8,
+        /// `W`.
+        within_ms: u64,
+    },
+    /// `tracked_for`: the earliest counted event.
+    Tracked,
+    /// `distinct(F) over W by K`: a window per key.
+    Distinct {
+        /// Window width, a multiple of 60 ms.
+        width_ms: u64,
+    },
+    /// `first_seen(F, R) by K`: a set per key.
+    FirstSeen {
+        /// Retention.
+        retention_ms: u64,
+        /// Values kept per key.
+        capacity: u16,
+    },
+}
+
+/// What a statistic of a counter's history computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatKind {
+    /// The mean window total (`baseline`).
+    Mean,
+    /// The population standard deviation of the window totals.
+    Stddev,
+    /// `(current − mean) / stddev`.
+    Zscore,
+}
+
+/// A statistic of a counter's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StatRef {
+    /// What it computes.
+    pub kind: StatKind,
+    /// Counter index.
+    pub counter: u32,
+    /// History windows it reads.
+    pub windows: u32,
+    /// Only windows with a total above 0 count (`active`).
+    pub active: bool,
+}
+
+/// A metric that remembers earlier events of the agent or of a key (a
+/// "cell" of the state store).
+#[derive(Debug, Clone)]
+pub struct CellDef {
+    /// What the store keeps.
+    pub kind: CellKind,
+    /// `by K`: the key's fields.
+    pub by: Option<Box<[Val]>>,
+    /// What each event brings.
+    pub arg: CellArg,
+    /// `where`: the events that update it.
+    pub scope: Option<Cond>,
+    /// Canonical text, for explanations and de-duplication.
+    pub label: Arc<str>,
+}
+
+/// The per-event input of a cell metric.
+#[derive(Debug, Clone)]
+pub enum CellArg {
+    /// `since(cond)`: the condition.
+    Cond(Cond),
+    /// `first(F)`, `previous(F)`, keyed `distinct(F)` and `first_seen(F)`:
+    /// the field.
+    Value(Val),
+    /// `sequence(c1, …)`: the steps.
+    Steps(Box<[Cond]>),
+    /// `tracked_for`: nothing.
+    None,
 }
 
 /// Number of actor kinds in the rule index.
@@ -715,6 +833,9 @@ pub struct Program {
     pub distincts: Vec<DistinctDef>,
     /// First-seen metrics.
     pub first_seens: Vec<FirstSeenDef>,
+    /// Cell metrics (`since`, `first`, `previous`, `sequence`,
+    /// `tracked_for`, keyed `distinct` and `first_seen`).
+    pub cells: Vec<CellDef>,
     /// The rule index: candidate rules by actor kind, categories and the
     /// values of the fields the rules test for equality.
     pub index: RuleIndex,
@@ -876,6 +997,7 @@ pub const FIELDS: &[(&str, Field, Ty)] = &[
     ),
     ("secret.age_days", Field::SecretAgeDays, Ty::Num),
     ("device_posture", Field::DevicePosture, Ty::Str),
+    ("user", Field::User, Ty::Str),
 ];
 
 /// The name of a built-in field.
@@ -893,4 +1015,7 @@ pub const DEFAULT_RETENTION_MS: u64 = 30 * 86_400_000;
 pub const DEFAULT_HISTORY_WINDOWS: u32 = 60;
 
 /// Most windows a baseline keeps.
-pub const MAX_HISTORY_WINDOWS: u32 = 1440;
+pub const MAX_HISTORY_WINDOWS: u32 = 2160;
+/// Most windows a period may hold without `active` (90 days of 1h windows
+/// need `active`, or 1d windows).
+pub const MAX_PERIOD_WINDOWS: u32 = 1440;

@@ -70,6 +70,14 @@ impl PartialEq for Layout {
 }
 
 impl Layout {
+    /// The author's spelling of keyword `default` (any recorded word equal
+    /// to it but for case), or `default`.
+    pub fn spelled<'a>(&'a self, default: &'a str) -> &'a str {
+        self.words
+            .iter()
+            .find(|w| w.eq_ignore_ascii_case(default))
+            .map_or(default, String::as_str)
+    }
     /// The `i`th recorded keyword spelling, or `default` when none was recorded
     /// or the recorded one is not a spelling of `default`.
     pub fn word<'a>(&'a self, i: usize, default: &'a str) -> &'a str {
@@ -315,26 +323,50 @@ pub enum Expr {
     /// `name(args)`: `min`, `max`, `abs`, `len`, `exists`, `missing`,
     /// `first_seen`, `baseline`, `any`.
     Call(Spanned<String>, Vec<Spanned<Expr>>),
-    /// `count over W`, `count(cond) over W by F`
+    /// `count over W`, `count(cond) over W by F`,
+    /// `count(cond where scope) over W by (F, G)`
     Count {
         /// The condition, if any.
         cond: Option<Box<Spanned<Expr>>>,
+        /// `where`: which events update the counter (with `cond`).
+        scope: Option<Box<Spanned<Expr>>>,
         /// The window (a duration literal, checked).
         window: Box<Spanned<Expr>>,
-        /// Group-by field.
-        by: Option<Spanned<String>>,
+        /// Group-by key.
+        by: Option<ByKey>,
         /// Keyword spellings.
         layout: Layout,
     },
-    /// `distinct(F) over W`
+    /// `distinct(F [where cond]) over W [by K]`
     Distinct {
         /// The field.
-        field: Spanned<String>,
+        field: Box<Spanned<Expr>>,
+        /// `where`: which events update the metric.
+        scope: Option<Box<Spanned<Expr>>>,
         /// The window.
         window: Box<Spanned<Expr>>,
+        /// Group-by key.
+        by: Option<ByKey>,
         /// Keyword spellings.
         layout: Layout,
     },
+    /// `sequence(c1, c2, ...) within W [by K]`
+    Sequence {
+        /// The steps, in order.
+        steps: Vec<Spanned<Expr>>,
+        /// The span the first step may lie before the last.
+        within: Box<Spanned<Expr>>,
+        /// Group-by key.
+        by: Option<ByKey>,
+        /// Keyword spellings.
+        layout: Layout,
+    },
+    /// `value where cond`: the first argument of a stateful call
+    /// (`first_seen(ip where outcome == "SUCCESS", 7d)`).
+    Scoped(Box<Spanned<Expr>>, Box<Spanned<Expr>>, Layout),
+    /// `call(...) by K`: a stateful call keyed by fields
+    /// (`first(ip) by attr.authenticationContext.externalSessionId`).
+    By(Box<Spanned<Expr>>, ByKey, Layout),
     /// A field, list, metric or profile name: `ip`, `agent.scopes`, `attr.a.b`.
     Path(String),
     /// A literal value.
@@ -343,6 +375,27 @@ pub enum Expr {
     List(Vec<Spanned<Literal>>),
     /// A trigger phrase (`service_app authentication`).
     Phrase(Phrase, Layout),
+}
+
+/// `by F` or `by (F, G, ...)`: the fields whose values key a metric's state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ByKey {
+    /// The fields, in order.
+    pub fields: Vec<Spanned<String>>,
+    /// Written in parentheses (always, with more than one field).
+    pub paren: bool,
+}
+
+impl ByKey {
+    /// The key as written canonically: `ip` or `(ip, user)`.
+    pub fn text(&self) -> String {
+        let names: Vec<&str> = self.fields.iter().map(|f| f.node.as_str()).collect();
+        if self.paren || names.len() != 1 {
+            format!("({})", names.join(", "))
+        } else {
+            names.concat()
+        }
+    }
 }
 
 /// An operand of an n-ary `AND`/`OR`/juxtaposition; its layout records the

@@ -278,35 +278,60 @@ impl ExprWriter<'_> {
             }
             Expr::Count {
                 cond,
+                scope,
                 window,
                 by,
                 layout,
             } => {
-                self.out.push_str(layout.word(0, "count"));
+                self.out.push_str(layout.spelled("count"));
                 if let Some(c) = cond {
                     self.out.push('(');
                     self.sub(c);
+                    self.scope(scope.as_deref(), layout);
                     self.out.push(')');
                 }
-                let _ = write!(self.out, " {} ", layout.word(1, "over"));
+                let _ = write!(self.out, " {} ", layout.spelled("over"));
                 self.sub(window);
-                if let Some(by) = by {
-                    let _ = write!(self.out, " {} {}", layout.word(2, "by"), by.node);
-                }
+                self.by(by.as_ref(), layout);
             }
             Expr::Distinct {
                 field,
+                scope,
                 window,
+                by,
                 layout,
             } => {
-                let _ = write!(
-                    self.out,
-                    "{}({}) {} ",
-                    layout.word(0, "distinct"),
-                    field.node,
-                    layout.word(1, "over")
-                );
+                let _ = write!(self.out, "{}(", layout.spelled("distinct"));
+                self.sub(field);
+                self.scope(scope.as_deref(), layout);
+                let _ = write!(self.out, ") {} ", layout.spelled("over"));
                 self.sub(window);
+                self.by(by.as_ref(), layout);
+            }
+            Expr::Sequence {
+                steps,
+                within,
+                by,
+                layout,
+            } => {
+                let _ = write!(self.out, "{}(", layout.spelled("sequence"));
+                for (i, a) in steps.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.sub(a);
+                }
+                let _ = write!(self.out, ") {} ", layout.spelled("within"));
+                self.sub(within);
+                self.by(by.as_ref(), layout);
+            }
+            Expr::Scoped(value, cond, layout) => {
+                self.sub(value);
+                self.scope(Some(cond), layout);
+            }
+            Expr::By(call, by, layout) => {
+                self.sub(call);
+                self.by(Some(by), layout);
             }
             Expr::Path(p) => self.out.push_str(p),
             Expr::Lit(Literal::Str(s, _)) => {
@@ -317,6 +342,21 @@ impl ExprWriter<'_> {
             }
             Expr::List(items) => list_items(self.out, items),
             Expr::Phrase(p, layout) => self.phrase(p, layout),
+        }
+    }
+
+    /// ` where cond`, if there is a scope.
+    fn scope(&mut self, scope: Option<&Spanned<Expr>>, layout: &Layout) {
+        if let Some(c) = scope {
+            let _ = write!(self.out, " {} ", layout.spelled("where"));
+            self.sub(c);
+        }
+    }
+
+    /// ` by F` / ` by (F, G)`, if there is a key.
+    fn by(&mut self, by: Option<&ByKey>, layout: &Layout) {
+        if let Some(by) = by {
+            let _ = write!(self.out, " {} {}", layout.spelled("by"), by.text());
         }
     }
 

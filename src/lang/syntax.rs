@@ -942,11 +942,60 @@ impl<'a> Lower<'a> {
         (Spanned::new(e, span), depth)
     }
 
+    /// `by F` / `by (F, G)`; the spelling of `by` goes into `layout`.
+    fn by_key(&self, p: Pair<'_, Rule>, layout: &mut Layout) -> ByKey {
+        let mut fields = Vec::new();
+        let mut paren = false;
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::kw_by => layout.words.push(c.as_str().to_string()),
+                _ => fields.push(Spanned::new(c.as_str().to_string(), self.span(&c))),
+            }
+        }
+        if fields.len() > 1 {
+            paren = true;
+        } else if let Some(f) = fields.first() {
+            // `by (ip)`: parenthesised if the text before the field has `(`.
+            paren = self
+                .text
+                .get(..f.span.start)
+                .is_some_and(|t| t.trim_end().ends_with('('));
+        }
+        ByKey { fields, paren }
+    }
+
+    /// The first argument of a call: `x` or `x where cond`.
+    fn call_arg(&self, p: Pair<'_, Rule>) -> Spanned<Expr> {
+        let span = self.span(&p);
+        let mut value = None;
+        let mut scope = None;
+        let mut layout = Layout::default();
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::kw_where => layout.words.push(c.as_str().to_string()),
+                Rule::expr if value.is_none() => value = Some(self.expr(c)),
+                _ => scope = Some(self.expr(c)),
+            }
+        }
+        let value = value.unwrap_or_else(|| Spanned::new(Expr::Path(String::new()), span));
+        match scope {
+            Some(scope) => {
+                Spanned::new(Expr::Scoped(Box::new(value), Box::new(scope), layout), span)
+            }
+            None => value,
+        }
+    }
+
     fn primary(&self, p: Pair<'_, Rule>) -> Lowered {
         let span = match p.as_rule() {
             // These end with an optional part: pest's span then runs on over
             // the whitespace and comments skipped while looking for it.
-            Rule::count | Rule::time_phrase | Rule::day_phrase => {
+            Rule::count
+            | Rule::distinct
+            | Rule::sequence
+            | Rule::call
+            | Rule::time_phrase
+            | Rule::day_phrase => {
                 let end = p
                     .clone()
                     .into_inner()
@@ -1105,30 +1154,30 @@ impl<'a> Lower<'a> {
             }
             Rule::count => {
                 let mut layout = Layout::default();
-                let (mut cond, mut window, mut by) = (None, None, None);
+                let (mut cond, mut scope, mut window, mut by) = (None, None, None, None);
                 for c in p.into_inner() {
                     match c.as_rule() {
-                        Rule::kw_count | Rule::kw_over | Rule::kw_by => {
+                        Rule::kw_count | Rule::kw_over | Rule::kw_where => {
                             layout.words.push(c.as_str().to_string())
                         }
-                        Rule::expr => cond = Some(Box::new(self.expr(c))),
-                        Rule::path => {
-                            by = Some(Spanned::new(c.as_str().to_string(), self.span(&c)))
-                        }
+                        Rule::expr if cond.is_none() => cond = Some(Box::new(self.expr(c))),
+                        Rule::expr => scope = Some(Box::new(self.expr(c))),
+                        Rule::by_key => by = Some(self.by_key(c, &mut layout)),
                         _ => window = Some(Box::new(self.primary(c).0)),
                     }
                 }
-                let d = cond.as_ref().map_or(0, |c| expr_depth_hint(c)) + 1;
-                let window = window.unwrap_or_else(|| {
-                    Box::new(Spanned::new(
-                        Expr::Lit(Literal::Duration(0, String::new())),
-                        span,
-                    ))
-                });
+                let d = [&cond, &scope]
+                    .iter()
+                    .filter_map(|c| c.as_ref().map(|c| expr_depth_hint(c)))
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                let window = window.unwrap_or_else(|| zero_window(span));
                 (
                     Spanned::new(
                         Expr::Count {
                             cond,
+                            scope,
                             window,
                             by,
                             layout,
@@ -1140,35 +1189,67 @@ impl<'a> Lower<'a> {
             }
             Rule::distinct => {
                 let mut layout = Layout::default();
-                let (mut field, mut window) = (None, None);
+                let (mut field, mut scope, mut window, mut by) = (None, None, None, None);
                 for c in p.into_inner() {
                     match c.as_rule() {
-                        Rule::kw_distinct | Rule::kw_over => {
+                        Rule::kw_distinct | Rule::kw_over | Rule::kw_where => {
                             layout.words.push(c.as_str().to_string())
                         }
-                        Rule::path => {
-                            field = Some(Spanned::new(c.as_str().to_string(), self.span(&c)))
-                        }
+                        Rule::expr if field.is_none() => field = Some(Box::new(self.expr(c))),
+                        Rule::expr => scope = Some(Box::new(self.expr(c))),
+                        Rule::by_key => by = Some(self.by_key(c, &mut layout)),
                         _ => window = Some(Box::new(self.primary(c).0)),
                     }
                 }
-                let field = field.unwrap_or_else(|| Spanned::new(String::new(), span));
-                let window = window.unwrap_or_else(|| {
-                    Box::new(Spanned::new(
-                        Expr::Lit(Literal::Duration(0, String::new())),
-                        span,
-                    ))
-                });
+                let d = [&field, &scope]
+                    .iter()
+                    .filter_map(|c| c.as_ref().map(|c| expr_depth_hint(c)))
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
+                let field = field
+                    .unwrap_or_else(|| Box::new(Spanned::new(Expr::Path(String::new()), span)));
+                let window = window.unwrap_or_else(|| zero_window(span));
                 (
                     Spanned::new(
                         Expr::Distinct {
                             field,
+                            scope,
                             window,
+                            by,
                             layout,
                         },
                         span,
                     ),
-                    1,
+                    d,
+                )
+            }
+            Rule::sequence => {
+                let mut layout = Layout::default();
+                let (mut steps, mut within, mut by) = (Vec::new(), None, None);
+                for c in p.into_inner() {
+                    match c.as_rule() {
+                        Rule::kw_sequence | Rule::kw_within => {
+                            layout.words.push(c.as_str().to_string())
+                        }
+                        Rule::expr => steps.push(self.expr(c)),
+                        Rule::by_key => by = Some(self.by_key(c, &mut layout)),
+                        _ => within = Some(Box::new(self.primary(c).0)),
+                    }
+                }
+                let d = steps.iter().map(expr_depth_hint).max().unwrap_or(0) + 1;
+                let within = within.unwrap_or_else(|| zero_window(span));
+                (
+                    Spanned::new(
+                        Expr::Sequence {
+                            steps,
+                            within,
+                            by,
+                            layout,
+                        },
+                        span,
+                    ),
+                    d,
                 )
             }
             Rule::call => {
@@ -1177,9 +1258,25 @@ impl<'a> Lower<'a> {
                     || Spanned::new(String::new(), span),
                     |n| Spanned::new(n.as_str().to_string(), self.span(&n)),
                 );
-                let args: Vec<Spanned<Expr>> = inner.map(|a| self.expr(a)).collect();
+                let mut args: Vec<Spanned<Expr>> = Vec::new();
+                let mut by = None;
+                let mut by_layout = Layout::default();
+                for a in inner {
+                    match a.as_rule() {
+                        Rule::call_arg => args.push(self.call_arg(a)),
+                        Rule::by_key => by = Some(self.by_key(a, &mut by_layout)),
+                        _ => args.push(self.expr(a)),
+                    }
+                }
                 let d = args.iter().map(expr_depth_hint).max().unwrap_or(0) + 1;
-                (Spanned::new(Expr::Call(name, args), span), d)
+                let call = Spanned::new(Expr::Call(name, args), span);
+                match by {
+                    Some(by) => (
+                        Spanned::new(Expr::By(Box::new(call), by, by_layout), span),
+                        d + 1,
+                    ),
+                    None => (call, d),
+                }
             }
             Rule::string => lit(Literal::Str(self.string(&p).node, false)),
             Rule::time_lit => match parse_clock(p.as_str()) {
@@ -1230,6 +1327,14 @@ impl<'a> Lower<'a> {
     }
 }
 
+/// The placeholder window of a metric whose window did not lower.
+fn zero_window(span: Span) -> Box<Spanned<Expr>> {
+    Box::new(Spanned::new(
+        Expr::Lit(Literal::Duration(0, String::new())),
+        span,
+    ))
+}
+
 /// Depth of an already lowered (and so already bounded) expression; only used
 /// to carry depth through parentheses and calls.
 fn expr_depth_hint(e: &Spanned<Expr>) -> u32 {
@@ -1243,7 +1348,13 @@ fn expr_depth_hint(e: &Spanned<Expr>) -> u32 {
             Expr::Cmp(_, a, b) | Expr::Arith(_, a, b) | Expr::Str(_, a, b, _) => vec![a, b],
             Expr::In { item, list, .. } => vec![item, list],
             Expr::Call(_, args) => args.iter().collect(),
-            Expr::Count { cond: Some(c), .. } => vec![c],
+            Expr::Count { cond, scope, .. } => cond.iter().chain(scope).map(|c| &**c).collect(),
+            Expr::Distinct { field, scope, .. } => {
+                std::iter::once(field).chain(scope).map(|c| &**c).collect()
+            }
+            Expr::Sequence { steps, .. } => steps.iter().collect(),
+            Expr::Scoped(a, b, _) => vec![a, b],
+            Expr::By(a, _, _) => vec![a],
             _ => vec![],
         };
         1 + kids
@@ -1444,13 +1555,19 @@ fn rule_name(r: Rule) -> &'static str {
         | Rule::scope_phrase
         | Rule::count
         | Rule::distinct
+        | Rule::sequence
         | Rule::call
+        | Rule::call_arg
+        | Rule::by_key
         | Rule::path
         | Rule::op_not
         | Rule::kw_not
         | Rule::op_neg
         | Rule::kw_count
         | Rule::kw_distinct
+        | Rule::kw_sequence
+        | Rule::kw_where
+        | Rule::kw_by
         | Rule::kw_from
         | Rule::kw_outside
         | Rule::kw_within
@@ -1631,7 +1748,26 @@ fn collect_breaks<'t>(e: &'t mut Expr, text: &str, out: &mut Vec<(usize, &'t mut
                 collect_breaks(&mut a.node, text, out);
             }
         }
-        Expr::Count { cond: Some(c), .. } => collect_breaks(&mut c.node, text, out),
+        Expr::Count { cond, scope, .. } => {
+            for c in cond.iter_mut().chain(scope.iter_mut()) {
+                collect_breaks(&mut c.node, text, out);
+            }
+        }
+        Expr::Distinct { field, scope, .. } => {
+            for c in std::iter::once(field).chain(scope.iter_mut()) {
+                collect_breaks(&mut c.node, text, out);
+            }
+        }
+        Expr::Sequence { steps, .. } => {
+            for c in steps.iter_mut() {
+                collect_breaks(&mut c.node, text, out);
+            }
+        }
+        Expr::Scoped(a, b, _) => {
+            collect_breaks(&mut a.node, text, out);
+            collect_breaks(&mut b.node, text, out);
+        }
+        Expr::By(a, _, _) => collect_breaks(&mut a.node, text, out),
         _ => {}
     }
 }

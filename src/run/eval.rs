@@ -20,6 +20,7 @@ use crate::lang::ast::{ArithOp, CmpOp, StrOp};
 use crate::num::Num;
 
 pub use crate::compile::value::{compare_values, V};
+use crate::run::state::{CellOut, CellRead, HistoryStats};
 
 /// Where metric values come from (the state store's read of this event).
 pub trait MetricSource {
@@ -31,6 +32,14 @@ pub trait MetricSource {
     fn distinct(&self, i: u32) -> Option<u64>;
     /// First-seen metric `i`.
     fn first_seen(&self, i: u32) -> Option<bool>;
+    /// What cell metric `i` read (`None`: no state store).
+    fn cell(&self, _i: u32) -> Option<&CellOut> {
+        None
+    }
+    /// History statistics of counter `i` over `windows` windows.
+    fn stats(&self, _i: u32, _windows: u32) -> Option<HistoryStats> {
+        None
+    }
 }
 
 /// No state: every metric is unknown.
@@ -400,6 +409,21 @@ impl<'a> Ctx<'a> {
                 .metrics
                 .first_seen(*i)
                 .map_or(Tri::Unknown, Tri::from_bool),
+            Cond::Cell(i, _) => match self.metrics.cell(*i).map(|c| c.read) {
+                Some(CellRead::Bool(b)) => Tri::from_bool(b),
+                _ => Tri::Unknown,
+            },
+            Cond::StatCmp(op, stat, k, _) => match self.stat_order(stat, *k) {
+                Some(ord) => Tri::from_bool(match op {
+                    CmpOp::Eq => ord.is_eq(),
+                    CmpOp::Ne => ord.is_ne(),
+                    CmpOp::Lt => ord.is_lt(),
+                    CmpOp::Le => ord.is_le(),
+                    CmpOp::Gt => ord.is_gt(),
+                    CmpOp::Ge => ord.is_ge(),
+                }),
+                None => Tri::Unknown,
+            },
             Cond::Truthy(v, _) => match self.val(v) {
                 V::Bool(b) => Tri::from_bool(b),
                 _ => Tri::Unknown,
@@ -578,6 +602,129 @@ impl<'a> Ctx<'a> {
         out
     }
 
+    /// The statistics a [`StatRef`] reads: `(n, S, n·Q − S², x)` with `n`
+    /// the history windows (active ones with `active`), `S` and `Q` the sum
+    /// and sum of squares of their totals and `x` the current value; `None`
+    /// during warm-up.
+    fn stat_parts(&self, stat: &StatRef) -> Option<(u64, u64, u128, u64)> {
+        let h = self.metrics.stats(stat.counter, stat.windows)?;
+        let n = if stat.active {
+            h.active
+        } else {
+            if h.age < crate::run::state::WARMUP_WINDOWS {
+                return None;
+            }
+            h.windows
+        };
+        if n < crate::run::state::WARMUP_WINDOWS || n == 0 {
+            return None;
+        }
+        let var = u128::from(n)
+            .checked_mul(h.sum_sq)?
+            .checked_sub(u128::from(h.sum).checked_mul(u128::from(h.sum))?)?;
+        let x = self.metrics.count(stat.counter)?;
+        Some((n, h.sum, var, x))
+    }
+
+    /// A statistic's value: the mean (exact), the standard deviation or
+    /// the z-score (floats); `None` when unknown (warm-up, a z-score with
+    /// a standard deviation of 0).
+    fn stat_value(&self, stat: &StatRef) -> Option<Num> {
+        let (n, sum, var, x) = self.stat_parts(stat)?;
+        match stat.kind {
+            StatKind::Mean => Some(Num::ratio(sum, n)),
+            StatKind::Stddev => Some(Num::Float((var as f64).sqrt() / n as f64)),
+            StatKind::Zscore => {
+                if var == 0 {
+                    return None;
+                }
+                let d = i128::from(n) * i128::from(x) - i128::from(sum);
+                Some(Num::Float(d as f64 / (var as f64).sqrt()))
+            }
+        }
+    }
+
+    /// How a statistic compares with the literal `k`, decided exactly in
+    /// integers: `z = D / sqrt(V)` with `D = n·x − S`, `V = n·Q − S²`, so
+    /// for `k = p/q ≥ 0`, `z > k ⟺ D > 0 ∧ D²q² > p²V`; and
+    /// `stddev = sqrt(V) / n`, so `stddev > k ⟺ V q² > p² n²`.
+    fn stat_order(&self, stat: &StatRef, k: Num) -> Option<std::cmp::Ordering> {
+        use std::cmp::Ordering;
+        let (n, sum, var, x) = self.stat_parts(stat)?;
+        let (p, q) = match k {
+            Num::Ratio(p, q) if q > 0 => (p, q),
+            _ => {
+                let v = self.stat_value(stat)?;
+                return v.partial_cmp(&k);
+            }
+        };
+        let exact = || -> Option<Ordering> {
+            let p2 = p.checked_mul(p)?;
+            let q2 = q.checked_mul(q)?;
+            let var = i128::try_from(var).ok()?;
+            match stat.kind {
+                StatKind::Mean => None,
+                StatKind::Stddev => {
+                    if p < 0 {
+                        return Some(Ordering::Greater);
+                    }
+                    let n = i128::from(n);
+                    let lhs = var.checked_mul(q2)?;
+                    let rhs = p2.checked_mul(n.checked_mul(n)?)?;
+                    Some(lhs.cmp(&rhs))
+                }
+                StatKind::Zscore => {
+                    if var == 0 {
+                        return None;
+                    }
+                    let d = i128::from(n)
+                        .checked_mul(i128::from(x))?
+                        .checked_sub(i128::from(sum))?;
+                    let d2q2 = d.checked_mul(d)?.checked_mul(q2)?;
+                    let p2v = p2.checked_mul(var)?;
+                    Some(if p >= 0 {
+                        if d < 0 {
+                            Ordering::Less
+                        } else {
+                            d2q2.cmp(&p2v)
+                        }
+                    } else if d >= 0 {
+                        Ordering::Greater
+                    } else {
+                        p2v.cmp(&d2q2)
+                    })
+                }
+            }
+        };
+        match exact() {
+            Some(o) => Some(o),
+            None if stat.kind == StatKind::Zscore && var == 0 => None,
+            None => self.stat_value(stat)?.partial_cmp(&k),
+        }
+    }
+
+    /// A statistic with what it was computed from, for explanations.
+    fn show_stat(&self, stat: &StatRef, value: &V<'_>) -> String {
+        let name = match stat.kind {
+            StatKind::Mean => "baseline",
+            StatKind::Stddev => "stddev",
+            StatKind::Zscore => "zscore",
+        };
+        let label = self
+            .program
+            .counters
+            .get(stat.counter as usize)
+            .map_or("count", |c| &*c.label);
+        match self.stat_parts(stat) {
+            Some((n, sum, var, x)) => format!(
+                "{name}({label}) {value} (current {x}, mean {:.3}, stddev {:.3} over {n} windows)",
+                sum as f64 / n as f64,
+                (var as f64).sqrt() / n as f64
+            ),
+            None => format!("{name}({label}) unknown (warming up)"),
+        }
+    }
+
     /// Evaluates a value.
     pub fn val(&self, v: &'a Val) -> V<'a> {
         match v {
@@ -612,6 +759,17 @@ impl<'a> Ctx<'a> {
                 .metrics
                 .baseline(*counter, *windows)
                 .map_or(V::Absent, |(sum, n)| V::Num(Num::ratio(sum, n))),
+            Val::Stat(stat) => self.stat_value(stat).map_or(V::Absent, V::Num),
+            Val::Cell(i) => match self.metrics.cell(*i) {
+                Some(c) => match c.read {
+                    CellRead::Unknown => V::Absent,
+                    CellRead::Dur(d) => V::Dur(d),
+                    CellRead::Bool(b) => V::Bool(b),
+                    CellRead::Count(n) => V::Num(Num::count(n)),
+                    CellRead::Value => c.value.as_v(),
+                },
+                None => V::Absent,
+            },
             Val::Arith(op, a, b) => match (self.val(a), self.val(b)) {
                 (V::Num(x), V::Num(y)) => {
                     let r = match op {
@@ -699,6 +857,10 @@ impl<'a> Ctx<'a> {
             Field::TokenLifetimeMinutes => n(e.token_lifetime_minutes),
             Field::SecretAgeDays => n(e.secret_age_days),
             Field::DevicePosture => s(&e.device_posture),
+            Field::User => match e.actor {
+                ActorKind::User => V::Str(&e.agent),
+                _ => V::Absent,
+            },
         }
     }
 
@@ -797,6 +959,17 @@ impl<'a> Ctx<'a> {
             Cond::Exists(v, label) | Cond::Missing(v, label) | Cond::Truthy(v, label) => {
                 format!("{label} ({})", self.show(v))
             }
+            Cond::Cell(i, label) => match self.metrics.cell(*i) {
+                Some(c) if c.read == CellRead::Bool(true) && c.at != i64::MIN && c.at != 0 => {
+                    format!("{label} (first step at {})", show_time(c.at))
+                }
+                Some(c) => format!("{label} ({})", show_read(c)),
+                None => label.to_string(),
+            },
+            Cond::StatCmp(_, stat, _, label) => {
+                let value = self.stat_value(stat).map_or(V::Absent, V::Num);
+                format!("{label} ({})", self.show_stat(stat, &value))
+            }
             Cond::FirstSeen(i, label) => {
                 let field = self
                     .program
@@ -882,6 +1055,15 @@ impl<'a> Ctx<'a> {
                 format!("{label} {value}")
             }
             Val::Baseline { .. } => format!("baseline {value}"),
+            Val::Stat(stat) => self.show_stat(stat, &value),
+            Val::Cell(i) => {
+                let label = self
+                    .program
+                    .cells
+                    .get(*i as usize)
+                    .map_or("metric", |c| &*c.label);
+                format!("{label} {value}")
+            }
             Val::Arith(op, a, b) => {
                 let mut s = self.show(a);
                 let _ = write!(s, " {} {}", op.as_str(), self.show(b));
@@ -959,5 +1141,24 @@ fn shape_or(raw: Option<&Value>, value: &V<'_>) -> String {
             if map.len() == 1 { "" } else { "s" }
         ),
         _ => value.to_string(),
+    }
+}
+
+/// An event time as RFC 3339 (UTC), for explanations.
+fn show_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || ms.to_string(),
+        |t| t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+    )
+}
+
+/// What a cell read, for explanations.
+fn show_read(c: &CellOut) -> String {
+    match c.read {
+        CellRead::Unknown => "unknown".to_string(),
+        CellRead::Dur(d) => crate::lang::ast::format_duration(d),
+        CellRead::Bool(b) => b.to_string(),
+        CellRead::Count(n) => n.to_string(),
+        CellRead::Value => c.value.as_v().to_string(),
     }
 }

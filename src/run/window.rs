@@ -316,6 +316,57 @@ pub fn history_sum<T: Copy + Into<u64>>(ring: &[T], newest: usize, k: usize) -> 
     }
 }
 
+/// Totals of the history windows `m - k ..= m - 1` of a counter, for
+/// `baseline`, `stddev` and `zscore`: exact integers.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HistoryStats {
+    /// `m - f`: complete windows since the first accepted one.
+    pub age: u64,
+    /// Windows in the history: `min(m - f, k)` (empty windows count).
+    pub windows: u64,
+    /// Of those, the windows whose total is above 0.
+    pub active: u64,
+    /// Sum of the totals.
+    pub sum: u64,
+    /// Sum of the squared totals.
+    pub sum_sq: u128,
+}
+
+/// [`HistoryStats`] of the `k` windows before the newest one in a history
+/// ring (as [`history_sum`]; `age` and `windows` left 0 for the caller).
+pub fn history_stats<T: Copy + Into<u64>>(ring: &[T], newest: usize, k: usize) -> HistoryStats {
+    let mut out = HistoryStats::default();
+    let len = ring.len();
+    if len == 0 {
+        return out;
+    }
+    let newest = newest.min(len - 1);
+    let k = k.min(len - 1);
+    let mut add = |s: &[T]| {
+        for &v in s {
+            let v: u64 = v.into();
+            if v > 0 {
+                out.active += 1;
+                out.sum += v;
+                out.sum_sq += u128::from(v) * u128::from(v);
+            }
+        }
+    };
+    if k <= newest {
+        if let Some(s) = ring.get(newest - k..newest) {
+            add(s);
+        }
+    } else {
+        if let Some(s) = ring.get(..newest) {
+            add(s);
+        }
+        if let Some(s) = ring.get(len - (k - newest)..) {
+            add(s);
+        }
+    }
+    out
+}
+
 /// What [`CounterWindow::history`] read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HistoryRead {
@@ -586,6 +637,23 @@ impl CounterWindow {
             Cells::Wide(c) => history_sum(c.get(range).unwrap_or(&[]), at, k),
         };
         Some((age, sum))
+    }
+
+    /// `(m - f, statistics of windows m - k ..= m - 1)` read in place, as
+    /// [`history_stats`] of a copied ring would give them; `None` without
+    /// history or before the first accepted event.
+    pub fn stats_in_place(
+        &self,
+        plan: CounterPlan,
+        newest: i64,
+        k: usize,
+    ) -> Option<(u64, HistoryStats)> {
+        let (read, range) = self.history_at(plan, newest)?;
+        let stats = match &self.cells {
+            Cells::Narrow(c) => history_stats(c.get(range).unwrap_or(&[]), read.newest, k),
+            Cells::Wide(c) => history_stats(c.get(range).unwrap_or(&[]), read.newest, k),
+        };
+        Some((read.age, stats))
     }
 
     /// Copies the `H + 1` window totals like [`history`](Self::history),

@@ -51,6 +51,15 @@ const CODES: &[(&str, &str)] = &[
     ("E0213", "Unknown mode"),
     ("E0214", "Unknown day"),
     ("E0215", "A count condition that uses metrics"),
+    (
+        "E0220",
+        "`where` or `by` on a metric that takes none, or a key of too many fields",
+    ),
+    ("E0221", "A sequence of 1 or more than 8 steps"),
+    (
+        "E0222",
+        "A window, retention or sequence span past its limit",
+    ),
     ("E0301", "Invalid IP address or CIDR"),
     ("E0302", "Invalid time"),
     ("E0303", "Invalid duration or baseline period"),

@@ -56,32 +56,7 @@ impl Checker {
                     None => Cond::Const(Tri::False),
                 }
             }
-            "first_seen" => {
-                let (field, retention) = match args {
-                    [f] => (f, DEFAULT_RETENTION_MS),
-                    [f, r] => match self.duration_arg(r) {
-                        Some(ms) => (f, ms),
-                        None => return Cond::Const(Tri::False),
-                    },
-                    _ => {
-                        self.arity(name, 1, args.len());
-                        return Cond::Const(Tri::False);
-                    }
-                };
-                if self.metric_in_count(whole.span) {
-                    return Cond::Const(Tri::False);
-                }
-                let Some((v, _)) = self.field_arg(field, "first_seen", true) else {
-                    return Cond::Const(Tri::False);
-                };
-                let lbl: Arc<str> = Arc::from(expr_text(&whole.node).as_str());
-                let i = self.build.first_seen(FirstSeenDef {
-                    field: v,
-                    retention_ms: retention,
-                    label: lbl.clone(),
-                });
-                Cond::FirstSeen(i, lbl)
-            }
+            "first_seen" => self.first_seen_cond(name, args, None, whole),
             "any" => {
                 let [path, cond] = args else {
                     self.arity(name, 2, args.len());
@@ -169,6 +144,13 @@ impl Checker {
         what: &str,
         allow_list: bool,
     ) -> Option<(Val, Ty)> {
+        if let Expr::Scoped(_, c, _) = &e.node {
+            self.no_where_by(
+                c.span,
+                &format!("`{what}` takes no `where`: it belongs inside the parentheses of a stateful metric"),
+            );
+            return None;
+        }
         let Expr::Path(p) = &e.node else {
             self.error(
                 "E0206",

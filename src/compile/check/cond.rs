@@ -31,6 +31,10 @@ impl Checker {
             } => self.membership(*negated, item, list),
             Expr::Str(op, a, b, _) => self.str_op(*op, a, b, e),
             Expr::Call(name, args) => self.call_cond(name, args, e),
+            Expr::By(inner, by, _) => self.by_cond(inner, by, e),
+            Expr::Sequence {
+                steps, within, by, ..
+            } => self.sequence_cond(steps, within, by.as_ref(), e),
             Expr::Phrase(p, _) => self.phrase(p, e),
             Expr::Lit(Literal::Bool(b)) => Cond::Const(Tri::from_bool(*b)),
             Expr::Path(p) => match self.value(e) {
@@ -173,6 +177,16 @@ impl Checker {
             return Cond::Const(Tri::False);
         }
         let label: Arc<str> = Arc::from(expr_text(&whole.node).as_str());
+        // `zscore(M) > k`, `k < stddev(M)`: decided exactly in integers.
+        match (&va, &vb) {
+            (Val::Stat(st), Val::Num(k)) if st.kind != StatKind::Mean => {
+                return Cond::StatCmp(op, *st, *k, label);
+            }
+            (Val::Num(k), Val::Stat(st)) if st.kind != StatKind::Mean => {
+                return Cond::StatCmp(flip(op), *st, *k, label);
+            }
+            _ => {}
+        }
         if let Some(folded) = fold_cmp(op, &va, &vb) {
             return folded;
         }
@@ -489,5 +503,17 @@ pub(super) fn find_baseline_span(e: &Spanned<Expr>) -> Option<Span> {
         Expr::Neg(a) | Expr::Paren(a) => find_baseline_span(a),
         Expr::Call(_, args) => args.iter().find_map(find_baseline_span),
         _ => None,
+    }
+}
+
+/// The operator with its sides swapped: `k < z` is `z > k`.
+fn flip(op: ast::CmpOp) -> ast::CmpOp {
+    use ast::CmpOp::*;
+    match op {
+        Lt => Gt,
+        Le => Ge,
+        Gt => Lt,
+        Ge => Le,
+        other => other,
     }
 }

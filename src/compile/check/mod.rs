@@ -10,6 +10,7 @@
 mod call;
 mod cond;
 mod lists;
+mod metric;
 mod phrase;
 mod rule;
 mod time;
@@ -56,6 +57,11 @@ const FUNCTIONS: &[&str] = &[
     "first_seen",
     "baseline",
     "any",
+    "since",
+    "first",
+    "previous",
+    "stddev",
+    "zscore",
 ];
 
 const ACTIONS: &[&str] = &[
@@ -93,6 +99,9 @@ pub struct Checker {
     in_any: bool,
     /// Inside `count(cond)`: metrics are not allowed.
     in_count: bool,
+    /// What the condition metrics are not allowed in is (`a \`count\`
+    /// condition`, `a \`where\` scope`, ...), for E0215.
+    in_count_what: &'static str,
     /// The counter a bare `baseline` refers to in the current comparison.
     baseline_target: Option<(u32, Span)>,
     /// Bounds on list files (size, items).
@@ -112,6 +121,7 @@ impl Checker {
             lists: AHashMap::new(),
             build: Builder::new(limits),
             in_any: false,
+            in_count_what: "a `count` condition",
             in_count: false,
             baseline_target: None,
             limits: *limits,
@@ -149,7 +159,7 @@ impl Checker {
             self.error(
                 "E0215",
                 span,
-                "a `count` condition cannot use metrics",
+                format!("{} cannot use metrics", self.in_count_what),
                 Some(COUNT_METRIC_HELP.into()),
             );
         }

@@ -75,46 +75,82 @@ impl Checker {
             }
             Expr::Call(name, args) => self.call_value(name, args, e),
             Expr::Count {
-                cond, window, by, ..
+                cond,
+                scope,
+                window,
+                by,
+                ..
             } => {
                 if self.metric_in_count(e.span) {
                     return None;
                 }
                 let width = self.window(window)?;
+                if let (None, Some(s)) = (cond, scope) {
+                    self.no_where_by(s.span, "`where` needs a counted condition");
+                    return None;
+                }
                 let c = match cond {
                     Some(c) => {
-                        self.in_count = true;
-                        let r = self.cond(c);
-                        self.in_count = false;
-                        Some(r)
+                        let c = self.scope_cond(c, "a `count` condition");
+                        Some(match scope {
+                            Some(s) => fold_and(vec![c, self.scope_cond(s, metric::WHERE)]),
+                            None => c,
+                        })
                     }
                     None => None,
                 };
                 let by_val = match by {
-                    Some(f) => {
-                        let fe = Spanned::new(Expr::Path(f.node.clone()), f.span);
-                        Some(self.field_arg(&fe, "by", false)?.0)
-                    }
+                    Some(by) => Some(self.by_key(by)?),
                     None => None,
                 };
                 let label = expr_text(&e.node);
                 let i = self.build.counter(c, width, by_val, &label);
                 Some((Val::Count(i), Ty::Num))
             }
-            Expr::Distinct { field, window, .. } => {
+            Expr::Distinct {
+                field,
+                scope,
+                window,
+                by,
+                ..
+            } => {
                 if self.metric_in_count(e.span) {
                     return None;
                 }
                 let width = self.window(window)?;
-                let fe = Spanned::new(Expr::Path(field.node.clone()), field.span);
-                let (v, _) = self.field_arg(&fe, "distinct", false)?;
+                let (v, _) = self.field_arg(field, "distinct", false)?;
+                let scope = scope.as_ref().map(|c| self.scope_cond(c, metric::WHERE));
                 let label: Arc<str> = Arc::from(expr_text(&e.node).as_str());
-                let i = self.build.distinct(DistinctDef {
-                    field: v,
-                    width_ms: width,
-                    label,
-                });
-                Some((Val::Distinct(i), Ty::Num))
+                match by {
+                    None => {
+                        let i = self.build.distinct(DistinctDef {
+                            field: v,
+                            scope,
+                            width_ms: width,
+                            label,
+                        });
+                        Some((Val::Distinct(i), Ty::Num))
+                    }
+                    Some(by) => {
+                        let key = self.by_key(by)?;
+                        let i = self.build.cell(CellDef {
+                            kind: CellKind::Distinct { width_ms: width },
+                            by: Some(key),
+                            arg: CellArg::Value(v),
+                            scope,
+                            label,
+                        });
+                        Some((Val::Cell(i), Ty::Num))
+                    }
+                }
+            }
+            Expr::By(inner, by, _) => self.by_value(inner, by, e),
+            Expr::Scoped(_, c, _) => {
+                self.no_where_by(
+                    c.span,
+                    "`where` belongs inside the parentheses of a stateful metric",
+                );
+                None
             }
             Expr::List(_) => {
                 let (l, t) = self.list_ref(e)?;
@@ -135,6 +171,7 @@ impl Checker {
             | Expr::Cmp(..)
             | Expr::In { .. }
             | Expr::Str(..)
+            | Expr::Sequence { .. }
             | Expr::Phrase(..) => {
                 self.error(
                     "E0206",
@@ -186,6 +223,9 @@ impl Checker {
         }
         if let Some((_, f, t)) = FIELDS.iter().find(|(n, _, _)| *n == p) {
             return Some((Val::Field(*f), *t));
+        }
+        if p == "tracked_for" {
+            return self.tracked_for(span);
         }
         if p == "requests_per_minute" {
             if self.metric_in_count(span) {
@@ -261,6 +301,16 @@ impl Checker {
         whole: &Spanned<Expr>,
     ) -> Option<(Val, Ty)> {
         match name.node.as_str() {
+            "since" | "first" | "previous" => self.cell_value(name, args, None, whole),
+            "zscore" | "stddev" => self.stat_value(name, args, whole),
+            "baseline"
+                if args.len() == 3
+                    || args
+                        .iter()
+                        .any(|a| matches!(&a.node, Expr::Path(p) if p == "active")) =>
+            {
+                self.stat_value(name, args, whole)
+            }
             "min" | "max" => {
                 if args.len() < 2 {
                     self.error(
@@ -364,13 +414,13 @@ impl Checker {
                     Some(p) => {
                         if p % width != 0
                             || p / width == 0
-                            || p / width > u64::from(MAX_HISTORY_WINDOWS)
+                            || p / width > u64::from(MAX_PERIOD_WINDOWS)
                         {
                             self.error(
                                 "E0303",
                                 args.get(1).map_or(whole.span, |a| a.span),
                                 format!(
-                                    "baseline period `{}` is not 1 to {MAX_HISTORY_WINDOWS} whole windows of `{}`",
+                                    "baseline period `{}` is not 1 to {MAX_PERIOD_WINDOWS} whole windows of `{}`",
                                     args.get(1).map_or(String::new(), |a| expr_text(&a.node)),
                                     crate::lang::ast::format_duration(width)
                                 ),
@@ -378,7 +428,7 @@ impl Checker {
                             );
                             return None;
                         }
-                        u32::try_from(p / width).unwrap_or(MAX_HISTORY_WINDOWS)
+                        u32::try_from(p / width).unwrap_or(MAX_PERIOD_WINDOWS)
                     }
                 };
                 self.build.need_history(counter, windows);

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use ahash::AHashMap;
 
 use crate::compile::program::{
-    CompiledRule, Cond, CounterDef, DistinctDef, FirstSeenDef, ListData, ListRef, Program, Val,
+    CellDef, CompiledRule, Cond, CounterDef, DistinctDef, FirstSeenDef, ListData, ListRef, Program,
+    Val,
 };
 use lists::split_path;
 
@@ -40,6 +41,7 @@ pub struct Builder {
     counters: Vec<CounterDef>,
     distincts: Vec<DistinctDef>,
     first_seens: Vec<FirstSeenDef>,
+    cells: Vec<CellDef>,
     /// Each distinct regex compiled so far, so identical ones share one.
     regexes: AHashMap<String, regex::Regex>,
     /// Bytes charged to regexes so far (see [`Builder::regex`]).
@@ -58,6 +60,7 @@ impl Builder {
             counters: Vec::new(),
             distincts: Vec::new(),
             first_seens: Vec::new(),
+            cells: Vec::new(),
             regexes: AHashMap::new(),
             regex_bytes: 0,
             max_regex_bytes: limits.max_regex_bytes,
@@ -142,7 +145,7 @@ impl Builder {
         &mut self,
         cond: Option<Cond>,
         width_ms: u64,
-        by: Option<Val>,
+        by: Option<Box<[Val]>>,
         label: &str,
     ) -> u32 {
         let label: Arc<str> = Arc::from(label);
@@ -203,6 +206,18 @@ impl Builder {
         u32::try_from(i).unwrap_or(u32::MAX)
     }
 
+    /// The cell metric `def`, interned by its label.
+    pub(crate) fn cell(&mut self, def: CellDef) -> u32 {
+        let i = match self.cells.iter().position(|c| c.label == def.label) {
+            Some(i) => i,
+            None => {
+                self.cells.push(def);
+                self.cells.len() - 1
+            }
+        };
+        u32::try_from(i).unwrap_or(u32::MAX)
+    }
+
     /// The program: `rules` with everything interned for them, and the rule
     /// index.
     pub fn finish(self, mut rules: Vec<CompiledRule>) -> Program {
@@ -222,6 +237,7 @@ impl Builder {
             counters: self.counters,
             distincts: self.distincts,
             first_seens: self.first_seens,
+            cells: self.cells,
             index,
         }
     }

@@ -134,7 +134,8 @@ pub(crate) fn cost(c: &Cond) -> u32 {
         Cond::Exists(v, _) | Cond::Missing(v, _) | Cond::Truthy(v, _) => {
             1u32.saturating_add(val_cost(v))
         }
-        Cond::FirstSeen(..) => 12,
+        Cond::FirstSeen(..) | Cond::Cell(..) => 12,
+        Cond::StatCmp(..) => 40,
         Cond::Any(_, inner, _) => 40u32.saturating_add(cost(inner).saturating_mul(4)),
     }
 }
@@ -152,7 +153,8 @@ fn val_cost(v: &Val) -> u32 {
         Val::Attr(path) | Val::Elem(path) => 2u32.saturating_add(path.len() as u32),
         // A window's sum, computed from the agent's state.
         Val::Count(_) | Val::Distinct(_) => 8,
-        Val::Baseline { .. } => 12,
+        Val::Baseline { .. } | Val::Cell(_) => 12,
+        Val::Stat(_) => 40,
         Val::Arith(_, a, b) => 1u32.saturating_add(val_cost(a)).saturating_add(val_cost(b)),
         Val::Neg(a) | Val::Abs(a) => 1u32.saturating_add(val_cost(a)),
         Val::Min(items) | Val::Max(items) => {

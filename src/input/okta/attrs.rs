@@ -1,6 +1,6 @@
 //! Which parts of an Okta `LogEvent` become the event's `attrs`.
 
-use crate::compile::program::{Cond, ListRef, Program, Val};
+use crate::compile::program::{CellArg, Cond, ListRef, Program, Val};
 
 /// The parts of an Okta `LogEvent` that [`parse_okta_with`](super::parse_okta_with)
 /// keeps as the event's `attrs` (what `attr.<path>` reads).
@@ -166,15 +166,35 @@ impl Paths {
             if let Some(c) = &counter.cond {
                 self.cond(c);
             }
-            if let Some(by) = &counter.by {
+            for by in counter.by.iter().flatten() {
                 self.val(by);
             }
         }
         for d in &program.distincts {
             self.val(&d.field);
+            if let Some(c) = &d.scope {
+                self.cond(c);
+            }
         }
         for f in &program.first_seens {
             self.val(&f.field);
+            if let Some(c) = &f.scope {
+                self.cond(c);
+            }
+        }
+        for cell in &program.cells {
+            for by in cell.by.iter().flatten() {
+                self.val(by);
+            }
+            if let Some(c) = &cell.scope {
+                self.cond(c);
+            }
+            match &cell.arg {
+                CellArg::Cond(c) => self.cond(c),
+                CellArg::Value(v) => self.val(v),
+                CellArg::Steps(steps) => steps.iter().for_each(|c| self.cond(c)),
+                CellArg::None => {}
+            }
         }
     }
 
@@ -188,7 +208,9 @@ impl Paths {
             | Cond::Actor { .. }
             | Cond::TimeOfDay { .. }
             | Cond::Days { .. }
-            | Cond::FirstSeen(..) => {}
+            | Cond::FirstSeen(..)
+            | Cond::Cell(..)
+            | Cond::StatCmp(..) => {}
             Cond::And(parts) | Cond::Or(parts) => parts.iter().for_each(|p| self.cond(p)),
             Cond::Not(inner) => self.cond(inner),
             Cond::Cmp(_, a, b, _) | Cond::StrOp(_, a, b, _) => {
@@ -231,7 +253,9 @@ impl Paths {
             | Val::Profile(_)
             | Val::Count(_)
             | Val::Distinct(_)
-            | Val::Baseline { .. } => {}
+            | Val::Baseline { .. }
+            | Val::Stat(_)
+            | Val::Cell(_) => {}
             Val::Arith(_, a, b) => {
                 self.val(a);
                 self.val(b);

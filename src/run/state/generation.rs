@@ -22,8 +22,8 @@ use ahash::AHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    slot_map, AgentMore, AgentState, CooldownEntry, CounterSpec, DistinctSpec, FirstSeenSpec,
-    KeyState, Layout, OwnedKey, Plan, SlotMap, StateError, StateStore,
+    slot_map, AgentMore, AgentState, Cell, CellKind, CooldownEntry, CounterSpec, DistinctSpec,
+    FirstSeenSpec, KeyState, Layout, OwnedKey, Plan, SlotMap, StateError, StateStore,
 };
 use crate::run::window::{CounterWindow, DistinctWindow, FirstSeenSet};
 
@@ -45,6 +45,9 @@ pub struct MetricNames {
     /// Per cooldown slot.
     #[serde(default)]
     pub cooldowns: Vec<String>,
+    /// Per cell metric.
+    #[serde(default)]
+    pub cells: Vec<String>,
 }
 
 /// The name at `i`, or the position.
@@ -72,6 +75,12 @@ pub(crate) enum MetricKey {
         retention_ms: u64,
         capacity: u16,
     },
+    /// A cell metric (per agent or keyed).
+    Cell {
+        name: String,
+        kind: CellKind,
+        keyed: bool,
+    },
 }
 
 impl MetricKey {
@@ -81,7 +90,8 @@ impl MetricKey {
             MetricKey::Counter { name, .. }
             | MetricKey::Keyed { name, .. }
             | MetricKey::Distinct { name, .. }
-            | MetricKey::FirstSeen { name, .. } => name,
+            | MetricKey::FirstSeen { name, .. }
+            | MetricKey::Cell { name, .. } => name,
         }
     }
 }
@@ -136,7 +146,16 @@ impl Layout {
             .iter()
             .enumerate()
             .map(|(i, f)| first_seen_key(f, name(&n.first_seens, i)));
-        counters.chain(distincts).chain(first_seens).collect()
+        let cells = self.cells.iter().enumerate().map(|(i, c)| MetricKey::Cell {
+            name: name(&n.cells, i),
+            kind: c.kind,
+            keyed: c.keyed,
+        });
+        counters
+            .chain(distincts)
+            .chain(first_seens)
+            .chain(cells)
+            .collect()
     }
 
     /// The name of every cooldown slot.
@@ -180,6 +199,8 @@ pub(super) struct Remap {
     distincts: Vec<Option<usize>>,
     /// Per new first-seen metric: the old one.
     first_seens: Vec<Option<usize>>,
+    /// Per new cell metric: the old one.
+    cells: Vec<Option<usize>>,
     /// Per old cooldown slot: the new slot of the same name.
     cooldowns: Vec<Option<u32>>,
     /// Per old keyed map: the new map it is.
@@ -213,6 +234,7 @@ impl Generation {
         let new_keys = layout.metric_keys();
         let (oc, od) = (old.layout.counters.len(), old.layout.distincts.len());
         let (nc, nd) = (layout.counters.len(), layout.distincts.len());
+        let (of, nf) = (old.layout.first_seens.len(), layout.first_seens.len());
         let index: AHashMap<&MetricKey, usize> =
             old_keys.iter().enumerate().map(|(i, k)| (k, i)).collect();
         let find = |k: &MetricKey| index.get(k).copied();
@@ -229,10 +251,24 @@ impl Generation {
             .map(|k| find(k).filter(|&i| i >= oc && i < oc + od).map(|i| i - oc))
             .collect();
         let first_seens = new_keys
-            .get(nc + nd..)
+            .get(nc + nd..nc + nd + nf)
             .unwrap_or(&[])
             .iter()
-            .map(|k| find(k).filter(|&i| i >= oc + od).map(|i| i - oc - od))
+            .map(|k| {
+                find(k)
+                    .filter(|&i| i >= oc + od && i < oc + od + of)
+                    .map(|i| i - oc - od)
+            })
+            .collect();
+        let cells: Vec<Option<usize>> = new_keys
+            .get(nc + nd + nf..)
+            .unwrap_or(&[])
+            .iter()
+            .map(|k| {
+                find(k)
+                    .filter(|&i| i >= oc + od + of)
+                    .map(|i| i - oc - od - of)
+            })
             .collect();
         let new_cooldowns: AHashMap<String, u32> = layout
             .cooldown_names()
@@ -268,6 +304,26 @@ impl Generation {
                 None => keyed.push(Arc::new(slot_map())),
             }
         }
+        for (i, info) in plan.cells.iter().enumerate() {
+            if info.keyed_map.is_none() {
+                continue;
+            }
+            let new_map = u32::try_from(keyed.len()).unwrap_or(u32::MAX);
+            let old_map = cells
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|o| old.plan.cells.get(o)?.keyed_map);
+            match old_map.and_then(|m| Some((m, old.keyed.get(m)?))) {
+                Some((m, map)) => {
+                    keyed.push(Arc::clone(map));
+                    if let Some(slot) = keyed_maps.get_mut(m) {
+                        *slot = Some(new_map);
+                    }
+                }
+                None => keyed.push(Arc::new(slot_map())),
+            }
+        }
         Ok(Self {
             id: old.id.wrapping_add(1),
             layout,
@@ -279,6 +335,7 @@ impl Generation {
                 counters,
                 distincts,
                 first_seens,
+                cells,
                 cooldowns,
                 keyed_maps,
             }),
@@ -371,6 +428,25 @@ impl AgentState {
                     .unwrap_or_default()
             })
             .collect();
+        let mut old_cells: Vec<Option<Cell>> =
+            old_more.cells.into_vec().into_iter().map(Some).collect();
+        let cells: Box<[Cell]> = plan
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if c.keyed_map.is_some() {
+                    return Cell::Since(i64::MIN);
+                }
+                remap
+                    .cells
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|o| old_cells.get_mut(o)?.take())
+                    .unwrap_or_else(|| Cell::new(c.kind, newest))
+            })
+            .collect();
         let mut cooldowns: Vec<CooldownEntry> = old_more
             .cooldowns
             .iter()
@@ -391,7 +467,8 @@ impl AgentState {
                 Some(OwnedKey { map, ..*k })
             })
             .collect();
-        let needs_more = !distincts.is_empty()
+        let needs_more = plan.agent_more()
+            || !distincts.is_empty()
             || !first_seens.is_empty()
             || !cooldowns.is_empty()
             || !keys.is_empty();
@@ -399,6 +476,7 @@ impl AgentState {
             Box::new(AgentMore {
                 distincts,
                 first_seens,
+                cells,
                 cooldowns,
                 keys,
             })

@@ -6,13 +6,13 @@
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hash, Hasher};
 
-use crate::compile::program::{Field, Program, Tri, Val};
+use crate::compile::program::{CellArg, CellDef, Cond, Field, Program, Tri, Val};
 use crate::input::event::Event;
 use crate::run::eval::{Ctx, MetricSource, NoMetrics, ResolvedProfile, V};
 
 use super::{
-    Cooldowns, CounterSpec, DistinctSpec, FirstSeenSpec, Layout, MetricNames, Metrics, MetricsView,
-    Observation, StateStore,
+    CellInput, CellKind, CellSpec, Cooldowns, CounterSpec, DistinctSpec, FirstSeenSpec, Layout,
+    MetricNames, Metrics, MetricsView, Observation, StateStore,
 };
 
 /// The state layout of a program, and each rule's cooldown slot in it (a
@@ -39,6 +39,7 @@ pub(crate) fn layout_of(p: &Program) -> (Layout, Box<[Option<u32>]>) {
         distincts: p.distincts.iter().map(|d| d.label.to_string()).collect(),
         first_seens: p.first_seens.iter().map(|f| f.label.to_string()).collect(),
         cooldowns: cooldown_names,
+        cells: p.cells.iter().map(|c| c.label.to_string()).collect(),
     };
     let layout = Layout {
         counters: p
@@ -62,6 +63,14 @@ pub(crate) fn layout_of(p: &Program) -> (Layout, Box<[Option<u32>]>) {
             .iter()
             .map(|f| FirstSeenSpec::with_retention(f.retention_ms))
             .collect(),
+        cells: p
+            .cells
+            .iter()
+            .map(|c| CellSpec {
+                kind: c.kind,
+                keyed: c.by.is_some(),
+            })
+            .collect(),
         cooldowns_ms,
         names,
     };
@@ -78,6 +87,10 @@ pub struct Inputs {
     hashes: Vec<u64>,
     distinct_ranges: Vec<Option<(u32, u32)>>,
     first_seen_ranges: Vec<Option<(u32, u32)>>,
+    first_seen_updates: Vec<bool>,
+    /// Keys of keyed cell metrics, written out.
+    cell_keys: Vec<String>,
+    cell_ranges: Vec<Option<(u32, u32)>>,
 }
 
 /// Where the key of a keyed counter is, for one event.
@@ -166,15 +179,7 @@ pub(crate) fn with_observation<R>(
                 continue;
             }
             let source = match (&c.by, s.keys.get_mut(i)) {
-                (Some(by), Some(buf)) => match ctx.val(by) {
-                    V::Absent => None,
-                    V::Str(x) => Some(KeySource::Event(x)),
-                    other => {
-                        buf.clear();
-                        let _ = write!(buf, "{other}");
-                        Some(KeySource::Written)
-                    }
-                },
+                (Some(by), Some(buf)) => key_of(&ctx, by, buf),
                 _ => None,
             };
             sources.push(source);
@@ -182,14 +187,64 @@ pub(crate) fn with_observation<R>(
         s.hashes.clear();
         s.distinct_ranges.clear();
         for d in &program.distincts {
-            let range = push_hashes(&mut s.hashes, &ctx, &d.field, event);
+            let range = if scope_holds(&ctx, d.scope.as_ref()) {
+                push_hashes(&mut s.hashes, &ctx, &d.field, event)
+            } else {
+                None
+            };
             s.distinct_ranges.push(range);
         }
         s.first_seen_ranges.clear();
+        s.first_seen_updates.clear();
         for f in &program.first_seens {
             let range = push_hashes(&mut s.hashes, &ctx, &f.field, event);
             s.first_seen_ranges.push(range);
+            if f.scope.is_some() {
+                s.first_seen_updates
+                    .resize(s.first_seen_ranges.len() - 1, true);
+                s.first_seen_updates
+                    .push(scope_holds(&ctx, f.scope.as_ref()));
+            }
         }
+        // Cell metrics: keys and hashed values first (they go into the
+        // buffers), then the inputs that borrow them.
+        let cells = program.cells.len();
+        s.cell_keys.resize_with(cells, String::new);
+        s.cell_ranges.clear();
+        let mut cell_sources: smallvec::SmallVec<[Option<KeySource<'_>>; 8]> =
+            smallvec::SmallVec::new();
+        for (c, buf) in program.cells.iter().zip(s.cell_keys.iter_mut()) {
+            cell_sources.push(match &c.by {
+                Some(by) => key_of(&ctx, by, buf),
+                None => None,
+            });
+            let range = match (&c.kind, &c.arg) {
+                (CellKind::Distinct { .. } | CellKind::FirstSeen { .. }, CellArg::Value(v)) => {
+                    push_hashes(&mut s.hashes, &ctx, v, event)
+                }
+                _ => None,
+            };
+            s.cell_ranges.push(range);
+        }
+        let cell_inputs: smallvec::SmallVec<[CellInput<'_>; 8]> = program
+            .cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let key = match cell_sources.get(i).copied().flatten() {
+                    Some(KeySource::Event(x)) => Some(x),
+                    Some(KeySource::Written) => s.cell_keys.get(i).map(String::as_str),
+                    None => None,
+                };
+                let hashes = s
+                    .cell_ranges
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|(a, b)| s.hashes.get(a as usize..b as usize));
+                cell_input(&ctx, c, key, hashes)
+            })
+            .collect();
         // Only the kinds of metric the program has are handed over: an empty
         // slice reads as "no key" / "no value", and building the per-metric
         // views costs more than the rest of a quiet evaluation.
@@ -222,9 +277,82 @@ pub(crate) fn with_observation<R>(
             counter_keys: &keys,
             distinct_values: &distinct,
             first_seen_values: &first_seen,
+            first_seen_updates: &s.first_seen_updates,
+            cells: &cell_inputs,
         };
         f(&obs)
     }
+}
+
+/// `true` when there is no scope or it holds.
+fn scope_holds(ctx: &Ctx<'_>, scope: Option<&Cond>) -> bool {
+    scope.is_none_or(|c| ctx.cond(c) == Tri::True)
+}
+
+/// Where the key of a keyed metric is: one string field borrowed from the
+/// event; anything else written into `buf` (a number, an address, or the
+/// components of a composite key, each as its length and text, so that
+/// `("a,b", "c")` and `("a", "b,c")` stay apart). `None` when a component
+/// is absent.
+fn key_of<'e>(ctx: &Ctx<'e>, by: &'e [Val], buf: &mut String) -> Option<KeySource<'e>> {
+    if let [one] = by {
+        return match ctx.val(one) {
+            V::Absent => None,
+            V::Str(x) => Some(KeySource::Event(x)),
+            other => {
+                buf.clear();
+                let _ = write!(buf, "{other}");
+                Some(KeySource::Written)
+            }
+        };
+    }
+    buf.clear();
+    for part in by {
+        let v = ctx.val(part);
+        if matches!(v, V::Absent) {
+            return None;
+        }
+        let start = buf.len();
+        let _ = write!(buf, "{v}");
+        let len = buf.len() - start;
+        let _ = write!(buf, "\u{1f}{len}\u{1e}");
+    }
+    Some(KeySource::Written)
+}
+
+/// What one event brings to cell metric `c`.
+fn cell_input<'e>(
+    ctx: &Ctx<'e>,
+    c: &'e CellDef,
+    key: Option<&'e str>,
+    hashes: Option<&'e [u64]>,
+) -> CellInput<'e> {
+    let scoped = scope_holds(ctx, c.scope.as_ref());
+    let mut input = CellInput {
+        key,
+        hashes,
+        ..CellInput::default()
+    };
+    match &c.arg {
+        CellArg::Cond(cond) => input.update = scoped && ctx.cond(cond) == Tri::True,
+        CellArg::Value(v) => match c.kind {
+            CellKind::Distinct { .. } | CellKind::FirstSeen { .. } => input.update = scoped,
+            _ => {
+                input.value = ctx.val(v);
+                input.update = scoped && !matches!(input.value, V::Absent);
+            }
+        },
+        CellArg::Steps(steps) => {
+            for (k, step) in steps.iter().enumerate().take(8) {
+                if ctx.cond(step) == Tri::True {
+                    input.steps |= 1 << k;
+                }
+            }
+            input.update = input.steps & 1 != 0;
+        }
+        CellArg::None => input.update = true,
+    }
+    input
 }
 
 /// Hashes the value(s) of `field` into `out`; the range they occupy, or
@@ -266,6 +394,12 @@ impl MetricSource for MetricsView<'_> {
     fn first_seen(&self, i: u32) -> Option<bool> {
         MetricsView::first_seen(self, i as usize)
     }
+    fn cell(&self, i: u32) -> Option<&super::CellOut> {
+        MetricsView::cell(self, i as usize)
+    }
+    fn stats(&self, i: u32, windows: u32) -> Option<super::HistoryStats> {
+        MetricsView::history_stats(self, i as usize, windows)
+    }
 }
 
 impl MetricSource for Metrics {
@@ -280,5 +414,11 @@ impl MetricSource for Metrics {
     }
     fn first_seen(&self, i: u32) -> Option<bool> {
         Metrics::first_seen(self, i as usize)
+    }
+    fn cell(&self, i: u32) -> Option<&super::CellOut> {
+        Metrics::cell(self, i as usize)
+    }
+    fn stats(&self, i: u32, windows: u32) -> Option<super::HistoryStats> {
+        Metrics::history_stats(self, i as usize, windows)
     }
 }

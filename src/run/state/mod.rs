@@ -168,7 +168,7 @@
 //! bytes, plus `2 (H + 1)` with a history of `H` windows (a 24-hour baseline
 //! of a one-minute counter: 2,882 bytes). The first distinct, first-seen,
 //! cooldown or created key allocates the agent's second block,
-//! [`AGENT_MORE_BYTES`] (88), once; then each distinct window adds 296 bytes
+//! [`AGENT_MORE_BYTES`] (104), once; then each distinct window adds 296 bytes
 //! (+ 472 with a sketch), each first-seen set 24 bytes plus 16 a value held,
 //! each (cooldown, agent) that alerted 16 ([`COOLDOWN_ENTRY_BYTES`]), each
 //! key the agent created 16 ([`OWNED_KEY_BYTES`]) while in its quota (both
@@ -194,11 +194,16 @@
 
 #![deny(clippy::indexing_slicing)]
 
+mod cell;
 mod generation;
 mod inputs;
 pub(crate) mod owned;
 mod persist;
 
+pub use cell::{
+    Cell, CellInput, CellKind, CellOut, CellRead, CellSpec, Stored, MAX_SEQUENCE_STEPS,
+    MAX_STORED_BYTES,
+};
 pub(crate) use generation::Generation;
 pub(crate) use generation::MetricKey;
 pub use generation::MetricNames;
@@ -218,8 +223,10 @@ use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 use thiserror::Error;
 
+pub use crate::run::window::HistoryStats;
 use crate::run::window::{
-    history_sum, CounterPlan, CounterWindow, DistinctWindow, FirstSeenSet, Grid, HistoryRead,
+    history_stats, history_sum, CounterPlan, CounterWindow, DistinctWindow, FirstSeenSet, Grid,
+    HistoryRead,
 };
 
 /// Windows a counter must have seen before its baseline exists (absent
@@ -234,7 +241,7 @@ pub const DEFAULT_FIRST_SEEN_RETENTION_MS: u64 = 30 * 86_400_000;
 /// Default forward-skew limit: 5 minutes.
 pub const DEFAULT_MAX_FORWARD_SKEW_MS: u64 = 5 * 60_000;
 /// Default number of values a first-seen set keeps per agent.
-pub const DEFAULT_FIRST_SEEN_CAPACITY: u16 = 64;
+pub const DEFAULT_FIRST_SEEN_CAPACITY: u16 = crate::compile::program::DEFAULT_FIRST_SEEN_CAPACITY;
 /// Largest first-seen capacity a layout may ask for.
 pub const MAX_FIRST_SEEN_CAPACITY: u16 = 4096;
 
@@ -268,6 +275,13 @@ const TABLE_SLOT_BYTES: usize = std::mem::size_of::<usize>() + 1;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum StateError {
+    /// A cell metric of an impossible shape (a sequence of fewer than 2 or
+    /// more than 8 steps, a bad window or capacity, a keyed `tracked_for`).
+    #[error("cell metric {index}: invalid shape")]
+    Cell {
+        /// Index of the cell metric in the layout.
+        index: usize,
+    },
     /// A counter's width is not a positive multiple of 60 ms.
     #[error("counter {index}: width of {width_ms} ms is not a positive multiple of 60 ms")]
     CounterWidth {
@@ -316,6 +330,10 @@ pub struct Layout {
     pub distincts: Vec<DistinctSpec>,
     /// `first_seen(F[, retention])` metrics.
     pub first_seens: Vec<FirstSeenSpec>,
+    /// Metrics that remember earlier events (`since`, `first`, `previous`,
+    /// `sequence`, `tracked_for`, keyed `distinct` and `first_seen`).
+    #[serde(default)]
+    pub cells: Vec<CellSpec>,
     /// Cooldowns, by slot: the duration `D` in ms. An alert of slot `i` at
     /// `t` is suppressed iff `t < last + D`, `last` the time of the agent's
     /// last alert of that slot that was not suppressed ([`Cooldowns`]).
@@ -373,6 +391,22 @@ impl Layout {
                     capacity: f.capacity,
                     max: MAX_FIRST_SEEN_CAPACITY,
                 });
+            }
+        }
+        for (index, c) in self.cells.iter().enumerate() {
+            let ok = match c.kind {
+                CellKind::Sequence { steps, .. } => {
+                    (2..=MAX_SEQUENCE_STEPS).contains(&usize::from(steps))
+                }
+                CellKind::Distinct { width_ms } => Grid::new(width_ms).is_some(),
+                CellKind::FirstSeen { capacity, .. } => {
+                    capacity > 0 && capacity <= MAX_FIRST_SEEN_CAPACITY
+                }
+                CellKind::Tracked => !c.keyed,
+                _ => true,
+            };
+            if !ok {
+                return Err(StateError::Cell { index });
             }
         }
         Ok(())
@@ -542,6 +576,11 @@ pub struct Observation<'a> {
     /// Per first-seen metric: hashes of the event's value(s) of F (`None`:
     /// F absent, UNKNOWN; a list field gives one hash per element).
     pub first_seen_values: &'a [Option<&'a [u64]>],
+    /// Per first-seen metric: whether the event may update it (its `where`
+    /// scope held); missing entries read `true`.
+    pub first_seen_updates: &'a [bool],
+    /// Per cell metric: what the event brings to it.
+    pub cells: &'a [CellInput<'a>],
 }
 
 impl<'a> Observation<'a> {
@@ -555,6 +594,8 @@ impl<'a> Observation<'a> {
             counter_keys: &[],
             distinct_values: &[],
             first_seen_values: &[],
+            first_seen_updates: &[],
+            cells: &[],
         }
     }
 }
@@ -602,6 +643,7 @@ pub struct Metrics {
     wide: Vec<bool>,
     distinct: Vec<u64>,
     first_seen: Vec<Option<bool>>,
+    cells: Vec<CellOut>,
 }
 
 impl Metrics {
@@ -630,6 +672,7 @@ impl Metrics {
             wide: vec![false; layout.counters.len()],
             distinct: vec![0; layout.distincts.len()],
             first_seen: vec![None; layout.first_seens.len()],
+            cells: vec![CellOut::default(); layout.cells.len()],
         }
     }
 
@@ -642,6 +685,7 @@ impl Metrics {
                 .eq(plan.counters.iter().map(|c| c.plan.history))
             && self.distinct.len() == plan.distincts.len()
             && self.first_seen.len() == plan.first_seens.len()
+            && self.cells.len() == plan.cells.len()
     }
 
     /// Value of counter `counter`; `None` for a keyed counter whose key was
@@ -695,6 +739,35 @@ impl Metrics {
     /// Value of first-seen metric `i`; `None` when F was absent (UNKNOWN).
     pub fn first_seen(&self, i: usize) -> Option<bool> {
         self.first_seen.get(i).copied().flatten()
+    }
+
+    /// What cell metric `i` read for this event.
+    pub fn cell(&self, i: usize) -> Option<&CellOut> {
+        self.cells.get(i)
+    }
+
+    /// History statistics of counter `counter` over `windows` windows (see
+    /// [`HistoryStats`]); `None` without history or for a key that was
+    /// absent.
+    pub fn history_stats(&self, counter: usize, windows: u32) -> Option<HistoryStats> {
+        let kept = *self.kept.get(counter)?;
+        if windows == 0 || windows > kept {
+            return None;
+        }
+        let read = self.reads.get(counter).copied().flatten()?;
+        let start = *self.offsets.get(counter)?;
+        let range = start..start.checked_add(kept as usize + 1)?;
+        let k = windows as usize;
+        let stats = if self.wide.get(counter).copied().unwrap_or(false) {
+            history_stats(self.rings.get(range)?, read.newest, k)
+        } else {
+            history_stats(self.narrow.get(range)?, read.newest, k)
+        };
+        Some(HistoryStats {
+            age: read.age,
+            windows: read.age.min(u64::from(windows)),
+            ..stats
+        })
     }
 
     fn write_counter(&mut self, c: usize, plan: CounterPlan, window: &CounterWindow, newest: i64) {
@@ -813,6 +886,27 @@ impl MetricsView<'_> {
     /// As [`Metrics::first_seen`].
     pub fn first_seen(&self, i: usize) -> Option<bool> {
         self.out.first_seen(i)
+    }
+
+    /// As [`Metrics::cell`].
+    pub fn cell(&self, i: usize) -> Option<&CellOut> {
+        self.out.cell(i)
+    }
+
+    /// As [`Metrics::history_stats`].
+    pub fn history_stats(&self, counter: usize, windows: u32) -> Option<HistoryStats> {
+        let Some((plan, w)) = self.own(counter) else {
+            return self.out.history_stats(counter, windows);
+        };
+        if windows == 0 || windows > plan.history.min(MAX_HISTORY_WINDOWS) {
+            return None;
+        }
+        let (age, stats) = w.stats_in_place(plan, self.newest_ms, windows as usize)?;
+        Some(HistoryStats {
+            age,
+            windows: age.min(u64::from(windows)),
+            ..stats
+        })
     }
 }
 
@@ -1017,11 +1111,38 @@ struct Plan {
     counters: Vec<CounterInfo>,
     distincts: Vec<Grid>,
     first_seens: Vec<FirstSeenInfo>,
+    cells: Vec<CellInfo>,
     cooldowns_ms: Vec<u64>,
     keyed_maps: usize,
 }
 
+/// A cell metric's kind and, for a keyed one, its map.
+#[derive(Clone, Copy, Debug)]
+struct CellInfo {
+    kind: CellKind,
+    keyed_map: Option<usize>,
+}
+
 impl Plan {
+    /// `true` when an agent's state needs its second block from the start.
+    fn agent_more(&self) -> bool {
+        !self.distincts.is_empty()
+            || !self.first_seens.is_empty()
+            || self.cells.iter().any(|c| c.keyed_map.is_none())
+    }
+
+    /// The agent's own cells, fresh.
+    fn agent_cells(&self, time_ms: i64) -> Box<[Cell]> {
+        self.cells
+            .iter()
+            .map(|c| match c.keyed_map {
+                None => Cell::new(c.kind, time_ms),
+                // A keyed cell's state is in its map: a placeholder.
+                Some(_) => Cell::Since(i64::MIN),
+            })
+            .collect()
+    }
+
     fn new(layout: &Layout) -> Result<Self, StateError> {
         layout.validate()?;
         let mut keyed_maps = 0;
@@ -1060,10 +1181,22 @@ impl Plan {
                 capacity: usize::from(f.capacity),
             })
             .collect();
+        let cells = layout
+            .cells
+            .iter()
+            .map(|c| CellInfo {
+                kind: c.kind,
+                keyed_map: c.keyed.then(|| {
+                    keyed_maps += 1;
+                    keyed_maps - 1
+                }),
+            })
+            .collect();
         Ok(Self {
             counters,
             distincts,
             first_seens,
+            cells,
             cooldowns_ms: layout.cooldowns_ms.clone(),
             keyed_maps,
         })
@@ -1102,6 +1235,8 @@ pub struct AgentState {
 pub struct AgentMore {
     distincts: Box<[DistinctWindow]>,
     first_seens: Box<[FirstSeenSet]>,
+    /// The agent's cell metrics (a placeholder for a keyed one).
+    cells: Box<[Cell]>,
     /// Per cooldown slot that alerted: the last alert not suppressed, sorted
     /// by slot. At most one entry per slot of the layout.
     cooldowns: Vec<CooldownEntry>,
@@ -1130,7 +1265,7 @@ pub struct OwnedKey {
 
 impl AgentState {
     fn new(plan: &Plan, time_ms: i64) -> Self {
-        let more = (!plan.distincts.is_empty() || !plan.first_seens.is_empty()).then(|| {
+        let more = plan.agent_more().then(|| {
             Box::new(AgentMore {
                 distincts: plan
                     .distincts
@@ -1142,6 +1277,7 @@ impl AgentState {
                     .iter()
                     .map(|_| FirstSeenSet::new())
                     .collect(),
+                cells: plan.agent_cells(time_ms),
                 ..AgentMore::default()
             })
         });
@@ -1203,9 +1339,13 @@ impl AgentState {
     ) -> usize {
         let mut grown = 0;
         let t = obs.time_ms;
-        let (distincts, first_seens) = match self.more.as_deref_mut() {
-            Some(m) => (&mut m.distincts[..], &mut m.first_seens[..]),
-            None => (&mut [][..], &mut [][..]),
+        let (distincts, first_seens, cells) = match self.more.as_deref_mut() {
+            Some(m) => (
+                &mut m.distincts[..],
+                &mut m.first_seens[..],
+                &mut m.cells[..],
+            ),
+            None => (&mut [][..], &mut [][..], &mut [][..]),
         };
         if !skewed {
             if t > self.newest_ms {
@@ -1266,7 +1406,8 @@ impl AgentState {
                     let new = values
                         .iter()
                         .any(|&h| !set.knows(h, newest, f.retention_ms));
-                    if !skewed {
+                    let scoped = obs.first_seen_updates.get(i).copied().unwrap_or(true);
+                    if !skewed && scoped {
                         let before = set.heap_bytes();
                         for &h in values {
                             set.remember(h, t, newest, f.retention_ms, f.capacity);
@@ -1277,6 +1418,15 @@ impl AgentState {
                 });
             if let Some(slot) = out.first_seen.get_mut(i) {
                 *slot = value;
+            }
+        }
+        for (i, (cell, c)) in cells.iter_mut().zip(&plan.cells).enumerate() {
+            if c.keyed_map.is_some() {
+                continue;
+            }
+            let input = obs.cells.get(i).copied().unwrap_or_default();
+            if let Some(o) = out.cells.get_mut(i) {
+                grown += cell.observe(c.kind, &input, t, newest, skewed, o);
             }
         }
         grown
@@ -1333,6 +1483,7 @@ impl Clone for AgentMore {
         AgentMore {
             distincts: self.distincts.clone(),
             first_seens: self.first_seens.clone(),
+            cells: self.cells.clone(),
             cooldowns,
             keys,
         }
@@ -1345,6 +1496,7 @@ impl AgentMore {
         AGENT_MORE_BYTES
             + boxed_bytes(&self.distincts, DistinctWindow::heap_bytes)
             + boxed_bytes(&self.first_seens, FirstSeenSet::heap_bytes)
+            + boxed_bytes(&self.cells, Cell::heap_bytes)
             + self.cooldowns.capacity() * COOLDOWN_ENTRY_BYTES
             + self.keys.capacity() * OWNED_KEY_BYTES
     }
@@ -1365,13 +1517,23 @@ impl Held for AgentState {
     }
 }
 
-/// The state of one key of a keyed counter (`count(..) over W by F`).
+/// The state of one key of a keyed metric (`count(..) over W by F`,
+/// `first(ip) by session`, ...).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyState {
     newest_ms: i64,
     /// Set when the key was created (see [`OwnedKey`]).
     serial: u32,
-    window: CounterWindow,
+    body: KeyBody,
+}
+
+/// What a key keeps: a counter's window or a cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyBody {
+    /// A keyed counter.
+    Counter(CounterWindow),
+    /// A keyed cell metric.
+    Cell(Box<Cell>),
 }
 
 impl KeyState {
@@ -1379,13 +1541,31 @@ impl KeyState {
         Self {
             newest_ms: time_ms,
             serial,
-            window: CounterWindow::new(plan),
+            body: KeyBody::Counter(CounterWindow::new(plan)),
+        }
+    }
+
+    fn new_cell(kind: CellKind, time_ms: i64, serial: u32) -> Self {
+        Self {
+            newest_ms: time_ms,
+            serial,
+            body: KeyBody::Cell(Box::new(Cell::new(kind, time_ms))),
         }
     }
 
     /// The key's newest counted event time.
     pub fn newest_ms(&self) -> i64 {
         self.newest_ms
+    }
+
+    /// `true` when this key has the shape of a counter of `plan` (`Some`)
+    /// or of a cell of `kind`: for state read from a snapshot.
+    fn fits(&mut self, plan: Option<CounterPlan>, kind: Option<CellKind>) -> bool {
+        match (&mut self.body, plan, kind) {
+            (KeyBody::Counter(w), Some(plan), _) => w.fits(plan, false),
+            (KeyBody::Cell(c), None, Some(kind)) => c.fits(kind),
+            _ => false,
+        }
     }
 
     /// Counts an event of the key, writes the counter into `out`; returns
@@ -1401,23 +1581,48 @@ impl KeyState {
         out: &mut Metrics,
         outcome: &mut ObserveOutcome,
     ) -> usize {
+        let KeyBody::Counter(window) = &mut self.body else {
+            out.write_unknown_counter(counter);
+            return 0;
+        };
         let mut grown = 0;
         if !skewed {
             if t > self.newest_ms {
-                self.window.advance(plan, self.newest_ms, t);
+                window.advance(plan, self.newest_ms, t);
                 self.newest_ms = t;
             }
-            let done = self.window.record(plan, self.newest_ms, t, hit);
+            let done = window.record(plan, self.newest_ms, t, hit);
             outcome.windows.offered(done.in_ring);
             if plan.history > 0 {
                 outcome.windows.offered(done.in_history);
             }
             if done.promoted {
-                grown += self.window.heap_bytes() / 2;
+                grown += window.heap_bytes() / 2;
             }
         }
-        out.write_counter(counter, plan, &self.window, self.newest_ms);
+        out.write_counter(counter, plan, window, self.newest_ms);
         grown
+    }
+
+    /// Updates a keyed cell with an event of the key and writes what it
+    /// reads into `out`; returns the heap bytes the state grew by.
+    fn observe_cell(
+        &mut self,
+        kind: CellKind,
+        input: &CellInput<'_>,
+        t: i64,
+        skewed: bool,
+        out: &mut CellOut,
+    ) -> usize {
+        let KeyBody::Cell(cell) = &mut self.body else {
+            out.read = CellRead::Unknown;
+            return 0;
+        };
+        if !skewed && t > self.newest_ms {
+            cell.advance(kind, self.newest_ms, t);
+            self.newest_ms = t;
+        }
+        cell.observe(kind, input, t, self.newest_ms, skewed, out)
     }
 }
 
@@ -1426,7 +1631,10 @@ impl Held for KeyState {
         self.newest_ms
     }
     fn heap_bytes(&self) -> usize {
-        self.window.heap_bytes()
+        match &self.body {
+            KeyBody::Counter(w) => w.heap_bytes(),
+            KeyBody::Cell(c) => std::mem::size_of::<Cell>() + c.heap_bytes(),
+        }
     }
 }
 
@@ -1835,6 +2043,55 @@ impl StateStore {
                     key: hash,
                 }),
                 Found::Absent => out.write_zero_counter(c),
+                Found::Temporary => {
+                    outcome.untracked_key = true;
+                    self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        for (i, info) in gen.plan.cells.iter().enumerate() {
+            let Some((m, map)) = info.keyed_map.and_then(|k| Some((k, &**gen.keyed.get(k)?)))
+            else {
+                continue;
+            };
+            let input = obs.cells.get(i).copied().unwrap_or_default();
+            let Some(o) = out.cells.get_mut(i) else {
+                continue;
+            };
+            let Some(key) = input.key else {
+                o.read = CellRead::Unknown;
+                continue;
+            };
+            let hash = self.key_hasher.hash_one(key);
+            let insert = input.update && !skewed;
+            let mut serial = 0;
+            let found = self.with_slot(
+                gen,
+                map,
+                MapKind::Keys,
+                &hash,
+                || hash,
+                obs.time_ms,
+                insert,
+                insert,
+                || {
+                    let serial = self.key_serial.fetch_add(1, Ordering::Relaxed);
+                    KeyState::new_cell(info.kind, obs.time_ms, serial)
+                },
+                || 0,
+                |state, _, _| {
+                    serial = state.serial;
+                    state.observe_cell(info.kind, &input, obs.time_ms, skewed, o)
+                },
+            );
+            match found {
+                Found::Existing => {}
+                Found::Inserted => created.push(OwnedKey {
+                    map: u32::try_from(m).unwrap_or(u32::MAX),
+                    serial,
+                    key: hash,
+                }),
+                Found::Absent => o.fresh(info.kind, &input),
                 Found::Temporary => {
                     outcome.untracked_key = true;
                     self.untracked_key_events.fetch_add(1, Ordering::Relaxed);

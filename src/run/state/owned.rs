@@ -15,7 +15,7 @@ use ahash::{AHashMap, RandomState};
 use smallvec::SmallVec;
 
 use super::{
-    entry_bytes, key_hasher, read_agent, stored_key, AgentRecord, AgentState, Cooldowns,
+    entry_bytes, key_hasher, read_agent, stored_key, AgentRecord, AgentState, CellRead, Cooldowns,
     Generation, KeyRecord, KeyState, Layout, Metrics, MetricsView, ObserveOutcome, OwnedKey,
     StateError, StateStore, StoreConfig, StoreStats, Tracking,
 };
@@ -280,6 +280,58 @@ impl OwnedStore {
                     });
                 }
                 // At the cap with no room made: counted on fresh state.
+                _ => {
+                    outcome.untracked_key = true;
+                    self.stats.untracked_key_events += 1;
+                }
+            }
+        }
+        for i in 0..self.gen.plan.cells.len() {
+            let Some(info) = self.gen.plan.cells.get(i).copied() else {
+                continue;
+            };
+            let Some(m) = info.keyed_map else {
+                continue;
+            };
+            let input = obs.cells.get(i).copied().unwrap_or_default();
+            let Some(o) = out.cells.get_mut(i) else {
+                continue;
+            };
+            let Some(key) = input.key else {
+                o.read = CellRead::Unknown;
+                continue;
+            };
+            let hash = self.key_hasher.hash_one(key);
+            if let Some(state) = self.keyed.get_mut(m).and_then(|map| map.get_mut(&hash)) {
+                self.bytes += state.observe_cell(info.kind, &input, obs.time_ms, skewed, o);
+                continue;
+            }
+            if !input.update || skewed {
+                o.fresh(info.kind, &input);
+                continue;
+            }
+            if !room(self.keys_len(), self.config.max_keys) {
+                self.make_key_room(obs.time_ms);
+            }
+            let tracked = room(self.keys_len(), self.config.max_keys);
+            let serial = if tracked { self.key_serial } else { 0 };
+            let mut state = KeyState::new_cell(info.kind, obs.time_ms, serial);
+            let entry = entry_bytes(&hash, &state);
+            let Some(o) = out.cells.get_mut(i) else {
+                continue;
+            };
+            let grown = state.observe_cell(info.kind, &input, obs.time_ms, skewed, o);
+            match self.keyed.get_mut(m) {
+                Some(map) if tracked => {
+                    self.key_serial = self.key_serial.wrapping_add(1);
+                    self.bytes += entry + grown;
+                    map.insert(hash, state);
+                    created.push(OwnedKey {
+                        map: u32::try_from(m).unwrap_or(u32::MAX),
+                        serial,
+                        key: hash,
+                    });
+                }
                 _ => {
                     outcome.untracked_key = true;
                     self.stats.untracked_key_events += 1;

@@ -76,7 +76,7 @@ impl AgentState {
         {
             return false;
         }
-        let needs_more = !plan.distincts.is_empty() || !plan.first_seens.is_empty();
+        let needs_more = plan.agent_more();
         let Some(more) = self.more.as_deref_mut() else {
             return !needs_more;
         };
@@ -92,6 +92,12 @@ impl AgentState {
                 .iter_mut()
                 .zip(&plan.first_seens)
                 .all(|(s, f)| s.fits(f.capacity))
+            && more.cells.len() == plan.cells.len()
+            && more
+                .cells
+                .iter_mut()
+                .zip(&plan.cells)
+                .all(|(c, info)| info.keyed_map.is_some() || c.fits(info.kind))
             && cooldowns_sorted
             && more
                 .cooldowns
@@ -228,10 +234,11 @@ impl StateStore {
             map: record.map,
             hash: record.hash,
         };
-        let Some((map, plan)) = keyed_plan(&gen, record.map) else {
+        let Some((map, plan, kind)) = keyed_plan(&gen, record.map) else {
             return Err(shape);
         };
-        if !record.state.window.fits(plan, false) {
+        let mut record = record;
+        if !record.state.fits(plan, kind) {
             return Err(shape);
         }
         if !reserve(&self.reserved_keys, self.config.max_keys) {
@@ -272,20 +279,26 @@ impl StateStore {
     }
 }
 
-/// The map and counter plan of keyed map `map`.
-fn keyed_plan(
-    gen: &Generation,
-    map: u32,
-) -> Option<(
-    &super::SlotMap<u64, KeyState>,
-    crate::run::window::CounterPlan,
-)> {
-    let info = gen
-        .plan
-        .counters
-        .iter()
-        .find(|c| c.keyed_map == Some(map as usize))?;
-    Some((gen.keyed.get(map as usize)?, info.plan))
+/// A keyed map, and its counter's plan or its cell's kind.
+type KeyedPlan<'g> = (
+    &'g super::SlotMap<u64, KeyState>,
+    Option<crate::run::window::CounterPlan>,
+    Option<super::CellKind>,
+);
+
+/// The map of keyed map `map`, and its counter's plan or its cell's kind.
+fn keyed_plan(gen: &Generation, map: u32) -> Option<KeyedPlan<'_>> {
+    let m = Some(map as usize);
+    let counter = gen.plan.counters.iter().find(|c| c.keyed_map == m);
+    let cell = gen.plan.cells.iter().find(|c| c.keyed_map == m);
+    if counter.is_none() && cell.is_none() {
+        return None;
+    }
+    Some((
+        gen.keyed.get(map as usize)?,
+        counter.map(|c| c.plan),
+        cell.map(|c| c.kind),
+    ))
 }
 
 /// At most 80 characters of `text`, for messages.

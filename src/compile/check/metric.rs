@@ -1,0 +1,483 @@
+//! The metrics that remember earlier events: composite `by` keys, `where`
+//! scopes, `since`, `first`, `previous`, `sequence`, `tracked_for`, and the
+//! statistics of a counter's history (`stddev`, `zscore`, active baselines).
+
+use super::*;
+use crate::compile::program::{CellArg, CellDef, CellKind, StatKind, StatRef, MAX_SEQUENCE_STEPS};
+use crate::lang::ast::ByKey;
+
+/// Most fields in a composite key.
+pub(super) const MAX_KEY_FIELDS: usize = 8;
+/// Longest retention of `since`, `first` and `first_seen`: 400 days.
+pub(super) const MAX_RETENTION_MS: u64 = 400 * 86_400_000;
+/// Longest `sequence` span: 90 days.
+pub(super) const MAX_WITHIN_MS: u64 = 90 * 86_400_000;
+/// Most history windows a statistic of active windows may read.
+pub(super) const MAX_ACTIVE_WINDOWS: u32 = 2160;
+
+/// Help of E0220.
+const WHERE_BY_HELP: &str = "`where` and `by` belong to the stateful metrics: \
+     `count`, `distinct`, `first_seen`, `since`, `first`, `previous` and `sequence` \
+     (`where` only inside their parentheses)";
+
+/// What a `where` scope is called in E0215.
+pub(super) const WHERE: &str = "a `where` scope";
+
+/// The metrics a `by` may follow.
+const KEYED_METRICS: &[&str] = &["first_seen", "since", "first", "previous"];
+
+impl Checker {
+    /// `by F` / `by (F, G)`: each field checked; `None` after an error.
+    pub(super) fn by_key(&mut self, by: &ByKey) -> Option<Box<[Val]>> {
+        if by.fields.len() > MAX_KEY_FIELDS {
+            let span = by
+                .fields
+                .get(MAX_KEY_FIELDS)
+                .map_or(Span::default(), |f| f.span);
+            self.error(
+                "E0220",
+                span,
+                format!(
+                    "a key of {} fields; at most {MAX_KEY_FIELDS}",
+                    by.fields.len()
+                ),
+                None,
+            );
+            return None;
+        }
+        let mut out = Vec::with_capacity(by.fields.len());
+        for f in &by.fields {
+            let fe = Spanned::new(Expr::Path(f.node.clone()), f.span);
+            out.push(self.field_arg(&fe, "by", false)?.0);
+        }
+        Some(out.into_boxed_slice())
+    }
+
+    /// A `where` scope (or another condition evaluated before the state is
+    /// read: a `since` condition, a `sequence` step): metrics are not
+    /// allowed in it.
+    pub(super) fn scope_cond(&mut self, c: &Spanned<Expr>, what: &'static str) -> Cond {
+        let saved = (self.in_count, self.in_count_what);
+        self.in_count = true;
+        self.in_count_what = what;
+        let r = self.cond(c);
+        (self.in_count, self.in_count_what) = saved;
+        r
+    }
+
+    /// A retention argument: a duration up to [`MAX_RETENTION_MS`].
+    pub(super) fn retention_arg(&mut self, e: &Spanned<Expr>) -> Option<u64> {
+        let ms = self.duration_arg(e)?;
+        if ms > MAX_RETENTION_MS {
+            self.error(
+                "E0222",
+                e.span,
+                format!(
+                    "retention `{}` is longer than the limit of 400d",
+                    expr_text(&e.node)
+                ),
+                Some("state older than 400 days is not kept; use a shorter span".into()),
+            );
+            return None;
+        }
+        Some(ms)
+    }
+
+    /// `where` or `by` where none is allowed: E0220 at `span`.
+    pub(super) fn no_where_by(&mut self, span: Span, what: &str) {
+        self.error("E0220", span, what.to_string(), Some(WHERE_BY_HELP.into()));
+    }
+
+    /// The first argument of a call, split into value and scope.
+    fn split_scope(arg: &Spanned<Expr>) -> (&Spanned<Expr>, Option<&Spanned<Expr>>) {
+        match &arg.node {
+            Expr::Scoped(v, c, _) => (v, Some(c)),
+            _ => (arg, None),
+        }
+    }
+
+    /// `call(...) by K` in a value position.
+    pub(super) fn by_value(
+        &mut self,
+        inner: &Spanned<Expr>,
+        by: &ByKey,
+        whole: &Spanned<Expr>,
+    ) -> Option<(Val, Ty)> {
+        match &inner.node {
+            Expr::Call(name, args)
+                if matches!(name.node.as_str(), "since" | "first" | "previous") =>
+            {
+                self.cell_value(name, args, Some(by), whole)
+            }
+            Expr::Call(name, _) if KEYED_METRICS.contains(&name.node.as_str()) => {
+                self.error(
+                    "E0206",
+                    whole.span,
+                    format!(
+                        "expected a value, found a condition `{}`",
+                        expr_text(&whole.node)
+                    ),
+                    None,
+                );
+                None
+            }
+            Expr::Call(name, _) => {
+                self.no_where_by(
+                    by_span(by, whole),
+                    &format!("`{}` takes no `by`", name.node),
+                );
+                None
+            }
+            _ => {
+                self.no_where_by(by_span(by, whole), "`by` follows a stateful metric");
+                None
+            }
+        }
+    }
+
+    /// `call(...) by K` in a condition position.
+    pub(super) fn by_cond(
+        &mut self,
+        inner: &Spanned<Expr>,
+        by: &ByKey,
+        whole: &Spanned<Expr>,
+    ) -> Cond {
+        match &inner.node {
+            Expr::Call(name, args) if name.node == "first_seen" => {
+                self.first_seen_cond(name, args, Some(by), whole)
+            }
+            _ => {
+                if let Some((v, Ty::Bool | Ty::Dyn)) = self.by_value(inner, by, whole) {
+                    return Cond::Truthy(v, Arc::from(expr_text(&whole.node).as_str()));
+                }
+                Cond::Const(Tri::False)
+            }
+        }
+    }
+
+    /// `first_seen(F [where c] [, R]) [by K]`.
+    pub(super) fn first_seen_cond(
+        &mut self,
+        name: &Spanned<String>,
+        args: &[Spanned<Expr>],
+        by: Option<&ByKey>,
+        whole: &Spanned<Expr>,
+    ) -> Cond {
+        let (first, retention) = match args {
+            [f] => (f, DEFAULT_RETENTION_MS),
+            [f, r] => match self.retention_arg(r) {
+                Some(ms) => (f, ms),
+                None => return Cond::Const(Tri::False),
+            },
+            _ => {
+                self.arity(name, 1, args.len());
+                return Cond::Const(Tri::False);
+            }
+        };
+        if self.metric_in_count(whole.span) {
+            return Cond::Const(Tri::False);
+        }
+        let (field, scope) = Self::split_scope(first);
+        let Some((v, _)) = self.field_arg(field, "first_seen", true) else {
+            return Cond::Const(Tri::False);
+        };
+        let scope = scope.map(|c| self.scope_cond(c, WHERE));
+        let label: Arc<str> = Arc::from(expr_text(&whole.node).as_str());
+        match by {
+            None => {
+                let i = self.build.first_seen(FirstSeenDef {
+                    field: v,
+                    scope,
+                    retention_ms: retention,
+                    label: label.clone(),
+                });
+                Cond::FirstSeen(i, label)
+            }
+            Some(by) => {
+                let Some(key) = self.by_key(by) else {
+                    return Cond::Const(Tri::False);
+                };
+                let i = self.build.cell(CellDef {
+                    kind: CellKind::FirstSeen {
+                        retention_ms: retention,
+                        capacity: crate::compile::program::DEFAULT_FIRST_SEEN_CAPACITY,
+                    },
+                    by: Some(key),
+                    arg: CellArg::Value(v),
+                    scope,
+                    label: label.clone(),
+                });
+                Cond::Cell(i, label)
+            }
+        }
+    }
+
+    /// `since(c [, R])`, `first(F [where c] [, R])`, `previous(F [where c])`,
+    /// each optionally `by K`.
+    pub(super) fn cell_value(
+        &mut self,
+        name: &Spanned<String>,
+        args: &[Spanned<Expr>],
+        by: Option<&ByKey>,
+        whole: &Spanned<Expr>,
+    ) -> Option<(Val, Ty)> {
+        if self.metric_in_count(whole.span) {
+            return None;
+        }
+        let fname = name.node.as_str();
+        let (first, retention) = match (fname, args) {
+            ("previous", [f]) => (f, None),
+            ("previous", _) => {
+                self.arity(name, 1, args.len());
+                return None;
+            }
+            (_, [f]) => (f, Some(DEFAULT_RETENTION_MS)),
+            (_, [f, r]) => (f, Some(self.retention_arg(r)?)),
+            _ => {
+                self.arity(name, 1, args.len());
+                return None;
+            }
+        };
+        let (value, scope) = Self::split_scope(first);
+        let (kind, arg, ty, scope) = if fname == "since" {
+            if let Some(s) = scope {
+                self.no_where_by(s.span, "`since` takes its condition itself, not a `where`");
+                return None;
+            }
+            let c = self.scope_cond(value, "a `since` condition");
+            let kind = CellKind::Since {
+                retention_ms: retention.unwrap_or(DEFAULT_RETENTION_MS),
+            };
+            (kind, CellArg::Cond(c), Ty::Dur, None)
+        } else {
+            let (v, ty) = self.field_arg(value, fname, false)?;
+            let scope = scope.map(|c| self.scope_cond(c, WHERE));
+            let kind = match retention {
+                Some(r) if fname == "first" => CellKind::First { retention_ms: r },
+                _ => CellKind::Previous,
+            };
+            (kind, CellArg::Value(v), ty, scope)
+        };
+        let key = match by {
+            Some(by) => Some(self.by_key(by)?),
+            None => None,
+        };
+        let i = self.build.cell(CellDef {
+            kind,
+            by: key,
+            arg,
+            scope,
+            label: Arc::from(expr_text(&whole.node).as_str()),
+        });
+        Some((Val::Cell(i), ty))
+    }
+
+    /// `tracked_for`: the time since the agent's earliest event.
+    pub(super) fn tracked_for(&mut self, span: Span) -> Option<(Val, Ty)> {
+        if self.metric_in_count(span) {
+            return None;
+        }
+        let i = self.build.cell(CellDef {
+            kind: CellKind::Tracked,
+            by: None,
+            arg: CellArg::None,
+            scope: None,
+            label: Arc::from("tracked_for"),
+        });
+        Some((Val::Cell(i), Ty::Dur))
+    }
+
+    /// `sequence(c1, …, cn) within W [by K]`.
+    pub(super) fn sequence_cond(
+        &mut self,
+        steps: &[Spanned<Expr>],
+        within: &Spanned<Expr>,
+        by: Option<&ByKey>,
+        whole: &Spanned<Expr>,
+    ) -> Cond {
+        if self.metric_in_count(whole.span) {
+            return Cond::Const(Tri::False);
+        }
+        if !(2..=MAX_SEQUENCE_STEPS).contains(&steps.len()) {
+            self.error(
+                "E0221",
+                whole.span,
+                format!(
+                    "a sequence of {} step{}; it takes 2 to {MAX_SEQUENCE_STEPS}",
+                    steps.len(),
+                    if steps.len() == 1 { "" } else { "s" }
+                ),
+                Some(if steps.len() < 2 {
+                    "one step is a plain condition: drop `sequence(...) within`".into()
+                } else {
+                    "split it into two rules, or drop steps that add nothing".into()
+                }),
+            );
+            return Cond::Const(Tri::False);
+        }
+        let Some(within_ms) = self.duration_arg(within) else {
+            return Cond::Const(Tri::False);
+        };
+        if within_ms > MAX_WITHIN_MS {
+            self.error(
+                "E0222",
+                within.span,
+                format!(
+                    "sequence span `{}` is longer than the limit of 90d",
+                    expr_text(&within.node)
+                ),
+                None,
+            );
+            return Cond::Const(Tri::False);
+        }
+        let conds: Box<[Cond]> = steps
+            .iter()
+            .map(|s| self.scope_cond(s, "a `sequence` step"))
+            .collect();
+        let key = match by {
+            Some(by) => match self.by_key(by) {
+                Some(k) => Some(k),
+                None => return Cond::Const(Tri::False),
+            },
+            None => None,
+        };
+        let label: Arc<str> = Arc::from(expr_text(&whole.node).as_str());
+        let i = self.build.cell(CellDef {
+            kind: CellKind::Sequence {
+                steps: u8::try_from(steps.len()).unwrap_or(2),
+                within_ms,
+            },
+            by: key,
+            arg: CellArg::Steps(conds),
+            scope: None,
+            label: label.clone(),
+        });
+        Cond::Cell(i, label)
+    }
+
+    /// `zscore(M [, P] [, active])`, `stddev(...)`, `baseline(M, P, active)`.
+    pub(super) fn stat_value(
+        &mut self,
+        name: &Spanned<String>,
+        args: &[Spanned<Expr>],
+        whole: &Spanned<Expr>,
+    ) -> Option<(Val, Ty)> {
+        let stat = self.stat_ref(name, args, whole)?;
+        Some(match stat.kind {
+            StatKind::Mean if !stat.active => (
+                Val::Baseline {
+                    counter: stat.counter,
+                    windows: stat.windows,
+                },
+                Ty::Num,
+            ),
+            _ => (Val::Stat(stat), Ty::Num),
+        })
+    }
+
+    /// The statistic a `zscore`/`stddev`/`baseline` call reads.
+    pub(super) fn stat_ref(
+        &mut self,
+        name: &Spanned<String>,
+        args: &[Spanned<Expr>],
+        whole: &Spanned<Expr>,
+    ) -> Option<StatRef> {
+        if self.metric_in_count(whole.span) {
+            return None;
+        }
+        let kind = match name.node.as_str() {
+            "zscore" => StatKind::Zscore,
+            "stddev" => StatKind::Stddev,
+            _ => StatKind::Mean,
+        };
+        let (metric, rest) = match args.split_first() {
+            Some((m, rest)) if rest.len() <= 2 => (m, rest),
+            _ => {
+                self.arity(name, 1, args.len());
+                return None;
+            }
+        };
+        let mut period = None;
+        let mut active = false;
+        for a in rest {
+            match &a.node {
+                Expr::Path(p) if p == "active" && !active => active = true,
+                Expr::Lit(Literal::Duration(..)) if period.is_none() && !active => {
+                    period = Some((self.duration_arg(a)?, a.span))
+                }
+                _ => {
+                    self.error(
+                        "E0206",
+                        a.span,
+                        format!(
+                            "`{}` takes a metric, then a period and `active`, found `{}`",
+                            name.node,
+                            expr_text(&a.node)
+                        ),
+                        Some(format!(
+                            "for example `{}(count over 1d, 90d, active)`",
+                            name.node
+                        )),
+                    );
+                    return None;
+                }
+            }
+        }
+        let (v, _) = self.value(metric)?;
+        let Some(counter) = is_count_metric(&v) else {
+            self.error(
+                "E0210",
+                metric.span,
+                format!(
+                    "`{}` needs a count metric, found `{}`",
+                    name.node,
+                    expr_text(&metric.node)
+                ),
+                Some("statistics exist for `requests_per_minute` and `count(...) over W`".into()),
+            );
+            return None;
+        };
+        let width = self.build.counter_width_ms(counter).unwrap_or(60_000);
+        let max = if active {
+            MAX_ACTIVE_WINDOWS
+        } else {
+            MAX_PERIOD_WINDOWS
+        };
+        let windows = match period {
+            None => DEFAULT_HISTORY_WINDOWS,
+            Some((p, span)) => {
+                if p % width != 0 || p / width == 0 || p / width > u64::from(max) {
+                    self.error(
+                        "E0303",
+                        span,
+                        format!(
+                            "period `{}` is not 1 to {max} whole windows of `{}`",
+                            crate::lang::ast::format_duration(p),
+                            crate::lang::ast::format_duration(width)
+                        ),
+                        Some(if active {
+                            "with `active`, a period may hold up to 2,160 windows (90 days of hours)"
+                                .into()
+                        } else {
+                            "a period may hold up to 1,440 windows (90 days of 1h windows is 2,160: add `active`, or use 1d windows)".into()
+                        }),
+                    );
+                    return None;
+                }
+                u32::try_from(p / width).unwrap_or(max)
+            }
+        };
+        self.build.need_history(counter, windows);
+        Some(StatRef {
+            kind,
+            counter,
+            windows,
+            active,
+        })
+    }
+}
+
+/// Where to point a diagnostic about a `by`: its first field.
+fn by_span(by: &ByKey, whole: &Spanned<Expr>) -> Span {
+    by.fields.first().map_or(whole.span, |f| f.span)
+}
