@@ -153,21 +153,21 @@ fn bad_magic_version_and_trailing_data_are_named() {
         .expect_err("");
     assert!(matches!(err, RestoreError::NotASnapshot), "{err}");
     let mut v2 = bytes.clone();
-    v2[8] = 2;
+    v2[8] = 3;
     let err = restore(Arc::clone(&p), &v2).map(|_| ()).expect_err("");
     assert!(
         matches!(
             err,
             RestoreError::Version {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "snapshot format version 2; this build reads version 1"
+        "snapshot format version 3; this build reads version 2"
     );
     let mut longer = bytes.clone();
     longer.push(0);

@@ -958,7 +958,10 @@ impl Program {
     }
     /// True when the program keeps per-agent state.
     pub fn has_state(&self) -> bool {
-        !(self.counters.is_empty() && self.distincts.is_empty() && self.first_seens.is_empty())
+        !(self.counters.is_empty()
+            && self.distincts.is_empty()
+            && self.first_seens.is_empty()
+            && self.cells.is_empty())
     }
 }
 

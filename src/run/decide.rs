@@ -21,6 +21,7 @@ pub(crate) fn shape(
     let p = program;
     let plain = p.distincts.is_empty()
         && p.first_seens.is_empty()
+        && p.cells.is_empty()
         && p.counters
             .iter()
             .all(|c| c.cond.is_none() && c.by.is_none());

@@ -2,11 +2,11 @@
 //! new engine (under the same program or a compatible one), so a restart or
 //! a move to another machine forgets nothing.
 //!
-//! # Format (version 1)
+//! # Format (version 2)
 //!
 //! ```text
 //! magic    8 bytes   "RGSNAP\r\n"
-//! version  u16 LE    1
+//! version  u16 LE    2
 //! chunks   kind u8 | length u32 LE | CRC-32 u32 LE | payload (length bytes)
 //! ```
 //!
@@ -41,7 +41,12 @@ use crate::run::state::{AgentRecord, KeyRecord, Layout, RecordError, StateError,
 /// The first bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"RGSNAP\r\n";
 /// The format version this build writes and reads.
-pub const SNAPSHOT_VERSION: u16 = 1;
+///
+/// Version 2 added the state of the metrics that remember earlier events
+/// (`since`, `first`, `previous`, `sequence`, `tracked_for`, keyed
+/// `distinct` and `first_seen`) to agents, keys and the layout; a version 1
+/// snapshot is refused with [`RestoreError::Version`].
+pub const SNAPSHOT_VERSION: u16 = 2;
 /// Longest chunk read.
 const MAX_CHUNK_BYTES: u32 = 64 << 20;
 /// Agents per agents chunk.

@@ -52,12 +52,12 @@ const CODES: &[(&str, &str)] = &[
     ("E0214", "Unknown day"),
     ("E0215", "A count condition that uses metrics"),
     (
-        "E0220",
+        "E0224",
         "`where` or `by` on a metric that takes none, or a key of too many fields",
     ),
-    ("E0221", "A sequence of 1 or more than 8 steps"),
+    ("E0225", "A sequence of 1 or more than 8 steps"),
     (
-        "E0222",
+        "E0226",
         "A window, retention or sequence span past its limit",
     ),
     ("E0301", "Invalid IP address or CIDR"),

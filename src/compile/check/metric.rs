@@ -15,7 +15,7 @@ pub(super) const MAX_WITHIN_MS: u64 = 90 * 86_400_000;
 /// Most history windows a statistic of active windows may read.
 pub(super) const MAX_ACTIVE_WINDOWS: u32 = 2160;
 
-/// Help of E0220.
+/// Help of E0224.
 const WHERE_BY_HELP: &str = "`where` and `by` belong to the stateful metrics: \
      `count`, `distinct`, `first_seen`, `since`, `first`, `previous` and `sequence` \
      (`where` only inside their parentheses)";
@@ -35,7 +35,7 @@ impl Checker {
                 .get(MAX_KEY_FIELDS)
                 .map_or(Span::default(), |f| f.span);
             self.error(
-                "E0220",
+                "E0224",
                 span,
                 format!(
                     "a key of {} fields; at most {MAX_KEY_FIELDS}",
@@ -70,7 +70,7 @@ impl Checker {
         let ms = self.duration_arg(e)?;
         if ms > MAX_RETENTION_MS {
             self.error(
-                "E0222",
+                "E0226",
                 e.span,
                 format!(
                     "retention `{}` is longer than the limit of 400d",
@@ -83,9 +83,9 @@ impl Checker {
         Some(ms)
     }
 
-    /// `where` or `by` where none is allowed: E0220 at `span`.
+    /// `where` or `by` where none is allowed: E0224 at `span`.
     pub(super) fn no_where_by(&mut self, span: Span, what: &str) {
-        self.error("E0220", span, what.to_string(), Some(WHERE_BY_HELP.into()));
+        self.error("E0224", span, what.to_string(), Some(WHERE_BY_HELP.into()));
     }
 
     /// The first argument of a call, split into value and scope.
@@ -300,7 +300,7 @@ impl Checker {
         }
         if !(2..=MAX_SEQUENCE_STEPS).contains(&steps.len()) {
             self.error(
-                "E0221",
+                "E0225",
                 whole.span,
                 format!(
                     "a sequence of {} step{}; it takes 2 to {MAX_SEQUENCE_STEPS}",
@@ -320,7 +320,7 @@ impl Checker {
         };
         if within_ms > MAX_WITHIN_MS {
             self.error(
-                "E0222",
+                "E0226",
                 within.span,
                 format!(
                     "sequence span `{}` is longer than the limit of 90d",
