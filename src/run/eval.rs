@@ -651,6 +651,7 @@ impl<'a> Ctx<'a> {
                 best.map_or(V::Absent, V::Num)
             }
             Val::Len(list) => V::Num(Num::count(self.len(list))),
+            Val::Named(_, inner) => self.val(inner),
         }
     }
 
@@ -899,6 +900,7 @@ impl<'a> Ctx<'a> {
                 format!("{name}({}) {value}", parts.join(", "))
             }
             Val::Len(l) => format!("len({}) {value}", l.label()),
+            Val::Named(name, _) => format!("{name} {value}"),
         }
     }
 }

@@ -51,6 +51,16 @@ const CODES: &[(&str, &str)] = &[
     ("E0213", "Unknown mode"),
     ("E0214", "Unknown day"),
     ("E0215", "A count condition that uses metrics"),
+    ("E0220", "Duplicate metric name"),
+    (
+        "E0221",
+        "A metric declaration that is not a stateful metric",
+    ),
+    ("E0222", "A metric defined by a metric"),
+    (
+        "E0223",
+        "A metric name taken by a list, a field, a built-in metric or a function",
+    ),
     ("E0301", "Invalid IP address or CIDR"),
     ("E0302", "Invalid time"),
     ("E0303", "Invalid duration or baseline period"),
@@ -62,6 +72,7 @@ const CODES: &[(&str, &str)] = &[
     ("W0001", "Trigger can never be true"),
     ("W0002", "Unless always true: the rule never fires"),
     ("W0003", "List never used"),
+    ("W0004", "Metric never used"),
 ];
 
 /// The short description of `code`.

@@ -33,18 +33,9 @@ impl Checker {
             Expr::Call(name, args) => self.call_cond(name, args, e),
             Expr::Phrase(p, _) => self.phrase(p, e),
             Expr::Lit(Literal::Bool(b)) => Cond::Const(Tri::from_bool(*b)),
-            Expr::Path(p) => match self.value(e) {
-                Some((v, Ty::Dyn | Ty::Bool)) => Cond::Truthy(v, Arc::from(p.as_str())),
-                Some((_, ty)) => {
-                    self.error(
-                        "E0206",
-                        e.span,
-                        format!("expected a condition, found `{p}` ({})", ty.name()),
-                        Some(format!("compare it, for example `{p} == ...`")),
-                    );
-                    Cond::Const(Tri::False)
-                }
-                None => Cond::Const(Tri::False),
+            Expr::Path(p) => match self.metric_cond(p, e.span) {
+                Some(c) => c,
+                None => self.path_cond(p, e),
             },
             _ => {
                 let ty = self.value(e).map(|(_, t)| t);
@@ -62,6 +53,23 @@ impl Checker {
                 }
                 Cond::Const(Tri::False)
             }
+        }
+    }
+
+    /// A path used as a condition: a boolean field or value of the event.
+    fn path_cond(&mut self, p: &str, e: &Spanned<Expr>) -> Cond {
+        match self.value(e) {
+            Some((v, Ty::Dyn | Ty::Bool)) => Cond::Truthy(v, Arc::from(p)),
+            Some((_, ty)) => {
+                self.error(
+                    "E0206",
+                    e.span,
+                    format!("expected a condition, found `{p}` ({})", ty.name()),
+                    Some(format!("compare it, for example `{p} == ...`")),
+                );
+                Cond::Const(Tri::False)
+            }
+            None => Cond::Const(Tri::False),
         }
     }
 
@@ -191,6 +199,13 @@ impl Checker {
                     )
                 }
                 Expr::Count { .. } => {
+                    if let Some((v, _)) = self.value(e) {
+                        if let Some(i) = is_count_metric(&v) {
+                            out.push(i);
+                        }
+                    }
+                }
+                Expr::Path(p) if self.is_metric(p) => {
                     if let Some((v, _)) = self.value(e) {
                         if let Some(i) = is_count_metric(&v) {
                             out.push(i);
