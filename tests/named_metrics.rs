@@ -316,7 +316,7 @@ fn a_reload_keeps_the_state_across_a_rename_and_an_inlining() {
     let report = e
         .reload(program(&inline(NAMED, "ad_auths", &def)))
         .unwrap_or_else(|err| panic!("{err}"));
-    assert_eq!(report.kept_metrics, [def.clone()]);
+    assert_eq!(report.kept_metrics, std::slice::from_ref(&def));
     assert!(report.new_metrics.is_empty());
     let ev = ad_auth("a1", "alice", 4);
     let v = e.evaluate_explained(&ev);
