@@ -467,3 +467,86 @@ fn a_metric_declaration_that_does_not_parse_is_one_error() {
         Some("name the metric: `metric NAME = count over 1h`")
     );
 }
+
+#[test]
+fn a_metric_is_no_list() {
+    let src = "metric hits = count over 1h\n\nRule 1 — r\nTrigger: ip in hits OR len(hits) > 1\nAction: flag\nSeverity: LOW\n";
+    let got: Vec<(&str, u32, u32, String)> = diags(&[("t.rules", src)])
+        .into_iter()
+        .map(|(_, c, l, col, m)| (c, l, col, m))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "E0206",
+                4,
+                16,
+                "expected a list, found metric `hits` (a number)".to_string()
+            ),
+            (
+                "E0206",
+                4,
+                28,
+                "expected a list, found metric `hits` (a number)".to_string()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn the_cli_checks_formats_and_reports_named_metrics_in_sarif() {
+    use std::process::Command;
+    let root = env!("CARGO_MANIFEST_DIR");
+    let bin = env!("CARGO_BIN_EXE_riskgate");
+    // A set spanning files: the metric in one, the rule in the other.
+    let dir = std::env::temp_dir().join(format!("riskgate-named-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let (metrics, rules) = (dir.join("metrics.rules"), dir.join("rules.rules"));
+    std::fs::write(
+        &metrics,
+        "metric hits = count over 1h\nmetric spare = distinct(ip) over 1h\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &rules,
+        "Rule 1 — r\nTrigger: hits > 5\nAction: flag\nSeverity: LOW\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = Command::new(bin)
+        .args(["check", "--together"])
+        .args([&metrics, &rules])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning[W0004]: metric `spare` is never used"),
+        "{err}"
+    );
+    let out = Command::new(bin)
+        .args(["check", "--together", "--output", "sarif"])
+        .args([&metrics, &rules])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let log: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let run = &log["runs"][0];
+    assert_eq!(run["results"][0]["ruleId"], "W0004");
+    assert_eq!(
+        run["tool"]["driver"]["rules"][0]["shortDescription"]["text"],
+        "Metric never used"
+    );
+    // The bundled seed of named metrics is canonical.
+    let seed = format!("{root}/fuzz/fuzz_targets/named_metrics.rules");
+    let out = Command::new(bin)
+        .args(["fmt", "--check", &seed])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

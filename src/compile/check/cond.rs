@@ -368,6 +368,17 @@ impl Checker {
                 if let Some(rest) = p.strip_prefix("attr.") {
                     return Some((ListRef::Attr(split_path(rest), label), Ty::DynList));
                 }
+                if self.is_metric(p) {
+                    if let Some((_, ty)) = self.value(e) {
+                        self.error(
+                            "E0206",
+                            e.span,
+                            format!("expected a list, found metric `{p}` ({})", ty.name()),
+                            Some(format!("compare it, for example `{p} > 10`")),
+                        );
+                    }
+                    return None;
+                }
                 let names: Vec<String> = self.lists.keys().cloned().collect();
                 let help = did_you_mean(p, names.iter().map(String::as_str))
                     .map(|s| format!("did you mean `{s}`?"));
