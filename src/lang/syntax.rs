@@ -1299,7 +1299,8 @@ fn poison(span: Span) -> Spanned<Expr> {
     Spanned::new(Expr::Path(POISON.to_string()), span)
 }
 
-/// The path of [`poison`]: no `attr.` path the grammar accepts is empty
+/// The path that stands for an expression with an error already reported
+/// (what the parser lowers it to): no `attr.` path the grammar accepts is empty
 /// after its dot, so only an error already reported reads this.
 pub const POISON: &str = "attr.";
 
