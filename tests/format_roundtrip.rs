@@ -969,11 +969,38 @@ fn list_decl() -> impl Strategy<Value = ListDecl> {
         })
 }
 
+/// `metric NAME = <expr>`: any expression parses (the checker decides
+/// which are metrics), with line breaks and comments as in triggers.
+fn metric_decl() -> impl Strategy<Value = MetricDecl> {
+    (
+        name(),
+        prop_oneof![
+            2 => leaf(),
+            1 => expr(),
+        ],
+        cased("metric"),
+        comments(2),
+        opt_comment(),
+    )
+        .prop_map(|(name, value, kw, leading, trailing)| MetricDecl {
+            name: sp(name),
+            value: sp(fix(value)),
+            layout: Layout {
+                leading,
+                trailing,
+                newline: false,
+                words: vec![kw],
+            },
+            span: Span::default(),
+        })
+}
+
 fn rule_file() -> impl Strategy<Value = RuleFile> {
     (
         prop::collection::vec(
             prop_oneof![
                 1 => list_decl().prop_map(Item::List),
+                1 => metric_decl().prop_map(Item::Metric),
                 2 => rule().prop_map(Item::Rule),
             ],
             0..6,
@@ -1153,6 +1180,10 @@ fn forms(file: &RuleFile, out: &mut std::collections::BTreeSet<String>) {
                     ListValue::Field(_) => "list field".to_string(),
                 });
             }
+            Item::Metric(m) => {
+                out.insert("metric".to_string());
+                expr(&m.value.node, out);
+            }
             Item::Rule(r) => {
                 out.insert(format!("{:?} header", r.header));
                 for c in &r.clauses {
@@ -1219,6 +1250,7 @@ fn generator_covers_every_form() {
         "list items",
         "list file",
         "list field",
+        "metric",
         "Id header",
         "Quoted header",
         "Trigger clause",

@@ -11,6 +11,11 @@
 //!   canonical form (`fmt`) is accepted too, with the same rules;
 //! - every verdict's decision is the strongest decision of the non-shadow
 //!   rules that fired, and its severity their highest severity.
+//!
+//! An input whose first byte is below 8 (no rules file starts so) has that
+//! byte replaced by one of [`PRELUDES`], metric declarations its rules may
+//! read by name (or misdeclared ones), so mutations reach named metrics
+//! without having to spell a whole declaration first.
 
 #![no_main]
 
@@ -23,6 +28,29 @@ use riskgate::lang::diagnostic::Diagnostics;
 use riskgate::lang::format::format_file;
 use riskgate::run::verdict::Verdict;
 use riskgate::{ActorKind, Categories, Engine, Event, Limits, RuleSet};
+
+/// Metric declarations put before the text, chosen by its first byte.
+const PRELUDES: [&str; 8] = [
+    "metric m = count over 1m\n",
+    "metric m = count(outcome == \"FAILURE\") over 10m by ip\nmetric d = distinct(ip) over 1h\n",
+    "metric f = first_seen(ip)\nmetric m = requests_per_minute\n",
+    "metric m = count(event.type == \"x\") over 1d by attr.actor.alternateId\nmetric f = first_seen(asn, 7d)\nmetric d = distinct(country) over 1h\n",
+    "metric m = count over 1h by m\n",
+    "metric m = count over 1m\nmetric m = count over 1h\n",
+    "list m = [\"x\"]\nmetric m = count over 1m\nmetric ip = count over 1m\n",
+    "metric m = ip == \"x\"\nmetric n = m\n",
+];
+
+/// The text of `data`, after the prelude its first byte chooses, if any.
+fn text_of(data: &[u8]) -> String {
+    match data.split_first() {
+        Some((&b, rest)) if b < 8 => {
+            let prelude = PRELUDES.get(usize::from(b)).copied().unwrap_or("");
+            format!("{prelude}{}", String::from_utf8_lossy(rest))
+        }
+        _ => String::from_utf8_lossy(data).into_owned(),
+    }
+}
 
 fn load(text: &str) -> Result<RuleSet, Diagnostics> {
     RuleSet::from_sources(
@@ -106,7 +134,7 @@ fn events() -> Vec<Event<'static>> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
+    let text = text_of(data);
     let set = match load(&text) {
         Ok(set) => set,
         Err(d) => {

@@ -1167,14 +1167,35 @@ fn list_decl(u: U) -> Result<ListDecl> {
     })
 }
 
+/// `metric NAME = <expr>`: any expression parses (the checker decides
+/// which are metrics), with line breaks and comments as in triggers.
+fn metric_decl(u: U) -> Result<MetricDecl> {
+    let name = name(u)?;
+    let value = if pick(u, &[2, 1])? == 0 { leaf(u)? } else { expr(u)? };
+    let words = vec![cased(u, "metric")?];
+    let leading = comments(u, 2)?;
+    let trailing = opt_comment(u)?;
+    Ok(MetricDecl {
+        name: sp(name),
+        value: sp(fix(value)),
+        layout: Layout {
+            leading,
+            trailing,
+            newline: false,
+            words,
+        },
+        span: Span::default(),
+    })
+}
+
 fn rule_file(u: U) -> Result<RuleFile> {
     let n = u.int_in_range(0..=5usize)?;
     let mut items = Vec::new();
     for _ in 0..n {
-        items.push(if pick(u, &[1, 2])? == 0 {
-            Item::List(list_decl(u)?)
-        } else {
-            Item::Rule(rule(u)?)
+        items.push(match pick(u, &[1, 1, 2])? {
+            0 => Item::List(list_decl(u)?),
+            1 => Item::Metric(metric_decl(u)?),
+            _ => Item::Rule(rule(u)?),
         });
     }
     Ok(RuleFile {

@@ -482,6 +482,9 @@ pub enum Val {
     Abs(Box<Val>),
     /// `len(L)`
     Len(ListRef),
+    /// A metric read by the name a `metric` declaration gave it: the value
+    /// is the metric's, the name is for explanations.
+    Named(Arc<str>, Box<Val>),
 }
 
 /// A condition node (three-valued).

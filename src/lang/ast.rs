@@ -91,7 +91,7 @@ impl Layout {
 /// A whole rules file.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct RuleFile {
-    /// Lists and rules in source order.
+    /// Lists, metrics and rules in source order.
     pub items: Vec<Item>,
     /// Comment lines after the last item.
     pub trailing_comments: Vec<String>,
@@ -102,14 +102,21 @@ impl RuleFile {
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.items.iter().filter_map(|i| match i {
             Item::Rule(r) => Some(r),
-            Item::List(_) => None,
+            Item::List(_) | Item::Metric(_) => None,
         })
     }
     /// The list declarations, in source order.
     pub fn lists(&self) -> impl Iterator<Item = &ListDecl> {
         self.items.iter().filter_map(|i| match i {
             Item::List(l) => Some(l),
-            Item::Rule(_) => None,
+            Item::Rule(_) | Item::Metric(_) => None,
+        })
+    }
+    /// The metric declarations, in source order.
+    pub fn metrics(&self) -> impl Iterator<Item = &MetricDecl> {
+        self.items.iter().filter_map(|i| match i {
+            Item::Metric(m) => Some(m),
+            Item::Rule(_) | Item::List(_) => None,
         })
     }
 }
@@ -119,8 +126,25 @@ impl RuleFile {
 pub enum Item {
     /// `list NAME = ...`
     List(ListDecl),
+    /// `metric NAME = <metric>`
+    Metric(MetricDecl),
     /// `Rule 1 — Title` and its clauses.
     Rule(Rule),
+}
+
+/// `metric NAME = count(...) over W by F`: a stateful metric with a name
+/// every rule of the set can read it by. The checker decides which
+/// expressions are metrics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDecl {
+    /// The metric's name.
+    pub name: Spanned<String>,
+    /// Its definition.
+    pub value: Spanned<Expr>,
+    /// Comments and the spelling of `metric`.
+    pub layout: Layout,
+    /// The whole declaration.
+    pub span: Span,
 }
 
 /// `list NAME = [ ... ]`, `list NAME = file "path"` or `list NAME = agent.field`.

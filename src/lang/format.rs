@@ -1,8 +1,9 @@
 //! The canonical text of a rules file (`riskgate fmt`).
 //!
 //! Kept from the author: keyword spelling, comments, and the line
-//! breaks of triggers. Normalised: spacing, `—` header separators, `[a, b]`
-//! lists, one blank line between items (none between consecutive lists),
+//! breaks of triggers and metric definitions. Normalised: spacing, `—`
+//! header separators, `[a, b]` lists, one blank line between items (none
+//! between consecutive lists, nor between consecutive metrics),
 //! continuation lines at column 0 starting with their operator.
 //! `format_file(parse(format_file(x))) == format_file(x)`.
 //!
@@ -40,17 +41,23 @@ pub fn format_source(name: &str, text: &str) -> Result<String, Diagnostics> {
 /// The canonical text of a parsed file.
 pub fn format_file(file: &RuleFile) -> String {
     let mut out = String::new();
-    let mut prev_list = None;
+    // Consecutive lists, and consecutive metrics, are one group each.
+    let mut prev_group = None;
     for item in &file.items {
-        let is_list = matches!(item, Item::List(_));
-        if let Some(was_list) = prev_list {
-            if !(was_list && is_list) {
+        let group = match item {
+            Item::List(_) => Some(0),
+            Item::Metric(_) => Some(1),
+            Item::Rule(_) => None,
+        };
+        if let Some(prev) = prev_group {
+            if group.is_none() || group != prev {
                 out.push('\n');
             }
         }
-        prev_list = Some(is_list);
+        prev_group = Some(group);
         match item {
             Item::List(l) => list_decl(&mut out, l),
+            Item::Metric(m) => metric_decl(&mut out, m),
             Item::Rule(r) => rule(&mut out, r),
         }
     }
@@ -93,6 +100,19 @@ fn list_decl(out: &mut String, l: &ListDecl) {
         ListValue::Field(f) => out.push_str(&f.node),
     }
     end_line(out, &l.layout.trailing);
+}
+
+fn metric_decl(out: &mut String, m: &MetricDecl) {
+    leading(out, &m.layout);
+    let _ = write!(out, "{} {} = ", m.layout.word(0, "metric"), m.name.node);
+    let mut trailing = m.layout.trailing.clone();
+    let mut w = ExprWriter {
+        out,
+        trailing: &mut trailing,
+        breaks: true,
+    };
+    w.expr(&m.value.node);
+    end_line(out, &trailing);
 }
 
 fn list_items(out: &mut String, items: &[Spanned<Literal>]) {

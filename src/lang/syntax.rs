@@ -1,7 +1,7 @@
 //! Parsing: text → pest pairs → [`ast::RuleFile`](crate::lang::ast::RuleFile).
 //!
 //! The pest types never leave this module. A file is split at every line that
-//! starts with `rule` or `list`, and each block is parsed on its own, so every
+//! starts with `rule`, `list` or `metric`, and each block is parsed on its own, so every
 //! block's syntax error is reported, not only the first. Bracket depth and
 //! sizes are checked against [`Limits`] before pest sees the text, so hostile
 //! input fails with an error, never with a stack overflow.
@@ -72,10 +72,10 @@ pub fn parse_file(name: &Arc<str>, text: &str, limits: &Limits) -> (RuleFile, Ve
             }
             Err(e) => {
                 diags.push(lower.syntax_error(block, &e));
-                // Keep the name of a list that did not parse, so the rules
-                // using it are not also told that it does not exist.
-                if let Some(decl) = lower.recover_list(block) {
-                    out.items.push(Item::List(decl));
+                // Keep the name of a list or metric that did not parse, so
+                // the rules using it are not also told that it does not exist.
+                if let Some(decl) = lower.recover_decl(block) {
+                    out.items.push(decl);
                 }
             }
         }
@@ -107,8 +107,8 @@ fn with_file(mut diags: Vec<Diagnostic>, name: &Arc<str>) -> Vec<Diagnostic> {
     diags
 }
 
-/// Splits `text` at the start of every line whose first word is `rule` or
-/// `list` (any case). Returns (byte offset, block text) pairs covering `text`.
+/// Splits `text` at the start of every line whose first word is `rule`,
+/// `list` or `metric` (any case). Returns (byte offset, block text) pairs covering `text`.
 fn split_blocks(text: &str) -> Vec<(usize, &str)> {
     let mut cuts = vec![0];
     let mut pos = 0;
@@ -155,7 +155,9 @@ fn starts_item(line: &str) -> bool {
         .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
         .map_or(line.len(), |(i, _)| i);
     let word = line.get(..word_end).unwrap_or("");
-    word.eq_ignore_ascii_case("rule") || word.eq_ignore_ascii_case("list")
+    ["rule", "list", "metric"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
 }
 
 /// Unescapes a string literal's body: `\"`, `\\`, `\n`, `\t`, `\r`; other
@@ -447,7 +449,7 @@ impl<'a> Lower<'a> {
             // A line that is not a clause continues the condition above it.
             Some("this line continues the condition above: start it with `AND` or `OR`, or make it a clause (`Name: ...`) or a comment (`# ...`)".to_string())
         } else {
-            help_for(&expected, rest)
+            help_for(&expected, rest, line)
         };
         match help {
             Some(h) => d.with_help(h),
@@ -455,9 +457,11 @@ impl<'a> Lower<'a> {
         }
     }
 
-    /// The name of the list a block that did not parse declares, if it
-    /// declares one: an empty list of that name (an empty list fits any use).
-    fn recover_list(&self, block: &str) -> Option<ListDecl> {
+    /// The name of the list or metric a block that did not parse declares,
+    /// if it declares one: an empty list of that name (an empty list fits
+    /// any use), or a metric defined by the expression that stands for an
+    /// error already reported.
+    fn recover_decl(&self, block: &str) -> Option<Item> {
         let mut at = 0;
         for line in block.split_inclusive('\n') {
             let body = line.trim_start_matches([' ', '\t', '\u{feff}']);
@@ -465,10 +469,11 @@ impl<'a> Lower<'a> {
                 at += line.len();
                 continue;
             }
-            let rest = body.get(4..).filter(|_| {
-                body.get(..4)
-                    .is_some_and(|w| w.eq_ignore_ascii_case("list"))
+            let keyword = ["list", "metric"].into_iter().find(|k| {
+                body.get(..k.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(k))
             })?;
+            let rest = body.get(keyword.len()..)?;
             let name_rest = rest.trim_start_matches([' ', '\t']);
             if name_rest.len() == rest.len() {
                 return None;
@@ -481,11 +486,21 @@ impl<'a> Lower<'a> {
                 .filter(|n| n.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_'))?;
             let start = at + (line.len() - name_rest.len());
             let span = self.span_at(start, start + len);
-            return Some(ListDecl {
-                name: Spanned::new(name.to_string(), span),
-                value: ListValue::Items(Vec::new()),
-                layout: Layout::default(),
-                span,
+            let name = Spanned::new(name.to_string(), span);
+            return Some(if keyword == "list" {
+                Item::List(ListDecl {
+                    name,
+                    value: ListValue::Items(Vec::new()),
+                    layout: Layout::default(),
+                    span,
+                })
+            } else {
+                Item::Metric(MetricDecl {
+                    name,
+                    value: poison(span),
+                    layout: Layout::default(),
+                    span,
+                })
             });
         }
         None
@@ -528,6 +543,7 @@ impl<'a> Lower<'a> {
         for p in block.into_inner() {
             match p.as_rule() {
                 Rule::list_decl => return self.list_decl(p).map(Item::List),
+                Rule::metric_decl => return self.metric_decl(p).map(Item::Metric),
                 Rule::rule => return self.rule(p).map(Item::Rule),
                 _ => {}
             }
@@ -564,6 +580,26 @@ impl<'a> Lower<'a> {
             }
         }
         Some(ListDecl {
+            name: name?,
+            value: value?,
+            layout,
+            span,
+        })
+    }
+
+    fn metric_decl(&self, p: Pair<'_, Rule>) -> Option<MetricDecl> {
+        let span = self.span(&p);
+        let mut layout = Layout::default();
+        let (mut name, mut value) = (None, None);
+        for c in p.into_inner() {
+            match c.as_rule() {
+                Rule::kw_metric => layout.words.push(c.as_str().to_string()),
+                Rule::name => name = Some(Spanned::new(c.as_str().to_string(), self.span(&c))),
+                Rule::expr => value = Some(self.expr(c)),
+                _ => {}
+            }
+        }
+        Some(MetricDecl {
             name: name?,
             value: value?,
             layout,
@@ -1371,8 +1407,13 @@ fn expr_depth_hint(e: &Spanned<Expr>) -> u32 {
 /// use and is never constant (no type error nor "never true" warning
 /// follows). Files with errors are never compiled nor formatted.
 fn poison(span: Span) -> Spanned<Expr> {
-    Spanned::new(Expr::Path("attr.".to_string()), span)
+    Spanned::new(Expr::Path(POISON.to_string()), span)
 }
+
+/// The path that stands for an expression with an error already reported
+/// (what the parser lowers it to): no `attr.` path the grammar accepts is empty
+/// after its dot, so only an error already reported reads this.
+pub const POISON: &str = "attr.";
 
 /// Clause names, for "expected `:` after ...".
 const CLAUSE_NAMES: [&str; 7] = [
@@ -1514,10 +1555,11 @@ fn expected_names(rules: &[Rule]) -> String {
 }
 
 fn name_rank(n: &str) -> usize {
-    const ORDER: [&str; 12] = [
+    const ORDER: [&str; 13] = [
         "a clause",
         "a rule",
         "a list",
+        "a metric",
         "a rule id",
         "a condition",
         "an operator",
@@ -1544,6 +1586,7 @@ fn rule_name(r: Rule) -> &'static str {
         | Rule::unknown_clause => "a clause",
         Rule::kw_rule | Rule::rule | Rule::rule_header => "a rule",
         Rule::kw_list | Rule::list_decl => "a list",
+        Rule::kw_metric | Rule::metric_decl => "a metric",
         Rule::rule_id => "a rule id",
         Rule::name => "a name",
         Rule::expr
@@ -1638,7 +1681,8 @@ fn rule_name(r: Rule) -> &'static str {
     }
 }
 
-fn help_for(expected: &str, rest: &str) -> Option<String> {
+/// Help for "expected `expected`" at `rest`, on a line that starts with `line`.
+fn help_for(expected: &str, rest: &str, line: &str) -> Option<String> {
     // A name with a look-alike letter (a Cyrillic `с` for a Latin `c`) is
     // refused: say which character, not just "expected a name".
     let word: String = rest
@@ -1652,13 +1696,21 @@ fn help_for(expected: &str, rest: &str) -> Option<String> {
         ));
     }
     if expected.starts_with("a rule, a list") {
-        return Some("a rule starts with `Rule <id> — <title>`, a list with `list NAME = ...`, a comment with `#`".to_string());
+        return Some("a rule starts with `Rule <id> — <title>`, a list with `list NAME = ...`, a metric with `metric NAME = ...`, a comment with `#`".to_string());
     }
     if expected.starts_with("a rule id") {
         return Some("a rule header is `Rule <id> — <title>` (the id a number or a word), or `rule \"<title>\"`".to_string());
     }
     if expected == "a name" && rest.starts_with('=') {
-        return Some("name the list: `list NAME = [a, b]`".to_string());
+        let metric = line
+            .trim_start()
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case("metric"));
+        return Some(if metric {
+            "name the metric: `metric NAME = count over 1h`".to_string()
+        } else {
+            "name the list: `list NAME = [a, b]`".to_string()
+        });
     }
     if rest.starts_with('=') && !rest.starts_with("==") && expected.contains("operator") {
         return Some("use `==` to compare".to_string());
@@ -1681,6 +1733,10 @@ fn attach_comments(item: &mut Item, comments: Vec<Comment>, pending: &mut Vec<St
     let mut anchors: Vec<(usize, &mut Layout)> = Vec::new();
     match item {
         Item::List(l) => anchors.push((l.span.start, &mut l.layout)),
+        Item::Metric(m) => {
+            anchors.push((m.span.start, &mut m.layout));
+            collect_breaks(&mut m.value.node, text, &mut anchors);
+        }
         Item::Rule(r) => {
             anchors.push((r.span.start, &mut r.layout));
             for c in &mut r.clauses {

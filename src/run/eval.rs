@@ -809,6 +809,7 @@ impl<'a> Ctx<'a> {
                 best.map_or(V::Absent, V::Num)
             }
             Val::Len(list) => V::Num(Num::count(self.len(list))),
+            Val::Named(_, inner) => self.val(inner),
         }
     }
 
@@ -1081,6 +1082,7 @@ impl<'a> Ctx<'a> {
                 format!("{name}({}) {value}", parts.join(", "))
             }
             Val::Len(l) => format!("len({}) {value}", l.label()),
+            Val::Named(name, _) => format!("{name} {value}"),
         }
     }
 }

@@ -51,6 +51,16 @@ const CODES: &[(&str, &str)] = &[
     ("E0213", "Unknown mode"),
     ("E0214", "Unknown day"),
     ("E0215", "A count condition that uses metrics"),
+    ("E0220", "Duplicate metric name"),
+    (
+        "E0221",
+        "A metric declaration that is not a stateful metric",
+    ),
+    ("E0222", "A metric defined by a metric"),
+    (
+        "E0223",
+        "A metric name taken by a list, a field, a built-in metric or a function",
+    ),
     (
         "E0224",
         "`where` or `by` on a metric that takes none, or a key of too many fields",
@@ -71,6 +81,7 @@ const CODES: &[(&str, &str)] = &[
     ("W0001", "Trigger can never be true"),
     ("W0002", "Unless always true: the rule never fires"),
     ("W0003", "List never used"),
+    ("W0004", "Metric never used"),
 ];
 
 /// The short description of `code`.

@@ -37,18 +37,9 @@ impl Checker {
             } => self.sequence_cond(steps, within, by.as_ref(), e),
             Expr::Phrase(p, _) => self.phrase(p, e),
             Expr::Lit(Literal::Bool(b)) => Cond::Const(Tri::from_bool(*b)),
-            Expr::Path(p) => match self.value(e) {
-                Some((v, Ty::Dyn | Ty::Bool)) => Cond::Truthy(v, Arc::from(p.as_str())),
-                Some((_, ty)) => {
-                    self.error(
-                        "E0206",
-                        e.span,
-                        format!("expected a condition, found `{p}` ({})", ty.name()),
-                        Some(format!("compare it, for example `{p} == ...`")),
-                    );
-                    Cond::Const(Tri::False)
-                }
-                None => Cond::Const(Tri::False),
+            Expr::Path(p) => match self.metric_cond(p, e.span) {
+                Some(c) => c,
+                None => self.path_cond(p, e),
             },
             _ => {
                 let ty = self.value(e).map(|(_, t)| t);
@@ -66,6 +57,23 @@ impl Checker {
                 }
                 Cond::Const(Tri::False)
             }
+        }
+    }
+
+    /// A path used as a condition: a boolean field or value of the event.
+    fn path_cond(&mut self, p: &str, e: &Spanned<Expr>) -> Cond {
+        match self.value(e) {
+            Some((v, Ty::Dyn | Ty::Bool)) => Cond::Truthy(v, Arc::from(p)),
+            Some((_, ty)) => {
+                self.error(
+                    "E0206",
+                    e.span,
+                    format!("expected a condition, found `{p}` ({})", ty.name()),
+                    Some(format!("compare it, for example `{p} == ...`")),
+                );
+                Cond::Const(Tri::False)
+            }
+            None => Cond::Const(Tri::False),
         }
     }
 
@@ -205,6 +213,13 @@ impl Checker {
                     )
                 }
                 Expr::Count { .. } => {
+                    if let Some((v, _)) = self.value(e) {
+                        if let Some(i) = is_count_metric(&v) {
+                            out.push(i);
+                        }
+                    }
+                }
+                Expr::Path(p) if self.is_metric(p) => {
                     if let Some((v, _)) = self.value(e) {
                         if let Some(i) = is_count_metric(&v) {
                             out.push(i);
@@ -366,6 +381,17 @@ impl Checker {
                 }
                 if let Some(rest) = p.strip_prefix("attr.") {
                     return Some((ListRef::Attr(split_path(rest), label), Ty::DynList));
+                }
+                if self.is_metric(p) {
+                    if let Some((_, ty)) = self.value(e) {
+                        self.error(
+                            "E0206",
+                            e.span,
+                            format!("expected a list, found metric `{p}` ({})", ty.name()),
+                            Some(format!("compare it, for example `{p} > 10`")),
+                        );
+                    }
+                    return None;
                 }
                 let names: Vec<String> = self.lists.keys().cloned().collect();
                 let help = did_you_mean(p, names.iter().map(String::as_str))

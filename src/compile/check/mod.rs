@@ -3,16 +3,18 @@
 //! one pass. What it accepts it hands to the [`Builder`], which builds the
 //! compiled [`Program`] (see [`crate::compile::lower`]).
 //!
-//! Lists and rule ids are global across the files of one set. The checker is
-//! split by what it checks: [`lists`](self) declarations, rules, conditions,
-//! calls, trigger phrases, values and time zones, one file each.
+//! Lists, metric names and rule ids are global across the files of one set.
+//! The checker is split by what it checks: [`lists`](self) and metric
+//! declarations, rules, conditions, calls, trigger phrases, values and time
+//! zones, one file each.
 
 mod call;
 mod cond;
 mod lists;
-mod metric;
+mod metrics;
 mod phrase;
 mod rule;
+mod stateful;
 mod time;
 mod value;
 
@@ -33,6 +35,8 @@ use crate::compile::vocab::Categories;
 use crate::lang::ast::{self, ClauseBody, ClauseKind, Expr, Literal, Phrase, Span, Spanned};
 use crate::lang::diagnostic::{did_you_mean, Diagnostic};
 use crate::lang::format::expr_text;
+use crate::lang::syntax::POISON;
+use metrics::MetricInfo;
 use time::{parse_day, zone_help};
 use value::is_count_metric;
 
@@ -93,6 +97,8 @@ pub struct Checker {
     diags: Vec<Diagnostic>,
     file: Arc<str>,
     lists: AHashMap<String, ListInfo>,
+    /// Declared metrics, by name.
+    metrics: AHashMap<String, MetricInfo>,
     /// The program being built from what was accepted.
     build: Builder,
     /// Inside `any(...)`: unknown names are element fields.
@@ -119,6 +125,7 @@ impl Checker {
             diags: Vec::new(),
             file: Arc::from(""),
             lists: AHashMap::new(),
+            metrics: AHashMap::new(),
             build: Builder::new(limits),
             in_any: false,
             in_count_what: "a `count` condition",
@@ -203,6 +210,18 @@ pub fn check_with(
             c.list_decl(l, input.path.as_deref());
         }
     }
+    for input in inputs {
+        c.file = input.name.clone();
+        for m in input.file.metrics() {
+            c.metric_decl(m);
+        }
+    }
+    for input in inputs {
+        c.file = input.name.clone();
+        for m in input.file.metrics() {
+            c.metric_def(m);
+        }
+    }
     let mut rules = Vec::new();
     let mut ids: AHashMap<String, (Arc<str>, Span)> = AHashMap::new();
     for input in inputs {
@@ -244,6 +263,9 @@ pub fn check_with(
         let mut d = Diagnostic::warning("W0003", span, format!("list `{name}` is never used"));
         d.file = file;
         c.diags.push(d);
+    }
+    if checked_clean {
+        c.unused_metrics();
     }
     let has_errors = c.diags.iter().any(Diagnostic::is_error);
     let diags = std::mem::take(&mut c.diags);

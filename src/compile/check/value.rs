@@ -93,7 +93,7 @@ impl Checker {
                     Some(c) => {
                         let c = self.scope_cond(c, "a `count` condition");
                         Some(match scope {
-                            Some(s) => fold_and(vec![c, self.scope_cond(s, metric::WHERE)]),
+                            Some(s) => fold_and(vec![c, self.scope_cond(s, stateful::WHERE)]),
                             None => c,
                         })
                     }
@@ -119,7 +119,7 @@ impl Checker {
                 }
                 let width = self.window(window)?;
                 let (v, _) = self.field_arg(field, "distinct", false)?;
-                let scope = scope.as_ref().map(|c| self.scope_cond(c, metric::WHERE));
+                let scope = scope.as_ref().map(|c| self.scope_cond(c, stateful::WHERE));
                 let label: Arc<str> = Arc::from(expr_text(&e.node).as_str());
                 match by {
                     None => {
@@ -208,6 +208,10 @@ impl Checker {
     }
 
     pub(super) fn path_value(&mut self, p: &str, span: Span) -> Option<(Val, Ty)> {
+        // A metric's name means the metric everywhere, inside `any(...)` too.
+        if self.is_metric(p) {
+            return self.metric_value(p, span);
+        }
         // Inside `any(attr.path, cond)` a bare name is a key of the element
         // under test, even where it is also a built-in field (`ip`,
         // `country`): `any(attr.request.ipChain, ip in corp)` tests each
@@ -287,6 +291,8 @@ impl Checker {
         names.push("baseline");
         let list_names: Vec<String> = self.lists.keys().cloned().collect();
         names.extend(list_names.iter().map(String::as_str));
+        let metric_names: Vec<String> = self.metrics.keys().cloned().collect();
+        names.extend(metric_names.iter().map(String::as_str));
         let help = did_you_mean(p, names.iter().copied()).map(|s| format!("did you mean `{s}`?")).or_else(|| {
             Some("fields are the built-ins (`ip`, `country`, ...), `attr.<path>` for any event value, and `agent.<field>` for the profile".into())
         });
@@ -457,6 +463,7 @@ impl Checker {
 pub(super) fn is_count_metric(v: &Val) -> Option<u32> {
     match v {
         Val::Count(i) => Some(*i),
+        Val::Named(_, inner) => is_count_metric(inner),
         _ => None,
     }
 }

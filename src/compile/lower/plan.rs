@@ -157,6 +157,7 @@ fn val_cost(v: &Val) -> u32 {
         Val::Stat(_) => 40,
         Val::Arith(_, a, b) => 1u32.saturating_add(val_cost(a)).saturating_add(val_cost(b)),
         Val::Neg(a) | Val::Abs(a) => 1u32.saturating_add(val_cost(a)),
+        Val::Named(_, inner) => val_cost(inner),
         Val::Min(items) | Val::Max(items) => {
             items.iter().map(val_cost).fold(1, u32::saturating_add)
         }

@@ -260,7 +260,7 @@ impl Paths {
                 self.val(a);
                 self.val(b);
             }
-            Val::Neg(a) | Val::Abs(a) => self.val(a),
+            Val::Neg(a) | Val::Abs(a) | Val::Named(_, a) => self.val(a),
             Val::Min(args) | Val::Max(args) => args.iter().for_each(|a| self.val(a)),
             Val::Len(list) => self.list(list),
             #[allow(unreachable_patterns)]
