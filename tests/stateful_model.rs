@@ -305,7 +305,7 @@ fn previous(
         .iter()
         .rev()
         .filter(|e| same(e) && s(e))
-        .find_map(|e| f(e))
+        .find_map(f)
 }
 
 /// `sequence(steps) within W` at the last event of `history`: replays the
