@@ -21,6 +21,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use riskgate::lang::ast::*;
 use riskgate::lang::format::{format_file, format_source};
+use riskgate::lang::path::write_segments;
 use riskgate::lang::syntax::{parse_file, slug};
 use riskgate::Limits;
 
@@ -185,14 +186,41 @@ fn path() -> impl Strategy<Value = String> {
             "agent.token_lifetime_minutes",
             "attr.actor.alternateId",
             "attr.debugContext.debugData.privilegeGranted",
+            "hour",
+            "weekday",
+            "hour_of_week",
+            "date",
         ])
         .prop_map(str::to_string),
+        // `attr.` paths with indexes and quoted keys, in canonical text.
+        prop::collection::vec(segment(), 1..4).prop_map(|segs| {
+            let mut text = String::from("attr");
+            write_segments(&mut text, &segs);
+            text
+        }),
         (name(), prop::collection::vec("[A-Za-z0-9_]{1,6}", 0..3)).prop_map(|(first, rest)| {
             std::iter::once(first)
                 .chain(rest)
                 .collect::<Vec<_>>()
                 .join(".")
         }),
+    ]
+}
+
+/// A path segment: a bare key, a key that needs quotes, an index.
+fn segment() -> impl Strategy<Value = Segment> {
+    prop_oneof![
+        "[A-Za-z0-9_]{1,6}".prop_map(Segment::Key),
+        any_string().prop_map(Segment::Key),
+        select(vec![
+            "client.ipAddress",
+            "New Device",
+            " New Geo-Location",
+            ""
+        ])
+        .prop_map(|k| Segment::Key(k.to_string())),
+        (-3i64..20).prop_map(Segment::Index),
+        any::<i64>().prop_map(Segment::Index),
     ]
 }
 
@@ -508,6 +536,12 @@ fn expr() -> impl Strategy<Value = Expr> {
             "first_seen",
             "baseline",
             "any",
+            "json",
+            "similarity",
+            "hour",
+            "weekday",
+            "hour_of_week",
+            "date",
         ]);
         let cmp = select(vec![
             CmpOp::Eq,
@@ -553,8 +587,13 @@ fn expr() -> impl Strategy<Value = Expr> {
             1 => inner.clone().prop_map(|e| Expr::Paren(boxed(e))),
             1 => (call_names, prop::collection::vec(inner.clone(), 0..3))
                 .prop_map(|(n, args)| Expr::Call(sp(n.to_string()), args.into_iter().map(sp).collect())),
-            1 => (inner, duration(), prop::option::of(path()), cased("count"), cased("over"), cased("by"))
+            1 => (inner.clone(), duration(), prop::option::of(path()), cased("count"), cased("over"), cased("by"))
                 .prop_map(|(cond, w, by, c, o, b)| count(Some(cond), w, by, c, o, b)),
+            // `json(x)."New Device"[0]`: a path after a call.
+            1 => (inner, prop::collection::vec(segment(), 1..3)).prop_map(|(arg, segs)| {
+                let call = Expr::Call(sp("json".to_string()), vec![sp(arg)]);
+                Expr::Access(boxed(call), segs)
+            }),
         ]
     });
     tree.prop_map(fix)
@@ -662,6 +701,7 @@ fn fix(e: Expr) -> Expr {
                 .collect();
             Expr::Call(name, args)
         }
+        Expr::Access(base, segs) => Expr::Access(boxed(fix(base.node)), segs),
         Expr::Count {
             cond,
             window,
@@ -995,6 +1035,8 @@ fn forms(file: &RuleFile, out: &mut std::collections::BTreeSet<String>) {
             Expr::Neg(_) => "Neg",
             Expr::Paren(_) => "Paren",
             Expr::Call(..) => "Call",
+            Expr::Access(..) => "Access",
+            Expr::Path(p) if p.contains(['[', '"']) => "PathIndexOrQuoted",
             Expr::Count { cond: Some(_), .. } => "CountCond",
             Expr::Count { .. } => "Count",
             Expr::Distinct { .. } => "Distinct",
@@ -1030,6 +1072,7 @@ fn forms(file: &RuleFile, out: &mut std::collections::BTreeSet<String>) {
                 expr(&list.node, out);
             }
             Expr::Call(_, args) => args.iter().for_each(|a| expr(&a.node, out)),
+            Expr::Access(base, _) => expr(&base.node, out),
             Expr::Count { cond: Some(c), .. } => expr(&c.node, out),
             _ => {}
         }
@@ -1083,10 +1126,12 @@ fn generator_covers_every_form() {
         "Neg",
         "Paren",
         "Call",
+        "Access",
         "CountCond",
         "Count",
         "Distinct",
         "Path",
+        "PathIndexOrQuoted",
         "number",
         "string",
         "IP address",

@@ -315,6 +315,9 @@ pub enum Expr {
     /// `name(args)`: `min`, `max`, `abs`, `len`, `exists`, `missing`,
     /// `first_seen`, `baseline`, `any`.
     Call(Spanned<String>, Vec<Spanned<Expr>>),
+    /// A path into the value of a call: `json(attr.x)."New Device"[0]` (the
+    /// checker allows it after `json(...)` only).
+    Access(Box<Spanned<Expr>>, Vec<Segment>),
     /// `count over W`, `count(cond) over W by F`
     Count {
         /// The condition, if any.
@@ -335,7 +338,9 @@ pub enum Expr {
         /// Keyword spellings.
         layout: Layout,
     },
-    /// A field, list, metric or profile name: `ip`, `agent.scopes`, `attr.a.b`.
+    /// A field, list, metric or profile name: `ip`, `agent.scopes`, `attr.a.b`,
+    /// as its canonical text: `attr.target[0]."client.ipAddress"` (see
+    /// [`crate::lang::path`]).
     Path(String),
     /// A literal value.
     Lit(Literal),
@@ -481,6 +486,7 @@ pub enum Phrase {
 }
 
 pub use super::literal::{format_duration, is_bare_safe, write_quoted, Literal};
+pub use super::path::Segment;
 
 /// Actor kinds a phrase can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

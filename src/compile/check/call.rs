@@ -89,7 +89,10 @@ impl Checker {
                 };
                 let segs = match &path.node {
                     Expr::Path(p) if p.starts_with("attr.") => {
-                        split_path(p.trim_start_matches("attr."))
+                        match self.segs(p.trim_start_matches("attr."), path.span) {
+                            Some(segs) => segs,
+                            None => return Cond::Const(Tri::False),
+                        }
                     }
                     _ => {
                         self.error(
@@ -107,7 +110,12 @@ impl Checker {
                 self.in_any = saved;
                 Cond::Any(segs, Box::new(c), label)
             }
-            "min" | "max" | "abs" | "len" | "baseline" => {
+            "json" => match self.json_value(name, args, &[], whole) {
+                Some((v, _)) => Cond::Truthy(v, label),
+                None => Cond::Const(Tri::False),
+            },
+            "min" | "max" | "abs" | "len" | "baseline" | "similarity" | "hour" | "weekday"
+            | "hour_of_week" | "date" => {
                 if let Some((_, ty)) = self.value(whole) {
                     self.error(
                         "E0206",
@@ -169,14 +177,23 @@ impl Checker {
         what: &str,
         allow_list: bool,
     ) -> Option<(Val, Ty)> {
-        let Expr::Path(p) = &e.node else {
-            self.error(
-                "E0206",
-                e.span,
-                format!("`{what}` takes a field, found `{}`", expr_text(&e.node)),
-                None,
-            );
-            return None;
+        let p = match &e.node {
+            Expr::Path(p) => p,
+            // A time field in a zone (`hour_of_week("America/New_York")`),
+            // `json(...)` and a path into it.
+            Expr::Call(n, _) if n.node == "json" || derived::clock_field(&n.node).is_some() => {
+                return self.value(e);
+            }
+            Expr::Access(..) => return self.value(e),
+            _ => {
+                self.error(
+                    "E0206",
+                    e.span,
+                    format!("`{what}` takes a field, found `{}`", expr_text(&e.node)),
+                    None,
+                );
+                return None;
+            }
         };
         if p == "scopes" || p == "granted_scopes" {
             if allow_list {
@@ -200,7 +217,10 @@ impl Checker {
         let r = self.value(e);
         self.in_count = saved;
         match r {
-            Some((v @ (Val::Field(_) | Val::Attr(_) | Val::Profile(_)), t)) => Some((v, t)),
+            Some((
+                v @ (Val::Field(_) | Val::Attr(_) | Val::Profile(_) | Val::Clock(_) | Val::Json(_)),
+                t,
+            )) => Some((v, t)),
             Some(_) => {
                 self.error(
                     "E0206",

@@ -33,9 +33,12 @@ impl Checker {
             Expr::Call(name, args) => self.call_cond(name, args, e),
             Expr::Phrase(p, _) => self.phrase(p, e),
             Expr::Lit(Literal::Bool(b)) => Cond::Const(Tri::from_bool(*b)),
-            Expr::Path(p) => match self.value(e) {
-                Some((v, Ty::Dyn | Ty::Bool)) => Cond::Truthy(v, Arc::from(p.as_str())),
+            Expr::Path(_) | Expr::Access(..) => match self.value(e) {
+                Some((v, Ty::Dyn | Ty::Bool)) => {
+                    Cond::Truthy(v, Arc::from(expr_text(&e.node).as_str()))
+                }
                 Some((_, ty)) => {
+                    let p = expr_text(&e.node);
                     self.error(
                         "E0206",
                         e.span,
@@ -351,7 +354,8 @@ impl Checker {
                     }
                 }
                 if let Some(rest) = p.strip_prefix("attr.") {
-                    return Some((ListRef::Attr(split_path(rest), label), Ty::DynList));
+                    let segs = self.segs(rest, e.span)?;
+                    return Some((ListRef::Attr(segs, label), Ty::DynList));
                 }
                 let names: Vec<String> = self.lists.keys().cloned().collect();
                 let help = did_you_mean(p, names.iter().map(String::as_str))

@@ -9,7 +9,9 @@
 
 mod call;
 mod cond;
+mod derived;
 mod lists;
+mod path;
 mod phrase;
 mod rule;
 mod time;
@@ -25,7 +27,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 
 use crate::compile::lower::fold::{fold_and, fold_arith, fold_cmp, fold_or};
-use crate::compile::lower::lists::{list_data, split_path};
+use crate::compile::lower::lists::list_data;
 use crate::compile::lower::Builder;
 use crate::compile::program::*;
 use crate::compile::vocab::Categories;
@@ -56,6 +58,12 @@ const FUNCTIONS: &[&str] = &[
     "first_seen",
     "baseline",
     "any",
+    "json",
+    "similarity",
+    "hour",
+    "weekday",
+    "hour_of_week",
+    "date",
 ];
 
 const ACTIONS: &[&str] = &[
