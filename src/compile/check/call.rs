@@ -17,6 +17,15 @@ impl Checker {
                     self.arity(name, 1, args.len());
                     return Cond::Const(Tri::False);
                 };
+                let json = matches!(&arg.node, Expr::Access(..))
+                    || matches!(&arg.node, Expr::Call(n, _) if n.node == "json");
+                if json {
+                    return match (self.value(arg), name.node == "exists") {
+                        (Some((v, _)), true) => Cond::Exists(v, label),
+                        (Some((v, _)), false) => Cond::Missing(v, label),
+                        (None, _) => Cond::Const(Tri::False),
+                    };
+                }
                 if !matches!(arg.node, Expr::Path(_)) {
                     self.error(
                         "E0206",

@@ -100,7 +100,15 @@ impl Checker {
         args: &[Spanned<Expr>],
     ) -> Option<(Val, Ty)> {
         let [a, b] = args else {
-            self.arity(name, 2, args.len());
+            self.error(
+                "E0211",
+                name.span,
+                format!("`similarity` takes 2 arguments, not {}", args.len()),
+                Some(
+                    "compare two strings: `similarity(attr.actor.displayName, agent.owner) > 0.8`"
+                        .into(),
+                ),
+            );
             return None;
         };
         let mut vals = Vec::with_capacity(2);
