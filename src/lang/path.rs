@@ -102,9 +102,7 @@ pub fn segments(text: &str) -> Option<Vec<Segment>> {
             out.push(Segment::Key(key));
             rest = after;
         } else {
-            let end = rest
-                .find(|c: char| c == '.' || c == '[')
-                .unwrap_or(rest.len());
+            let end = rest.find(['.', '[']).unwrap_or(rest.len());
             let (key, after) = rest.split_at(end);
             if key.is_empty() || key_needs_quotes(key) {
                 return None;
