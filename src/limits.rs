@@ -27,6 +27,12 @@ pub struct Limits {
     /// plus its 256 KiB match cache; identical patterns are compiled once.
     /// One regex may use at most 1 MiB.
     pub max_regex_bytes: usize,
+    /// Longest string `json(...)` decodes per event, in bytes (default
+    /// 64 KiB); a longer one reads as absent.
+    pub max_json_bytes: usize,
+    /// Deepest nesting of arrays and objects `json(...)` decodes (default
+    /// 32); a deeper document reads as absent.
+    pub max_json_depth: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +44,8 @@ impl Default for Limits {
             max_rules: 10_000,
             max_total_list_items: 1_000_000,
             max_regex_bytes: 64 << 20,
+            max_json_bytes: 64 << 10,
+            max_json_depth: 32,
         }
     }
 }

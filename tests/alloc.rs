@@ -341,3 +341,63 @@ fn item09_profiles_hold_a_bounded_multiple_of_their_json() {
         assert!(peak <= 25.0, "{shape}: {peak:.2} bytes at peak a byte");
     }
 }
+
+/// Paths with indexes and quoted keys, the time fields (`date` included,
+/// in a zone) and `similarity` read what the event holds: no allocation
+/// when no rule fires. `json(...)` allocates only when a rule reads it,
+/// for what it decodes.
+#[test]
+fn paths_time_fields_and_similarity_allocate_nothing_when_no_rule_fires() {
+    let paths = engine(
+        "Rule P — Paths and time\n\
+         Trigger: attr.target[-1].\"alternate id\" == \"x\" OR hour_of_week(\"Europe/Berlin\") == 200\n\
+         OR date(\"America/New_York\") == \"1999-01-01\" OR weekday == \"funday\"\n\
+         OR first_seen(date) AND distinct(date) over 1d > 5\n\
+         OR similarity(attr.actor.displayName, \"Completely Different\") > 0.99\n\
+         Action: flag\nSeverity: LOW\n",
+    );
+    let with = |t: i64| {
+        Event::builder("svc", t)
+            .attrs(serde_json::json!({
+                "actor": {"displayName": "Datadog Remediation"},
+                "target": [{"alternate id": "a"}, {"alternate id": "b"}],
+            }))
+            .build()
+    };
+    for k in 0..5 {
+        let _ = paths.evaluate(&with(T0 + k * 1_000));
+    }
+    for k in 5..50 {
+        let e = with(T0 + k * 1_000);
+        let (v, n) = allocations(|| paths.evaluate(&e));
+        assert!(v.matches().next().is_none());
+        assert_eq!(n, 0, "a quiet evaluation allocated {n} times");
+    }
+    // `json(...)` decodes (and so allocates) only when it is read: an
+    // event that no rule reading it is a candidate for allocates nothing.
+    let decoding = engine(
+        "Rule J — Decoded\n\
+         Trigger: token request AND json(attr.data).level == \"HIGH\"\n\
+         Action: flag\nSeverity: LOW\n",
+    );
+    let e = Event::builder("svc", T0)
+        .actor(ActorKind::ServiceApp)
+        .categories(Categories::AUTHENTICATION)
+        .attrs(serde_json::json!({"data": "{\"level\": \"LOW\"}"}))
+        .build();
+    let _ = decoding.evaluate(&e);
+    let (v, n) = allocations(|| decoding.evaluate(&e));
+    assert!(v.matches().next().is_none());
+    assert_eq!(
+        n, 0,
+        "an event the json rule is no candidate for allocated {n} times"
+    );
+    let read = Event::builder("svc", T0)
+        .actor(ActorKind::ServiceApp)
+        .categories(Categories::TOKEN_REQUEST)
+        .attrs(serde_json::json!({"data": "{\"level\": \"LOW\"}"}))
+        .build();
+    let (v, n) = allocations(|| decoding.evaluate(&read));
+    assert!(v.matches().next().is_none());
+    assert!(n > 0, "decoding allocates");
+}

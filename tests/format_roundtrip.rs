@@ -21,6 +21,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use riskgate::lang::ast::*;
 use riskgate::lang::format::{format_file, format_source};
+use riskgate::lang::path::write_segments;
 use riskgate::lang::syntax::{parse_file, slug};
 use riskgate::Limits;
 
@@ -185,14 +186,41 @@ fn path() -> impl Strategy<Value = String> {
             "agent.token_lifetime_minutes",
             "attr.actor.alternateId",
             "attr.debugContext.debugData.privilegeGranted",
+            "hour",
+            "weekday",
+            "hour_of_week",
+            "date",
         ])
         .prop_map(str::to_string),
+        // `attr.` paths with indexes and quoted keys, in canonical text.
+        prop::collection::vec(segment(), 1..4).prop_map(|segs| {
+            let mut text = String::from("attr");
+            write_segments(&mut text, &segs);
+            text
+        }),
         (name(), prop::collection::vec("[A-Za-z0-9_]{1,6}", 0..3)).prop_map(|(first, rest)| {
             std::iter::once(first)
                 .chain(rest)
                 .collect::<Vec<_>>()
                 .join(".")
         }),
+    ]
+}
+
+/// A path segment: a bare key, a key that needs quotes, an index.
+fn segment() -> impl Strategy<Value = Segment> {
+    prop_oneof![
+        "[A-Za-z0-9_]{1,6}".prop_map(Segment::Key),
+        any_string().prop_map(Segment::Key),
+        select(vec![
+            "client.ipAddress",
+            "New Device",
+            " New Geo-Location",
+            ""
+        ])
+        .prop_map(|k| Segment::Key(k.to_string())),
+        (-3i64..20).prop_map(Segment::Index),
+        any::<i64>().prop_map(Segment::Index),
     ]
 }
 
@@ -525,6 +553,12 @@ fn expr() -> impl Strategy<Value = Expr> {
             "previous",
             "zscore",
             "stddev",
+            "json",
+            "similarity",
+            "hour",
+            "weekday",
+            "hour_of_week",
+            "date",
         ]);
         let cmp = select(vec![
             CmpOp::Eq,
@@ -587,7 +621,7 @@ fn expr() -> impl Strategy<Value = Expr> {
                     by,
                     layout: layout(vec![sq, wi]),
                 }),
-            1 => (select(vec!["first_seen", "since", "first", "previous"]), inner.clone(), prop::option::of(inner.clone()), prop::collection::vec(inner, 0..2), prop::option::of(by_key()), cased("where"), cased("by"))
+            1 => (select(vec!["first_seen", "since", "first", "previous"]), inner.clone(), prop::option::of(inner.clone()), prop::collection::vec(inner.clone(), 0..2), prop::option::of(by_key()), cased("where"), cased("by"))
                 .prop_map(|(n, first, scope, rest, by, wh, b)| {
                     let first = match scope {
                         Some(c) => Expr::Scoped(boxed(first), boxed(c), layout(vec![wh])),
@@ -600,6 +634,11 @@ fn expr() -> impl Strategy<Value = Expr> {
                         None => call,
                     }
                 }),
+            // `json(x)."New Device"[0]`: a path after a call.
+            1 => (inner, prop::collection::vec(segment(), 1..3)).prop_map(|(arg, segs)| {
+                let call = Expr::Call(sp("json".to_string()), vec![sp(arg)]);
+                Expr::Access(boxed(call), segs)
+            }),
         ]
     });
     tree.prop_map(fix)
@@ -707,6 +746,7 @@ fn fix(e: Expr) -> Expr {
                 .collect();
             Expr::Call(name, args)
         }
+        Expr::Access(base, segs) => Expr::Access(boxed(fix(base.node)), segs),
         Expr::Count {
             cond,
             scope,
@@ -1121,6 +1161,8 @@ fn forms(file: &RuleFile, out: &mut std::collections::BTreeSet<String>) {
             Expr::Neg(_) => "Neg",
             Expr::Paren(_) => "Paren",
             Expr::Call(..) => "Call",
+            Expr::Access(..) => "Access",
+            Expr::Path(p) if p.contains(['[', '"']) => "PathIndexOrQuoted",
             Expr::Count { cond: Some(_), .. } => "CountCond",
             Expr::Count { .. } => "Count",
             Expr::Distinct { scope: Some(_), .. } => "DistinctWhere",
@@ -1161,6 +1203,7 @@ fn forms(file: &RuleFile, out: &mut std::collections::BTreeSet<String>) {
                 expr(&list.node, out);
             }
             Expr::Call(_, args) => args.iter().for_each(|a| expr(&a.node, out)),
+            Expr::Access(base, _) => expr(&base.node, out),
             Expr::Count { cond: Some(c), .. } => expr(&c.node, out),
             Expr::Sequence { steps, .. } => steps.iter().for_each(|a| expr(&a.node, out)),
             Expr::Scoped(a, b, _) => {
@@ -1224,6 +1267,7 @@ fn generator_covers_every_form() {
         "Neg",
         "Paren",
         "Call",
+        "Access",
         "CountCond",
         "Count",
         "Distinct",
@@ -1232,6 +1276,7 @@ fn generator_covers_every_form() {
         "Scoped",
         "By",
         "Path",
+        "PathIndexOrQuoted",
         "number",
         "string",
         "IP address",

@@ -181,7 +181,10 @@ fn check_attrs(kept: &Value, whole: &Value, filter: &AttrFilter, name: &str, lin
         // Every prefix of a kept path reads the same, through objects and arrays.
         for n in 1..=p.len() {
             let prefix = &p[..n];
-            let boxed: Vec<Box<str>> = prefix.iter().map(|s| Box::from(*s)).collect();
+            let boxed: Vec<riskgate::compile::program::Seg> = prefix
+                .iter()
+                .map(|s| riskgate::compile::program::Seg::Key(Box::from(*s)))
+                .collect();
             if n == p.len() {
                 assert_eq!(
                     lookup_ci(kept, prefix),

@@ -176,12 +176,14 @@ fn build(s: &EventSpec) -> Event<'static> {
 
 /// The rules whose trigger is true on `event`, every rule evaluated.
 fn fired_without_index(program: &Program, event: &Event<'_>) -> BTreeSet<String> {
+    let scratch = riskgate::run::eval::Scratch::new(program);
     let ctx = Ctx {
         program,
         event,
         metrics: &NoMetrics,
         profile: None,
         elem: None,
+        scratch: &scratch,
     };
     program
         .rules

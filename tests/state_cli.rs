@@ -149,7 +149,7 @@ fn a_replay_split_by_a_snapshot_prints_what_one_replay_prints() {
 #[test]
 fn a_bad_snapshot_stops_the_replay_with_its_reason() {
     let bad = tmp("bad.snap");
-    std::fs::write(&bad, b"RGSNAP\r\n\x01\x00\x01\xff\xff").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&bad, b"RGSNAP\r\n\x02\x00\x01\xff\xff").unwrap_or_else(|e| panic!("{e}"));
     let out = run(&[
         "replay",
         RULES,

@@ -301,11 +301,7 @@ fn previous(
     s: &dyn Fn(&Ev) -> bool,
 ) -> Option<u8> {
     let (_, earlier) = history.split_last()?;
-    earlier
-        .iter()
-        .rev()
-        .filter(|e| same(e) && s(e))
-        .find_map(f)
+    earlier.iter().rev().filter(|e| same(e) && s(e)).find_map(f)
 }
 
 /// `sequence(steps) within W` at the last event of `history`: replays the

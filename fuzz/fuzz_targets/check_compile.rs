@@ -107,8 +107,14 @@ fn events() -> Vec<Event<'static>> {
             .device_posture("compliant")
             .attrs(serde_json::json!({
                 "target": [{"type": "User", "alternateId": "a@example.com"}],
-                "actor": {"alternateId": "svc@automation.example.com"},
-                "securityContext": {"isProxy": true}
+                "actor": {"alternateId": "svc@automation.example.com", "displayName": "svc"},
+                "securityContext": {"isProxy": true},
+                "p_enrichment": {"ipinfo_privacy": {"client.ipAddress": {"service": "vpn"}}},
+                "debugContext": {"debugData": {
+                    "logOnlySecurityData": "{\"behaviors\": {\"New Device\": \"POSITIVE\"}}",
+                    "deep": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+                    "broken": "{\"a\": "
+                }}
             }))
             .build(),
         Event::builder("svc-1", t + 1)

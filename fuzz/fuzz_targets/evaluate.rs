@@ -503,12 +503,14 @@ fn build_event(ev: &Ev, time_ms: i64) -> Event<'static> {
             "target": [{"type": "User", "alternateId": "alice@example.com"},
                        {"type": "AppInstance", "alternateId": "app"}],
             "actor": {"alternateId": "bot@example.com"},
-            "securityContext": {"isProxy": true}
+            "securityContext": {"isProxy": true},
+            "debugData": "{\"behaviors\": {\"New Device\": \"POSITIVE\"}}"
         }),
         2 => serde_json::json!({
             "target": [{"type": "User", "alternateId": "bot@automation.example.com"}],
             "actor": {"alternateId": "bot@automation.example.com"},
-            "securityContext": {"isProxy": "true"}
+            "securityContext": {"isProxy": "true"},
+            "debugData": "{not json"
         }),
         _ => serde_json::json!({"target": {"type": "User"}, "actor": null}),
     };

@@ -25,6 +25,7 @@ use libfuzzer_sys::fuzz_target;
 use riskgate::lang::ast::*;
 use riskgate::lang::diagnostic::Diagnostic;
 use riskgate::lang::format::format_file;
+use riskgate::lang::path::write_segments;
 use riskgate::lang::syntax::{parse_file, slug};
 use riskgate::Limits;
 
@@ -259,6 +260,21 @@ fn name(u: U) -> Result<String> {
     Ok(if is_reserved(&n) { format!("{n}_") } else { n })
 }
 
+/// One to three path segments: bare keys, keys that need quotes, indexes.
+fn segments(u: U) -> Result<Vec<Segment>> {
+    let n = u.int_in_range(1..=3usize)?;
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        out.push(match u.int_in_range(0..=3u8)? {
+            0 => Segment::Key(word(u, &[], &[UPPER, LOWER, DIGIT, UNDERSCORE], 1, 6)?),
+            1 => Segment::Key(u.arbitrary::<String>()?),
+            2 => Segment::Index(u.int_in_range(-3..=20i64)?),
+            _ => Segment::Index(u.arbitrary::<i64>()?),
+        });
+    }
+    Ok(out)
+}
+
 fn path(u: U) -> Result<String> {
     if pick(u, &[1, 1])? == 0 {
         return Ok(select(
@@ -287,9 +303,19 @@ fn path(u: U) -> Result<String> {
                 "agent.token_lifetime_minutes",
                 "attr.actor.alternateId",
                 "attr.debugContext.debugData.privilegeGranted",
+                "hour",
+                "weekday",
+                "hour_of_week",
+                "date",
             ],
         )?
         .to_string());
+    }
+    if u.arbitrary::<bool>()? {
+        // `attr.` with indexes and quoted keys, in canonical text.
+        let mut text = String::from("attr");
+        write_segments(&mut text, &segments(u)?);
+        return Ok(text);
     }
     let mut parts = vec![name(u)?];
     let n = u.int_in_range(0..=2usize)?;
@@ -731,6 +757,12 @@ fn expr_tree(u: U, depth: u32) -> Result<Expr> {
                     "first_seen",
                     "baseline",
                     "any",
+                    "json",
+                    "similarity",
+                    "hour",
+                    "weekday",
+                    "hour_of_week",
+                    "date",
                 ],
             )?;
             let k = u.int_in_range(0..=2usize)?;
@@ -738,7 +770,13 @@ fn expr_tree(u: U, depth: u32) -> Result<Expr> {
             for _ in 0..k {
                 args.push(sp(expr_tree(u, d)?));
             }
-            Expr::Call(sp(n.to_string()), args)
+            let call = Expr::Call(sp(n.to_string()), args);
+            // A path after a call (`json(x)."New Device"[0]`).
+            if u.arbitrary::<bool>()? {
+                Expr::Access(boxed(call), segments(u)?)
+            } else {
+                call
+            }
         }
         _ => {
             let cond = expr_tree(u, d)?;
@@ -855,6 +893,7 @@ fn fix(e: Expr) -> Expr {
                 .collect();
             Expr::Call(name, args)
         }
+        Expr::Access(base, segs) => Expr::Access(boxed(fix(base.node)), segs),
         Expr::Count {
             cond,
             window,

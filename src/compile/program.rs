@@ -406,7 +406,7 @@ pub enum ListRef {
     /// `scopes` / `granted_scopes` of the event.
     Field(Field, Arc<str>),
     /// The values at a JSON path of the event (through arrays).
-    Attr(Box<[Box<str>]>, Arc<str>),
+    Attr(Box<[Seg]>, Arc<str>),
 }
 
 impl ListRef {
@@ -448,9 +448,9 @@ pub enum Val {
     /// A built-in field.
     Field(Field),
     /// `attr.<path>` (case-insensitive JSON path).
-    Attr(Box<[Box<str>]>),
+    Attr(Box<[Seg]>),
     /// A field of the current element inside `any()`.
-    Elem(Box<[Box<str>]>),
+    Elem(Box<[Seg]>),
     /// `agent.<path>`: a profile slot.
     Profile(u32),
     /// The value of counter `i` (`requests_per_minute`, `count(...) over W`).
@@ -485,6 +485,84 @@ pub enum Val {
     /// A metric read by the name a `metric` declaration gave it: the value
     /// is the metric's, the name is for explanations.
     Named(Arc<str>, Box<Val>),
+    /// `json(F)`, and a path into what it decodes.
+    Json(Box<JsonRead>),
+    /// A field of the event time: `hour`, `weekday`, `hour_of_week`, `date`.
+    Clock(Box<ClockRead>),
+    /// `similarity(a, b)`: Jaro-Winkler, a number in `[0, 1]`.
+    Similarity(Box<Val>, Box<Val>),
+}
+
+/// One step of a compiled path into a JSON value.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Seg {
+    /// An object key, matched ignoring ASCII case (the exact key first).
+    Key(Box<str>),
+    /// An array index; negative counts from the end (`-1` is the last).
+    Index(i64),
+}
+
+impl Seg {
+    /// The key, for a key segment.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Seg::Key(k) => Some(k),
+            Seg::Index(_) => None,
+        }
+    }
+}
+
+impl From<&crate::lang::path::Segment> for Seg {
+    fn from(s: &crate::lang::path::Segment) -> Seg {
+        match s {
+            crate::lang::path::Segment::Key(k) => Seg::Key(k.as_str().into()),
+            crate::lang::path::Segment::Index(i) => Seg::Index(*i),
+        }
+    }
+}
+
+/// `json(source)` followed by `path`: the source's string decoded as JSON
+/// (once per evaluation, in scratch slot `slot`; an object or array is
+/// read as it is), then the path followed into it.
+#[derive(Debug, Clone)]
+pub struct JsonRead {
+    /// The slot of the decoded value in an evaluation's scratch (one per
+    /// distinct source).
+    pub slot: u32,
+    /// What is decoded: `attr.<path>`, a built-in or profile field, or
+    /// another `json(...)`.
+    pub source: Val,
+    /// The path into the decoded value.
+    pub path: Box<[Seg]>,
+    /// Canonical text, for explanations.
+    pub label: Arc<str>,
+}
+
+/// A field of the event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClockField {
+    /// `hour`: 0–23.
+    Hour,
+    /// `weekday`: `mon` … `sun`.
+    Weekday,
+    /// `hour_of_week`: 0–167, Monday 00:00 = 0.
+    HourOfWeek,
+    /// `date`: `YYYY-MM-DD`, written in scratch slot `slot`.
+    Date {
+        /// The slot (one per zone).
+        slot: u32,
+    },
+}
+
+/// A time field in a zone.
+#[derive(Debug, Clone)]
+pub struct ClockRead {
+    /// Which field.
+    pub field: ClockField,
+    /// The zone (UTC unless one is given).
+    pub zone: Zone,
+    /// Canonical text (`hour_of_week("Europe/Berlin")`), for explanations.
+    pub label: Arc<str>,
 }
 
 /// A condition node (three-valued).
@@ -569,7 +647,7 @@ pub enum Cond {
     /// A boolean value used as a condition (`attr.securityContext.isProxy`).
     Truthy(Val, Arc<str>),
     /// `any(attr.path, cond)`
-    Any(Box<[Box<str>]>, Box<Cond>, Arc<str>),
+    Any(Box<[Seg]>, Box<Cond>, Arc<str>),
 }
 
 /// A condition compiled for evaluation: the tests rules use most, on
@@ -842,6 +920,22 @@ pub struct Program {
     /// The rule index: candidate rules by actor kind, categories and the
     /// values of the fields the rules test for equality.
     pub index: RuleIndex,
+    /// Distinct `json(...)` sources read (scratch slots).
+    pub json_slots: u32,
+    /// Distinct `date` zones read (scratch slots).
+    pub date_slots: u32,
+    /// Bounds on what `json(...)` decodes.
+    pub json_limits: JsonLimits,
+}
+
+/// Bounds on what `json(...)` decodes, from [`crate::Limits`]: a longer
+/// string, or one nested deeper, reads as absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonLimits {
+    /// Longest string decoded, in bytes.
+    pub max_bytes: usize,
+    /// Deepest nesting of arrays and objects.
+    pub max_depth: usize,
 }
 
 /// Fields whose equality tests index rules, most discriminating first.

@@ -347,6 +347,9 @@ pub enum Expr {
     /// `name(args)`: `min`, `max`, `abs`, `len`, `exists`, `missing`,
     /// `first_seen`, `baseline`, `any`.
     Call(Spanned<String>, Vec<Spanned<Expr>>),
+    /// A path into the value of a call: `json(attr.x)."New Device"[0]` (the
+    /// checker allows it after `json(...)` only).
+    Access(Box<Spanned<Expr>>, Vec<Segment>),
     /// `count over W`, `count(cond) over W by F`,
     /// `count(cond where scope) over W by (F, G)`
     Count {
@@ -391,7 +394,9 @@ pub enum Expr {
     /// `call(...) by K`: a stateful call keyed by fields
     /// (`first(ip) by attr.authenticationContext.externalSessionId`).
     By(Box<Spanned<Expr>>, ByKey, Layout),
-    /// A field, list, metric or profile name: `ip`, `agent.scopes`, `attr.a.b`.
+    /// A field, list, metric or profile name: `ip`, `agent.scopes`, `attr.a.b`,
+    /// as its canonical text: `attr.target[0]."client.ipAddress"` (see
+    /// [`crate::lang::path`]).
     Path(String),
     /// A literal value.
     Lit(Literal),
@@ -558,6 +563,7 @@ pub enum Phrase {
 }
 
 pub use super::literal::{format_duration, is_bare_safe, write_quoted, Literal};
+pub use super::path::Segment;
 
 /// Actor kinds a phrase can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

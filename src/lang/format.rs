@@ -353,6 +353,10 @@ impl ExprWriter<'_> {
                 self.sub(call);
                 self.by(Some(by), layout);
             }
+            Expr::Access(base, path) => {
+                self.sub(base);
+                crate::lang::path::write_segments(self.out, path);
+            }
             Expr::Path(p) => self.out.push_str(p),
             Expr::Lit(Literal::Str(s, _)) => {
                 let _ = write_quoted(self.out, s);

@@ -6,6 +6,7 @@
 //! - [`literal`] holds literal values and how bare list items read;
 //! - [`diagnostic`] renders errors and warnings against the source text
 //!   (codes, locations, carets, help);
+//! - [`path`] holds paths into JSON values (`attr.target[0]."a.b"`);
 //! - [`format`] prints a syntax tree back as canonical text (`riskgate fmt`).
 //!
 //! Nothing here knows about events, state or the compiled program.
@@ -14,4 +15,5 @@ pub mod ast;
 pub mod diagnostic;
 pub mod format;
 pub mod literal;
+pub mod path;
 pub mod syntax;

@@ -16,6 +16,7 @@ use pest::Parser as _;
 use crate::lang::ast::*;
 use crate::lang::diagnostic::{Diagnostic, LineIndex};
 use crate::lang::literal::{bare_literal, invalid_ip, number_literal, MAX_INT_DIGITS};
+use crate::lang::path::Segment;
 use crate::limits::Limits;
 
 mod parser {
@@ -572,7 +573,7 @@ impl<'a> Lower<'a> {
                 }
                 Rule::path => {
                     value = Some(ListValue::Field(Spanned::new(
-                        c.as_str().to_string(),
+                        self.path_text(&c),
                         self.span(&c),
                     )))
                 }
@@ -985,6 +986,7 @@ impl<'a> Lower<'a> {
         for c in p.into_inner() {
             match c.as_rule() {
                 Rule::kw_by => layout.words.push(c.as_str().to_string()),
+                Rule::path => fields.push(Spanned::new(self.path_text(&c), self.span(&c))),
                 _ => fields.push(Spanned::new(c.as_str().to_string(), self.span(&c))),
             }
         }
@@ -1297,15 +1299,26 @@ impl<'a> Lower<'a> {
                 let mut args: Vec<Spanned<Expr>> = Vec::new();
                 let mut by = None;
                 let mut by_layout = Layout::default();
+                let mut tail = Vec::new();
                 for a in inner {
                     match a.as_rule() {
                         Rule::call_arg => args.push(self.call_arg(a)),
                         Rule::by_key => by = Some(self.by_key(a, &mut by_layout)),
+                        Rule::call_end => {
+                            if let Some(t) = a.into_inner().next() {
+                                tail = self.segments(t);
+                            }
+                        }
                         _ => args.push(self.expr(a)),
                     }
                 }
                 let d = args.iter().map(expr_depth_hint).max().unwrap_or(0) + 1;
                 let call = Spanned::new(Expr::Call(name, args), span);
+                let call = if tail.is_empty() {
+                    call
+                } else {
+                    Spanned::new(Expr::Access(Box::new(call), tail), span)
+                };
                 match by {
                     Some(by) => (
                         Spanned::new(Expr::By(Box::new(call), by, by_layout), span),
@@ -1358,8 +1371,55 @@ impl<'a> Lower<'a> {
                 let b = p.as_str().eq_ignore_ascii_case("true");
                 lit(Literal::Bool(b))
             }
-            _ => (Spanned::new(Expr::Path(p.as_str().to_string()), span), 1),
+            _ => (Spanned::new(Expr::Path(self.path_text(&p)), span), 1),
         }
+    }
+
+    /// The canonical text of a `path` (`attr.a[0]."b c"`): keys quoted only
+    /// where they must be, indexes as numbers. An index past `i64` is
+    /// reported (E0309) and read as 0.
+    fn path_text(&self, p: &Pair<'_, Rule>) -> String {
+        let mut out = String::new();
+        for c in p.clone().into_inner() {
+            match c.as_rule() {
+                Rule::path_head => out.push_str(c.as_str()),
+                Rule::path_tail => crate::lang::path::write_segments(&mut out, &self.segments(c)),
+                _ => {}
+            }
+        }
+        if out.is_empty() {
+            out.push_str(p.as_str());
+        }
+        out
+    }
+
+    /// The segments of a `path_tail`.
+    fn segments(&self, tail: Pair<'_, Rule>) -> Vec<Segment> {
+        let mut out = Vec::new();
+        for s in tail.into_inner() {
+            match s.as_rule() {
+                Rule::path_index => {
+                    let num = s.clone().into_inner().next().map_or("", |n| n.as_str());
+                    match num.parse::<i64>() {
+                        Ok(i) => out.push(Segment::Index(i)),
+                        Err(_) => {
+                            self.err(
+                                Diagnostic::error(
+                                    "E0309",
+                                    self.span(&s),
+                                    format!("index `{num}` is out of range"),
+                                )
+                                .with_help("an index counts elements from 0 (`[0]` is the first), or from the end when negative (`[-1]` is the last)"),
+                            );
+                            out.push(Segment::Index(0));
+                        }
+                    }
+                }
+                Rule::string => out.push(Segment::Key(self.string(&s).node)),
+                _ => out.push(Segment::Key(s.as_str().to_string())),
+            }
+        }
+        out
     }
 }
 
@@ -1391,6 +1451,7 @@ fn expr_depth_hint(e: &Spanned<Expr>) -> u32 {
             Expr::Sequence { steps, .. } => steps.iter().collect(),
             Expr::Scoped(a, b, _) => vec![a, b],
             Expr::By(a, _, _) => vec![a],
+            Expr::Access(base, _) => vec![base],
             _ => vec![],
         };
         1 + kids
@@ -1824,6 +1885,7 @@ fn collect_breaks<'t>(e: &'t mut Expr, text: &str, out: &mut Vec<(usize, &'t mut
             collect_breaks(&mut b.node, text, out);
         }
         Expr::By(a, _, _) => collect_breaks(&mut a.node, text, out),
+        Expr::Access(base, _) => collect_breaks(&mut base.node, text, out),
         _ => {}
     }
 }

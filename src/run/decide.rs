@@ -50,12 +50,14 @@ pub(crate) fn decide<'e>(
 ) {
     let shared = program;
     let program = &**program;
+    let scratch = crate::run::derived::Scratch::new(program);
     let ctx = Ctx {
         program,
         event,
         metrics,
         profile,
         elem: None,
+        scratch: &scratch,
     };
     let field = |f: Field| match f {
         Field::EventType => event.event_type.as_deref(),

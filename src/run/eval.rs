@@ -18,6 +18,8 @@ use crate::input::event::{client_ip, ActorKind, Event};
 use crate::input::profile::ProfileValue;
 use crate::lang::ast::{ArithOp, CmpOp, StrOp};
 use crate::num::Num;
+use crate::run::derived::clock_value;
+use crate::run::similarity::jaro_winkler;
 
 pub use crate::compile::value::{compare_values, V};
 use crate::run::state::{CellOut, CellRead, HistoryStats};
@@ -170,34 +172,27 @@ pub struct Ctx<'a> {
     pub profile: Option<&'a ResolvedProfile>,
     /// The element inside `any(...)`.
     pub elem: Option<&'a Value>,
+    /// What this evaluation's values borrow beyond the event: decoded
+    /// `json(...)` sources and dates (`Scratch::new(program)`).
+    pub scratch: &'a Scratch,
 }
 
 /// Looks a key up in a JSON object: exact first, then the first key in
 /// document order equal to it ignoring ASCII case ([`crate::input::event::get_ci`]).
 pub use crate::input::event::get_ci;
 
-/// Follows `path` through objects only (a scalar read).
-pub fn scalar_path<'v>(mut v: &'v Value, path: &[Box<str>]) -> Option<&'v Value> {
-    for seg in path {
-        v = match v {
-            Value::Object(o) => get_ci(o, seg)?,
-            _ => return None,
-        };
-    }
-    Some(v)
-}
+/// Follows a path (keys through objects, indexes through arrays), and
+/// every value at a path (arrays flattened); see [`crate::input::json_path`].
+pub use crate::input::json_path::{any_at_path, scalar_path};
 
-/// Calls `f` for every value at `path`, flattening arrays on the way and at
-/// the end; stops when `f` returns true, and returns whether it did.
-pub fn any_at_path(v: &Value, path: &[Box<str>], f: &mut dyn FnMut(&Value) -> bool) -> bool {
-    match (v, path.split_first()) {
-        (Value::Array(items), _) => items.iter().any(|i| any_at_path(i, path, f)),
-        (_, None) => f(v),
-        (Value::Object(o), Some((seg, rest))) => {
-            get_ci(o, seg).is_some_and(|next| any_at_path(next, rest, f))
-        }
-        _ => false,
-    }
+pub use crate::run::derived::Scratch;
+
+/// What a value reads before it is made a scalar: `json(...)` decodes a
+/// string and keeps an object or array as it is.
+enum Raw<'a> {
+    Json(&'a Value),
+    Str(&'a str),
+    Absent,
 }
 
 /// A JSON scalar as a value.
@@ -479,6 +474,7 @@ impl<'a> Ctx<'a> {
                 .attr_root()
                 .and_then(|r| scalar_path(r, path))
                 .is_some_and(|v| !v.is_null()),
+            Val::Json(j) => self.json(j).is_some_and(|v| !v.is_null()),
             _ => false,
         }
     }
@@ -810,7 +806,44 @@ impl<'a> Ctx<'a> {
             }
             Val::Len(list) => V::Num(Num::count(self.len(list))),
             Val::Named(_, inner) => self.val(inner),
+            Val::Json(j) => self.json(j).map_or(V::Absent, json_value),
+            Val::Clock(c) => clock_value(c.field, c.zone, self.event.time_ms, self.scratch),
+            Val::Similarity(a, b) => match (self.val(a), self.val(b)) {
+                (V::Str(x), V::Str(y)) => V::Num(Num::from_f64(jaro_winkler(x, y))),
+                _ => V::Absent,
+            },
         }
+    }
+
+    /// The JSON value `v` reads before it is made a scalar.
+    fn raw(&self, v: &'a Val) -> Raw<'a> {
+        let json = |found: Option<&'a Value>| found.map_or(Raw::Absent, Raw::Json);
+        match v {
+            Val::Attr(path) => json(self.attr_root().and_then(|r| scalar_path(r, path))),
+            Val::Elem(path) => json(self.elem.and_then(|e| scalar_path(e, path))),
+            Val::Json(j) => json(self.json(j)),
+            other => match self.val(other) {
+                V::Str(s) => Raw::Str(s),
+                _ => Raw::Absent,
+            },
+        }
+    }
+
+    /// `json(source)` and its path: the source's string decoded (once per
+    /// evaluation), or its object or array as it is; absent for a string
+    /// that is not JSON (or past [`JsonLimits`]) and for `null`.
+    fn json(&self, j: &'a JsonRead) -> Option<&'a Value> {
+        let limits = self.program.json_limits;
+        let text = match self.raw(&j.source) {
+            Raw::Json(Value::String(s)) => s.as_str(),
+            Raw::Str(s) => s,
+            Raw::Json(Value::Null) | Raw::Absent => return None,
+            Raw::Json(v) => return scalar_path(v, &j.path),
+        };
+        let root = self
+            .scratch
+            .json(j.slot, || crate::input::json_path::decode(text, limits))?;
+        scalar_path(root, &j.path)
     }
 
     fn len(&self, list: &ListRef) -> u64 {
@@ -1024,11 +1057,16 @@ impl<'a> Ctx<'a> {
             },
             Val::Attr(p) => {
                 let raw = self.attr_root().and_then(|r| scalar_path(r, p));
-                format!("attr.{} {}", p.join("."), shape_or(raw, &value))
+                format!("attr.{} {}", path_text(p), shape_or(raw, &value))
             }
             Val::Elem(p) => {
                 let raw = self.elem.and_then(|e| scalar_path(e, p));
-                format!("{} {}", p.join("."), shape_or(raw, &value))
+                format!("{} {}", path_text(p), shape_or(raw, &value))
+            }
+            Val::Json(j) => format!("{} {}", j.label, shape_or(self.json(j), &value)),
+            Val::Clock(c) => format!("{} {value}", c.label),
+            Val::Similarity(a, b) => {
+                format!("similarity({}, {}) {value}", self.show(a), self.show(b))
             }
             Val::Profile(slot) => {
                 let path = self
@@ -1125,6 +1163,20 @@ pub fn actor_name(a: ActorKind) -> &'static str {
         ActorKind::System => "system",
         ActorKind::Other => "other",
     }
+}
+
+/// A compiled path as rules write it (`target[0]."a.b"`).
+fn path_text(path: &[Seg]) -> String {
+    let segs: Vec<crate::lang::path::Segment> = path
+        .iter()
+        .map(|s| match s {
+            Seg::Key(k) => crate::lang::path::Segment::Key(k.to_string()),
+            Seg::Index(i) => crate::lang::path::Segment::Index(*i),
+        })
+        .collect();
+    let mut out = String::new();
+    crate::lang::path::write_segments(&mut out, &segs);
+    out.strip_prefix('.').map_or(out.clone(), str::to_string)
 }
 
 /// How an explanation shows a JSON value: an array or an object (which have

@@ -10,6 +10,8 @@
 //!   metric;
 //! - [`eval`] evaluates compiled conditions on one event with three-valued
 //!   logic, and explains the rules that fired;
+//! - [`derived`] computes the time fields (`hour`, `date`, ...) and holds
+//!   an evaluation's scratch; [`similarity`] is Jaro-Winkler;
 //! - [`reload`] reports what [`Engine::reload`](engine::Engine::reload)
 //!   kept, added and dropped;
 //! - [`snapshot`] writes and reads the state of an engine (restarts,
@@ -18,11 +20,13 @@
 
 pub mod clock;
 pub(crate) mod decide;
+pub mod derived;
 pub mod engine;
 pub mod eval;
 pub mod partition;
 pub(crate) mod profiles;
 pub mod reload;
+pub mod similarity;
 pub mod snapshot;
 pub mod state;
 pub mod stats;

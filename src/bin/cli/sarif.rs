@@ -78,6 +78,10 @@ const CODES: &[(&str, &str)] = &[
     ("E0306", "Invalid regex"),
     ("E0307", "Empty time range"),
     ("E0308", "Unreadable list file"),
+    (
+        "E0309",
+        "Invalid path (an index or quoted key outside attr., an index out of range)",
+    ),
     ("W0001", "Trigger can never be true"),
     ("W0002", "Unless always true: the rule never fires"),
     ("W0003", "List never used"),

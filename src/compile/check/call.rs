@@ -17,6 +17,15 @@ impl Checker {
                     self.arity(name, 1, args.len());
                     return Cond::Const(Tri::False);
                 };
+                let json = matches!(&arg.node, Expr::Access(..))
+                    || matches!(&arg.node, Expr::Call(n, _) if n.node == "json");
+                if json {
+                    return match (self.value(arg), name.node == "exists") {
+                        (Some((v, _)), true) => Cond::Exists(v, label),
+                        (Some((v, _)), false) => Cond::Missing(v, label),
+                        (None, _) => Cond::Const(Tri::False),
+                    };
+                }
                 if !matches!(arg.node, Expr::Path(_)) {
                     self.error(
                         "E0206",
@@ -64,7 +73,10 @@ impl Checker {
                 };
                 let segs = match &path.node {
                     Expr::Path(p) if p.starts_with("attr.") => {
-                        split_path(p.trim_start_matches("attr."))
+                        match self.segs(p.trim_start_matches("attr."), path.span) {
+                            Some(segs) => segs,
+                            None => return Cond::Const(Tri::False),
+                        }
                     }
                     _ => {
                         self.error(
@@ -82,7 +94,12 @@ impl Checker {
                 self.in_any = saved;
                 Cond::Any(segs, Box::new(c), label)
             }
-            "min" | "max" | "abs" | "len" | "baseline" => {
+            "json" => match self.json_value(name, args, &[], whole) {
+                Some((v, _)) => Cond::Truthy(v, label),
+                None => Cond::Const(Tri::False),
+            },
+            "min" | "max" | "abs" | "len" | "baseline" | "similarity" | "hour" | "weekday"
+            | "hour_of_week" | "date" => {
                 if let Some((_, ty)) = self.value(whole) {
                     self.error(
                         "E0206",
@@ -151,14 +168,23 @@ impl Checker {
             );
             return None;
         }
-        let Expr::Path(p) = &e.node else {
-            self.error(
-                "E0206",
-                e.span,
-                format!("`{what}` takes a field, found `{}`", expr_text(&e.node)),
-                None,
-            );
-            return None;
+        let p = match &e.node {
+            Expr::Path(p) => p,
+            // A time field in a zone (`hour_of_week("America/New_York")`),
+            // `json(...)` and a path into it.
+            Expr::Call(n, _) if n.node == "json" || derived::clock_field(&n.node).is_some() => {
+                return self.value(e);
+            }
+            Expr::Access(..) => return self.value(e),
+            _ => {
+                self.error(
+                    "E0206",
+                    e.span,
+                    format!("`{what}` takes a field, found `{}`", expr_text(&e.node)),
+                    None,
+                );
+                return None;
+            }
         };
         if p == "scopes" || p == "granted_scopes" {
             if allow_list {
@@ -182,7 +208,10 @@ impl Checker {
         let r = self.value(e);
         self.in_count = saved;
         match r {
-            Some((v @ (Val::Field(_) | Val::Attr(_) | Val::Profile(_)), t)) => Some((v, t)),
+            Some((
+                v @ (Val::Field(_) | Val::Attr(_) | Val::Profile(_) | Val::Clock(_) | Val::Json(_)),
+                t,
+            )) => Some((v, t)),
             Some(_) => {
                 self.error(
                     "E0206",

@@ -41,6 +41,7 @@ impl Checker {
                 Some(c) => c,
                 None => self.path_cond(p, e),
             },
+            Expr::Access(..) => self.path_cond(&expr_text(&e.node), e),
             _ => {
                 let ty = self.value(e).map(|(_, t)| t);
                 if let Some(ty) = ty {
@@ -380,7 +381,8 @@ impl Checker {
                     }
                 }
                 if let Some(rest) = p.strip_prefix("attr.") {
-                    return Some((ListRef::Attr(split_path(rest), label), Ty::DynList));
+                    let segs = self.segs(rest, e.span)?;
+                    return Some((ListRef::Attr(segs, label), Ty::DynList));
                 }
                 if self.is_metric(p) {
                     if let Some((_, ty)) = self.value(e) {

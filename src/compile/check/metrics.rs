@@ -273,6 +273,7 @@ impl Checker {
                     named(&f.node, f.span, out);
                 }
             }
+            Expr::Access(base, _) => self.metric_refs(&base.node, base.span, out),
             Expr::Lit(_) | Expr::List(_) | Expr::Phrase(..) => {}
         }
     }

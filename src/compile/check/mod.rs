@@ -10,8 +10,10 @@
 
 mod call;
 mod cond;
+mod derived;
 mod lists;
 mod metrics;
+mod path;
 mod phrase;
 mod rule;
 mod stateful;
@@ -28,7 +30,7 @@ use std::sync::Arc;
 use ahash::AHashMap;
 
 use crate::compile::lower::fold::{fold_and, fold_arith, fold_cmp, fold_or};
-use crate::compile::lower::lists::{list_data, split_path};
+use crate::compile::lower::lists::list_data;
 use crate::compile::lower::Builder;
 use crate::compile::program::*;
 use crate::compile::vocab::Categories;
@@ -66,6 +68,12 @@ const FUNCTIONS: &[&str] = &[
     "previous",
     "stddev",
     "zscore",
+    "json",
+    "similarity",
+    "hour",
+    "weekday",
+    "hour_of_week",
+    "date",
 ];
 
 const ACTIONS: &[&str] = &[

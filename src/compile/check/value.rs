@@ -74,6 +74,7 @@ impl Checker {
                 ))
             }
             Expr::Call(name, args) => self.call_value(name, args, e),
+            Expr::Access(base, tail) => self.access_value(base, tail, e),
             Expr::Count {
                 cond,
                 scope,
@@ -223,13 +224,20 @@ impl Checker {
             && p != "requests_per_minute"
             && p != "baseline"
         {
-            return Some((Val::Elem(split_path(p)), Ty::Dyn));
+            return Some((Val::Elem(self.segs(p, span)?), Ty::Dyn));
+        }
+        if self.extended_outside_attr(p, span) {
+            return None;
         }
         if let Some((_, f, t)) = FIELDS.iter().find(|(n, _, _)| *n == p) {
             return Some((Val::Field(*f), *t));
         }
         if p == "tracked_for" {
             return self.tracked_for(span);
+        }
+        if let Some((field, ty)) = derived::clock_field(p) {
+            let path = Expr::Path(p.to_string());
+            return Some(self.clock_value(field, ty, Zone::Fixed(0), &path));
         }
         if p == "requests_per_minute" {
             if self.metric_in_count(span) {
@@ -267,7 +275,7 @@ impl Checker {
             };
         }
         if let Some(rest) = p.strip_prefix("attr.") {
-            return Some((Val::Attr(split_path(rest)), Ty::Dyn));
+            return Some((Val::Attr(self.segs(rest, span)?), Ty::Dyn));
         }
         if let Some(rest) = p.strip_prefix("agent.") {
             return Some((Val::Profile(self.build.profile_slot(rest)), Ty::Dyn));
@@ -289,6 +297,7 @@ impl Checker {
         let mut names: Vec<&str> = FIELDS.iter().map(|(n, _, _)| *n).collect();
         names.push("requests_per_minute");
         names.push("baseline");
+        names.extend(derived::CLOCK_FIELDS.iter().map(|(n, _, _)| *n));
         let list_names: Vec<String> = self.lists.keys().cloned().collect();
         names.extend(list_names.iter().map(String::as_str));
         let metric_names: Vec<String> = self.metrics.keys().cloned().collect();
@@ -440,6 +449,9 @@ impl Checker {
                 self.build.need_history(counter, windows);
                 Some((Val::Baseline { counter, windows }, Ty::Num))
             }
+            "json" => self.json_value(name, args, &[], whole),
+            "similarity" => self.similarity(name, args),
+            "hour" | "weekday" | "hour_of_week" | "date" => self.clock_call(name, args, whole),
             "exists" | "missing" | "first_seen" | "any" => {
                 self.error(
                     "E0206",

@@ -41,3 +41,10 @@ pub(crate) fn list_data(items: &[Spanned<Literal>], ty: Ty) -> ListData {
 pub(crate) fn split_path(p: &str) -> Box<[Box<str>]> {
     p.split('.').map(Box::from).collect()
 }
+
+/// The compiled segments of a path's canonical text (after `attr.`):
+/// `target[0]."a.b"`; `None` if it is not one.
+pub(crate) fn path_segs(p: &str) -> Option<Box<[crate::compile::program::Seg]>> {
+    let segs = crate::lang::path::segments(p)?;
+    Some(segs.iter().map(Into::into).collect())
+}

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use ahash::AHashMap;
 
 use crate::compile::program::{
-    CellDef, CompiledRule, Cond, CounterDef, DistinctDef, FirstSeenDef, ListData, ListRef, Program,
-    Val,
+    CellDef, CompiledRule, Cond, CounterDef, DistinctDef, FirstSeenDef, JsonLimits, ListData,
+    ListRef, Program, Val, Zone,
 };
 use lists::split_path;
 
@@ -48,6 +48,11 @@ pub struct Builder {
     regex_bytes: usize,
     /// The rule set's regex budget ([`crate::Limits::max_regex_bytes`]).
     max_regex_bytes: usize,
+    /// Each distinct `json(...)` source, by canonical text: its scratch slot.
+    json_sources: Vec<Arc<str>>,
+    /// Each distinct zone `date` is read in: its scratch slot.
+    date_zones: Vec<Zone>,
+    json_limits: JsonLimits,
 }
 
 impl Builder {
@@ -64,7 +69,38 @@ impl Builder {
             regexes: AHashMap::new(),
             regex_bytes: 0,
             max_regex_bytes: limits.max_regex_bytes,
+            json_sources: Vec::new(),
+            date_zones: Vec::new(),
+            json_limits: JsonLimits {
+                max_bytes: limits.max_json_bytes,
+                max_depth: limits.max_json_depth,
+            },
         }
+    }
+
+    /// The scratch slot of the `json(...)` source whose canonical text is
+    /// `source` (one per distinct source, so it is decoded once per event).
+    pub(crate) fn json_slot(&mut self, source: &str) -> u32 {
+        let i = match self.json_sources.iter().position(|s| &**s == source) {
+            Some(i) => i,
+            None => {
+                self.json_sources.push(Arc::from(source));
+                self.json_sources.len() - 1
+            }
+        };
+        u32::try_from(i).unwrap_or(u32::MAX)
+    }
+
+    /// The scratch slot of `date` in `zone`.
+    pub(crate) fn date_slot(&mut self, zone: Zone) -> u32 {
+        let i = match self.date_zones.iter().position(|z| *z == zone) {
+            Some(i) => i,
+            None => {
+                self.date_zones.push(zone);
+                self.date_zones.len() - 1
+            }
+        };
+        u32::try_from(i).unwrap_or(u32::MAX)
     }
 
     /// Compiles `re` once per rule set, within the rule set's regex budget
@@ -239,6 +275,9 @@ impl Builder {
             first_seens: self.first_seens,
             cells: self.cells,
             index,
+            json_slots: u32::try_from(self.json_sources.len()).unwrap_or(u32::MAX),
+            date_slots: u32::try_from(self.date_zones.len()).unwrap_or(u32::MAX),
+            json_limits: self.json_limits,
         }
     }
 }

@@ -162,6 +162,14 @@ fn val_cost(v: &Val) -> u32 {
             items.iter().map(val_cost).fold(1, u32::saturating_add)
         }
         Val::Len(list) => 1u32.saturating_add(list_cost(list)),
+        // A string decoded (once per event), then a path.
+        Val::Json(j) => 30u32
+            .saturating_add(val_cost(&j.source))
+            .saturating_add(j.path.len() as u32),
+        Val::Clock(_) => 2,
+        Val::Similarity(a, b) => 20u32
+            .saturating_add(val_cost(a))
+            .saturating_add(val_cost(b)),
     }
 }
 

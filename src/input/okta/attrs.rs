@@ -1,6 +1,6 @@
 //! Which parts of an Okta `LogEvent` become the event's `attrs`.
 
-use crate::compile::program::{CellArg, Cond, ListRef, Program, Val};
+use crate::compile::program::{CellArg, Cond, ListRef, Program, Seg, Val};
 
 /// The parts of an Okta `LogEvent` that [`parse_okta_with`](super::parse_okta_with)
 /// keeps as the event's `attrs` (what `attr.<path>` reads).
@@ -198,8 +198,11 @@ impl Paths {
         }
     }
 
-    fn add(&mut self, path: &[Box<str>]) {
-        self.found.push(path.to_vec());
+    /// Keeps what `path` reaches: its keys up to the first index (an
+    /// index needs the whole array, so the path is kept to the array).
+    fn add(&mut self, path: &[Seg]) {
+        self.found
+            .push(path.iter().map_while(|s| s.key().map(Box::from)).collect());
     }
 
     fn cond(&mut self, c: &Cond) {
@@ -263,6 +266,13 @@ impl Paths {
             Val::Neg(a) | Val::Abs(a) | Val::Named(_, a) => self.val(a),
             Val::Min(args) | Val::Max(args) => args.iter().for_each(|a| self.val(a)),
             Val::Len(list) => self.list(list),
+            // The decoded string is kept whole; the path runs inside it.
+            Val::Json(j) => self.val(&j.source),
+            Val::Clock(_) => {}
+            Val::Similarity(a, b) => {
+                self.val(a);
+                self.val(b);
+            }
             #[allow(unreachable_patterns)]
             _ => self.everything = true,
         }

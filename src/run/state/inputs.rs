@@ -154,12 +154,14 @@ pub(crate) fn with_observation<R>(
     f: impl FnOnce(&Observation<'_>) -> R,
 ) -> R {
     {
+        let scratch = crate::run::derived::Scratch::new(program);
         let ctx = Ctx {
             program,
             event,
             metrics: &NoMetrics,
             profile,
             elem: None,
+            scratch: &scratch,
         };
         let n = program.counters.len();
         let keyed = program.counters.iter().any(|c| c.by.is_some());
