@@ -1,5 +1,7 @@
 //! A pool of rules with every kind of state (counters, baselines of two
-//! lengths, keyed counters, distinct, first-seen, a cooldown, none), and
+//! lengths, keyed counters, distinct, first-seen, a cooldown, `since`,
+//! `first`, `previous`, `sequence`, keyed `distinct` and `first_seen`,
+//! z-scores, `tracked_for`, none), and
 //! random event streams with late events: shared by the reload and
 //! snapshot tests.
 #![allow(dead_code)]
@@ -99,6 +101,62 @@ pub const POOL: &[PoolRule] = &[
         cooldown: true,
         baseline: false,
         text: "Trigger: requests_per_minute > {t}\nAction: flag_for_review + alert security team\nSeverity: LOW\nCooldown: 10m",
+    },
+    PoolRule {
+        id: "R11",
+        needs_any_of: &["R11"],
+        cooldown: false,
+        baseline: false,
+        text: "Trigger: since(outcome == \"FAILURE\", 1h) by ip < 2m\nAction: flag_for_review\nSeverity: LOW",
+    },
+    PoolRule {
+        id: "R12",
+        needs_any_of: &["R12"],
+        cooldown: false,
+        baseline: false,
+        text: "Trigger: ip != first(ip where outcome == \"SUCCESS\", 30m)\nAction: flag_for_review\nSeverity: LOW",
+    },
+    PoolRule {
+        id: "R13",
+        needs_any_of: &["R13"],
+        cooldown: false,
+        baseline: false,
+        text: "Trigger: previous(ip) by outcome != ip\nAction: flag_for_review\nSeverity: LOW",
+    },
+    PoolRule {
+        id: "R14",
+        needs_any_of: &["R14"],
+        cooldown: false,
+        baseline: false,
+        text: "Trigger: sequence(outcome == \"FAILURE\", outcome == \"FAILURE\", outcome == \"SUCCESS\") within 10m by ip\nAction: deny\nSeverity: HIGH",
+    },
+    PoolRule {
+        id: "R15",
+        needs_any_of: &["R15"],
+        cooldown: false,
+        baseline: false,
+        text: "Trigger: distinct(ip where token request) over 10m by (outcome, agent.id) > {t}\nAction: suspend_token\nSeverity: HIGH",
+    },
+    PoolRule {
+        id: "R16",
+        needs_any_of: &["R16"],
+        cooldown: false,
+        baseline: false,
+        text: "Trigger: first_seen(ip where outcome == \"SUCCESS\", 30m) by outcome\nAction: flag_for_review\nSeverity: LOW",
+    },
+    PoolRule {
+        id: "R17",
+        needs_any_of: &["R17"],
+        cooldown: false,
+        baseline: false,
+        text: "Trigger: zscore(count(outcome == \"SUCCESS\") over 2m, 1h) > 1 OR stddev(count(outcome == \"SUCCESS\") over 2m, 1h, active) > 2.5\nAction: suspend_token\nSeverity: MEDIUM",
+    },
+    PoolRule {
+        id: "R18",
+        needs_any_of: &["R18"],
+        cooldown: false,
+        baseline: false,
+        text: "Trigger: tracked_for >= 30m AND outcome == \"FAILURE\"\nAction: flag_for_review\nSeverity: LOW",
     },
     PoolRule {
         id: "R10",

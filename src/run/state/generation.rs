@@ -430,10 +430,12 @@ impl AgentState {
             .collect();
         let mut old_cells: Vec<Option<Cell>> =
             old_more.cells.into_vec().into_iter().map(Some).collect();
+        let agent_cells = plan.has_agent_cells();
         let cells: Box<[Cell]> = plan
             .cells
             .iter()
             .enumerate()
+            .filter(|_| agent_cells)
             .map(|(i, c)| {
                 if c.keyed_map.is_some() {
                     return Cell::Since(i64::MIN);

@@ -1126,13 +1126,32 @@ struct CellInfo {
 impl Plan {
     /// `true` when an agent's state needs its second block from the start.
     fn agent_more(&self) -> bool {
-        !self.distincts.is_empty()
-            || !self.first_seens.is_empty()
-            || self.cells.iter().any(|c| c.keyed_map.is_none())
+        !self.distincts.is_empty() || !self.first_seens.is_empty() || self.has_agent_cells()
     }
 
-    /// The agent's own cells, fresh.
+    /// The counter plan or the cell kind whose keys keyed map `map` holds.
+    fn keyed_shape(&self, map: usize) -> (Option<CounterPlan>, Option<CellKind>) {
+        let m = Some(map);
+        (
+            self.counters
+                .iter()
+                .find(|c| c.keyed_map == m)
+                .map(|c| c.plan),
+            self.cells.iter().find(|c| c.keyed_map == m).map(|c| c.kind),
+        )
+    }
+
+    /// `true` when some cell metric is per agent (not keyed).
+    fn has_agent_cells(&self) -> bool {
+        self.cells.iter().any(|c| c.keyed_map.is_none())
+    }
+
+    /// The agent's own cells, fresh: one per cell metric (a placeholder for
+    /// a keyed one), or none at all when every cell metric is keyed.
     fn agent_cells(&self, time_ms: i64) -> Box<[Cell]> {
+        if !self.has_agent_cells() {
+            return Box::new([]);
+        }
         self.cells
             .iter()
             .map(|c| match c.keyed_map {

@@ -98,7 +98,10 @@ impl OwnedStore {
         });
         owned.agents = agents;
         owned.bytes = bytes;
-        let _ = store.each_key(&|_, _, _| true, &mut |record: KeyRecord| {
+        let _ = store.each_key(&|_, _, _| true, &mut |mut record: KeyRecord| {
+            // As for agents: a keyed set made as roomy as a restore makes it.
+            let (counter, cell) = owned.gen.plan.keyed_shape(record.map as usize);
+            let _ = record.state.fits(counter, cell);
             if let Some(map) = owned.keyed.get_mut(record.map as usize) {
                 owned.key_serial = owned.key_serial.max(record.state.serial.saturating_add(1));
                 owned.bytes += entry_bytes(&record.hash, &record.state);
@@ -422,43 +425,94 @@ impl OwnedStore {
     }
 
     /// Evicts agents (if `agents`) and keys, least recently seen first,
-    /// until `need_bytes` bytes and `need_keys` keys are freed.
+    /// until `need_bytes` bytes and `need_keys` keys are freed, as the
+    /// shared store does: the newest time `T` at which enough is older is
+    /// found, then entries strictly older than `T` go, then entries of `T`,
+    /// agents before keys and keyed maps in order, until enough went (the
+    /// shared store estimates `T` from a sample; here it is exact, and
+    /// within an agent map or a keyed map the oldest go first).
     fn evict_oldest(
         &mut self,
         agents: bool,
         need_bytes: usize,
         need_keys: usize,
     ) -> (usize, usize) {
-        let mut entries: Vec<(i64, usize, bool)> = Vec::new();
-        if agents {
-            entries.extend(
+        if need_bytes == 0 && need_keys == 0 {
+            return (0, 0);
+        }
+        let mut weighed: Vec<(i64, usize)> = Vec::new();
+        if agents && need_bytes > 0 {
+            weighed.extend(
                 self.agents
                     .iter()
-                    .map(|(k, s)| (s.state.newest_ms(), entry_bytes(k, &s.state), true)),
+                    .map(|(k, s)| (s.state.newest_ms(), entry_bytes(k, &s.state))),
             );
         }
         for map in &self.keyed {
-            entries.extend(
-                map.iter()
-                    .map(|(h, s)| (s.newest_ms(), entry_bytes(h, s), false)),
-            );
+            weighed.extend(map.iter().map(|(h, s)| (s.newest_ms(), entry_bytes(h, s))));
         }
-        entries.sort_unstable_by_key(|e| e.0);
-        // The newest time at or below which enough goes.
-        let (mut bytes, mut keys) = (0usize, 0usize);
-        let mut cut = i64::MIN;
-        for &(t, b, agent) in &entries {
-            if bytes >= need_bytes && keys >= need_keys {
-                break;
-            }
-            bytes += b;
-            keys += usize::from(!agent);
-            cut = t;
-        }
-        if entries.is_empty() || (need_bytes == 0 && need_keys == 0) {
+        if weighed.is_empty() {
             return (0, 0);
         }
-        self.remove_older(i128::from(cut) + 1, agents)
+        weighed.sort_unstable();
+        let (want, by_bytes) = if need_bytes > 0 {
+            (need_bytes, true)
+        } else {
+            (need_keys, false)
+        };
+        let mut acc = 0usize;
+        let mut threshold = i64::MAX;
+        for &(t, b) in &weighed {
+            acc += if by_bytes { b } else { 1 };
+            if acc >= want {
+                threshold = t;
+                break;
+            }
+        }
+        let (mut freed, mut gone_agents, mut gone_keys) = (0usize, 0usize, 0usize);
+        let enough = |freed: usize, keys: usize| freed >= need_bytes && keys >= need_keys;
+        for cut in [i128::from(threshold), i128::from(threshold) + 1, i128::MAX] {
+            if agents && !enough(freed, gone_keys) {
+                let mut old: Vec<(i64, Box<str>)> = self
+                    .agents
+                    .iter()
+                    .filter(|(_, s)| i128::from(s.state.newest_ms()) < cut)
+                    .map(|(k, s)| (s.state.newest_ms(), k.clone()))
+                    .collect();
+                old.sort_unstable();
+                for (_, k) in old {
+                    if enough(freed, gone_keys) {
+                        break;
+                    }
+                    if let Some(slot) = self.agents.remove(&k) {
+                        freed += entry_bytes(&k, &slot.state);
+                        gone_agents += 1;
+                    }
+                }
+            }
+            for map in &mut self.keyed {
+                if enough(freed, gone_keys) {
+                    break;
+                }
+                let mut old: Vec<(i64, u64)> = map
+                    .iter()
+                    .filter(|(_, s)| i128::from(s.newest_ms()) < cut)
+                    .map(|(h, s)| (s.newest_ms(), *h))
+                    .collect();
+                old.sort_unstable();
+                for (_, h) in old {
+                    if enough(freed, gone_keys) {
+                        break;
+                    }
+                    if let Some(state) = map.remove(&h) {
+                        freed += entry_bytes(&h, &state);
+                        gone_keys += 1;
+                    }
+                }
+            }
+        }
+        self.bytes = self.bytes.saturating_sub(freed);
+        (gone_agents, gone_keys)
     }
 
     /// Back under the budget: the least recently seen agents and keys go

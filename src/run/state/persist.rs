@@ -92,7 +92,8 @@ impl AgentState {
                 .iter_mut()
                 .zip(&plan.first_seens)
                 .all(|(s, f)| s.fits(f.capacity))
-            && more.cells.len() == plan.cells.len()
+            && (more.cells.len() == plan.cells.len()
+                || (more.cells.is_empty() && !plan.has_agent_cells()))
             && more
                 .cells
                 .iter_mut()
@@ -288,17 +289,11 @@ type KeyedPlan<'g> = (
 
 /// The map of keyed map `map`, and its counter's plan or its cell's kind.
 fn keyed_plan(gen: &Generation, map: u32) -> Option<KeyedPlan<'_>> {
-    let m = Some(map as usize);
-    let counter = gen.plan.counters.iter().find(|c| c.keyed_map == m);
-    let cell = gen.plan.cells.iter().find(|c| c.keyed_map == m);
+    let (counter, cell) = gen.plan.keyed_shape(map as usize);
     if counter.is_none() && cell.is_none() {
         return None;
     }
-    Some((
-        gen.keyed.get(map as usize)?,
-        counter.map(|c| c.plan),
-        cell.map(|c| c.kind),
-    ))
+    Some((gen.keyed.get(map as usize)?, counter, cell))
 }
 
 /// At most 80 characters of `text`, for messages.

@@ -1,0 +1,25 @@
+//! Every example the language reference gives for keys, scopes, `since`,
+//! `sequence`, `first`/`previous`, statistics, schedules, paths, `json`,
+//! `similarity`, time fields and named metrics checks as written, and the
+//! file is in canonical form.
+
+use riskgate::lang::format::format_source;
+use riskgate::RuleSet;
+
+const EXAMPLES: &str = include_str!("fixtures/spec9.rules");
+
+#[test]
+fn every_example_checks() {
+    let set = RuleSet::from_source("spec9.rules", EXAMPLES).unwrap_or_else(|d| panic!("{d}"));
+    let program = set.compile();
+    assert_eq!(program.rules.len(), 7);
+    // One cell for each of: first_seen by hour_of_week is a plain first-seen
+    // set; since, first by session, tracked_for, keyed distinct by user.
+    assert!(program.cells.len() >= 4, "{:?}", program.cells.len());
+}
+
+#[test]
+fn the_examples_are_canonical() {
+    let formatted = format_source("spec9.rules", EXAMPLES).unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(formatted, EXAMPLES);
+}
