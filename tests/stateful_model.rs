@@ -621,13 +621,16 @@ enum Step {
 }
 
 fn step() -> impl Strategy<Value = Step> {
+    // Whole seconds and half minutes, so that spans of exactly a window,
+    // a retention or a sequence's `within` are common (their bounds are
+    // where an off-by-one would hide).
     prop_oneof![
         3 => Just(Step::Same),
-        8 => (0..20 * SECOND).prop_map(Step::Soon),
-        4 => (0..5 * MINUTE).prop_map(Step::Later),
+        8 => (0..20i64).prop_map(|s| Step::Soon(s * SECOND)),
+        4 => (0..10i64).prop_map(|h| Step::Later(h * 30 * SECOND)),
         1 => (10 * MINUTE..3 * HOUR).prop_map(Step::Gap),
         1 => (DAY..3 * DAY).prop_map(Step::Days),
-        2 => (0..2 * HOUR).prop_map(Step::Late),
+        2 => (0..240i64).prop_map(|h| Step::Late(h * 30 * SECOND)),
     ]
 }
 
@@ -669,7 +672,7 @@ fn stream(raw: Vec<Raw>) -> Vec<Ev> {
 }
 
 fn params() -> impl Strategy<Value = Params> {
-    let minutes = || prop::sample::select(vec![1u32, 5, 30, 120, 2880]);
+    let minutes = || prop::sample::select(vec![1u32, 2, 5, 30, 120, 2880]);
     let k = || prop::sample::select(vec!["0", "0.5", "1", "2.5", "3"]);
     (
         (minutes(), minutes(), minutes(), minutes()),
