@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --example gen_events -- [--seed N] [--agents 50] [--events N]
-//!     [--out DIR] [--name STEM] [--profiles PATH] [--date 2026-11-22]
+//!     [--out DIR] [--name STEM] [--profiles PATH] [--date 2026-11-22] [--weeks]
 //! ```
 //!
 //! Without `--events` and `--out` it rewrites the bundled files:
@@ -11,7 +11,10 @@
 //! `examples/profiles/agents.json`. With `--events N` it writes a stream of about
 //! N events (more agents, same per-agent rates) to `--out` (default `target/gen`)
 //! as `okta-<N>.jsonl`, `okta-<N>.labels.jsonl` and `agents.json`, and leaves the
-//! bundled files alone. The same arguments always give byte-identical files.
+//! bundled files alone. The bundled run (or `--weeks`) also writes
+//! `okta-weeks.jsonl` and `okta-weeks.labels.jsonl`: six weeks of twelve of the
+//! agents at a few events a day, with incidents for the rules that need
+//! history. The same arguments always give byte-identical files.
 //!
 //! Only `std` is used: a splitmix64 PRNG, a hand-written JSON writer (fixed key
 //! order, whatever serde_json features the build enables) and, for the Poisson
@@ -744,10 +747,18 @@ struct Grant {
     cert_age: u32,
     lifetime: u32,
     ua: Option<&'static str>,
+    /// `secretAgeDays` when it is not the agent's fixed age (the weeks stream
+    /// rotates secrets weekly).
+    secret_age: Option<u32>,
+    /// `authenticationContext.externalSessionId` (the weeks stream's AI
+    /// assistants work in one session a day).
+    session: Option<String>,
 }
 
 enum Body {
     Grant(Box<Grant>),
+    /// The agent rotates its own client secret (weeks stream).
+    Rotation,
     Session,
     Sso(usize),
 }
@@ -788,6 +799,8 @@ fn normal_grant(a: &Agent, r: &mut Rng) -> Grant {
         cert_age: a.cert_age,
         lifetime: a.lifetime,
         ua: None,
+        secret_age: None,
+        session: None,
     }
 }
 
@@ -802,11 +815,13 @@ struct World {
     events: Vec<Ev>,
     incidents: Vec<Incident>,
     seq: u32,
+    /// Length of the stream from `day0` (one day, or the weeks).
+    span: i64,
 }
 
 impl World {
     fn push(&mut self, t: i64, actor: usize, incident: u32, body: Body) {
-        if t < self.day0 || t >= self.day0 + DAY_MS {
+        if t < self.day0 || t >= self.day0 + self.span {
             return;
         }
         self.events.push(Ev {
@@ -1165,22 +1180,68 @@ fn write_event(o: &mut String, w: &World, e: &Ev) {
                 })
                 .obj("securityContext", |j| {
                     j.num("asNumber", geo.asn);
-                })
-                .obj("debugContext", |j| {
-                    j.obj("debugData", |j| {
-                        j.str("grantType", "client_credentials")
-                            .str("clientAuthType", a.auth)
-                            .str("requestedScopes", &req.join(" "))
-                            .str("grantedScopes", &granted.join(" "))
-                            .str("certIssuer", g.issuer)
-                            .num("certAgeDays", g.cert_age as i64)
-                            .num("tokenLifetimeMinutes", g.lifetime as i64);
-                        if let Some(s) = a.secret_age {
-                            j.num("secretAgeDays", s as i64);
-                        }
-                        j.str("devicePosture", "compliant");
-                    });
                 });
+            if let Some(s) = &g.session {
+                j.obj("authenticationContext", |j| {
+                    j.str("externalSessionId", s);
+                });
+            }
+            j.obj("debugContext", |j| {
+                j.obj("debugData", |j| {
+                    j.str("grantType", "client_credentials")
+                        .str("clientAuthType", a.auth)
+                        .str("requestedScopes", &req.join(" "))
+                        .str("grantedScopes", &granted.join(" "))
+                        .str("certIssuer", g.issuer)
+                        .num("certAgeDays", g.cert_age as i64)
+                        .num("tokenLifetimeMinutes", g.lifetime as i64);
+                    if let Some(s) = g.secret_age.or(a.secret_age) {
+                        j.num("secretAgeDays", s as i64);
+                    }
+                    j.str("devicePosture", "compliant");
+                });
+            });
+        }
+        Body::Rotation => {
+            // The agent creates a new client secret through the API (Okta's
+            // `app.oauth2.credentials.lifecycle.create`), from its first host.
+            let a = &w.agents[e.actor as usize];
+            let home = &a.homes[0];
+            let geo = &HOME_GEOS[home.geo];
+            let ip = home.net.host(home.hosts[0]);
+            let mut t = String::from("[");
+            let mut tj = Obj::new(&mut t);
+            tj.str("id", &a.id)
+                .str("type", "AppInstance")
+                .str("alternateId", &a.name)
+                .str("displayName", &a.name);
+            tj.end();
+            t.push(']');
+            j.str("eventType", "app.oauth2.credentials.lifecycle.create")
+                .str("severity", "INFO")
+                .str("displayMessage", "Create client secret for OAuth client")
+                .obj("actor", |j| {
+                    j.str("id", &a.id)
+                        .str("type", "PublicClientApp")
+                        .str("alternateId", &a.name)
+                        .str("displayName", &a.name);
+                })
+                .obj("client", |j| {
+                    j.obj("userAgent", |j| {
+                        j.str("rawUserAgent", a.ua);
+                    })
+                    .str("ipAddress", &ip)
+                    .obj("geographicalContext", |j| {
+                        j.str("city", geo.city).str("country", geo.country);
+                    });
+                })
+                .obj("outcome", |j| {
+                    j.str("result", "SUCCESS");
+                })
+                .obj("securityContext", |j| {
+                    j.num("asNumber", geo.asn);
+                })
+                .raw("target", &t);
         }
         Body::Session | Body::Sso(_) => {
             let h = &w.humans[e.actor as usize - w.agents.len()];
@@ -1260,9 +1321,10 @@ struct Args {
     name: Option<String>,
     profiles: Option<PathBuf>,
     date: String,
+    weeks: bool,
 }
 
-const USAGE: &str = "usage: gen_events [--seed N] [--agents N] [--events N] [--out DIR] [--name STEM] [--profiles PATH] [--date YYYY-MM-DD]
+const USAGE: &str = "usage: gen_events [--seed N] [--agents N] [--events N] [--out DIR] [--name STEM] [--profiles PATH] [--date YYYY-MM-DD] [--weeks]
 
   --seed N        PRNG seed (default 42); same arguments give byte-identical files
   --agents N      number of agents (default 50); --events may raise it
@@ -1272,6 +1334,9 @@ const USAGE: &str = "usage: gen_events [--seed N] [--agents N] [--events N] [--o
   --profiles PATH where to write the agent profiles (default DIR/agents.json, or
                   examples/profiles/agents.json for the bundled stream)
   --date D        the UTC day to cover (default 2026-11-22)
+  --weeks         also write okta-weeks.jsonl and okta-weeks.labels.jsonl into DIR:
+                  six weeks of 12 of the agents up to --date, with
+                  their own incidents (the bundled files always get them)
 
 Without --events and --out the bundled files under examples/ are rewritten.";
 
@@ -1284,12 +1349,17 @@ fn parse_args() -> Result<Args, String> {
         name: None,
         profiles: None,
         date: "2026-11-22".into(),
+        weeks: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "-h" || flag == "--help" {
             println!("{USAGE}");
             std::process::exit(0);
+        }
+        if flag == "--weeks" {
+            a.weeks = true;
+            continue;
         }
         let mut val = || {
             it.next()
@@ -1354,6 +1424,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         events: Vec::new(),
         incidents: Vec::new(),
         seq: 0,
+        span: DAY_MS,
     };
     w.normal_traffic();
     let per_kind = (w.agents.len() * 4 / 50).max(4);
@@ -1440,6 +1511,770 @@ fn main() -> Result<(), Box<dyn Error>> {
         parts.push(format!("{} {n} ({ev} events)", k.name()));
     }
     eprintln!("  incidents  {} -> {}", order.len(), labels_path.display());
+    eprintln!("             {}", parts.join(", "));
+    if bundled || args.weeks {
+        // The six weeks up to --date (2026-10-11 to 2026-11-21 for the bundled
+        // day): in the past, so a replay's forward-skew limit never drops them,
+        // and across the end of daylight saving time in New York (2026-11-01).
+        write_weeks(args.seed, day0 - WEEKS * 7 * DAY_MS, &out_dir, "okta-weeks")?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------
+// The weeks stream: six weeks of a dozen agents at a few events a day, for the
+// rules that need history (tracked_for, 28-day schedules, 90-day z-scores) and
+// for sequences, sessions and per-client fan-out.
+
+const HOUR_MS: i64 = 3_600_000;
+const S_WEEKS: u64 = 7;
+const S_WEEKS_INC: u64 = 8;
+const S_SESSION: u64 = 9;
+/// Length of the weeks stream.
+const WEEKS: i64 = 6;
+/// The agents of the weeks stream, by template name.
+const WEEKS_AGENTS: &[&str] = &[
+    "terraform-cloud-runner",
+    "kubernetes-external-secrets",
+    "openai-support-agent",
+    "zendesk-triage-agent",
+    "claude-code-review-agent",
+    "snowflake-etl-nightly",
+    "stripe-billing-reconciler",
+    "jira-sprint-bot",
+    "datadog-remediation-prod",
+    "github-actions-deployer",
+    "looker-report-scheduler",
+    "workday-hr-sync",
+];
+/// AI assistants that work in one Okta session a (New York) working day.
+const SESSION_AGENTS: &[&str] = &[
+    "openai-support-agent",
+    "zendesk-triage-agent",
+    "claude-code-review-agent",
+];
+/// Scopes that read secrets (`secret_read_scopes` in agents.rules).
+const SECRET_READ_SCOPES: &[&str] = &[
+    "vault:secrets:read",
+    "k8s:secrets:read",
+    "github:secrets:read",
+];
+/// Thresholds of the rules B1-B5 (examples/rules/agents.rules).
+const SEQ_WITHIN_MS: i64 = 30 * MIN_MS;
+const TRACKED_MS: i64 = 14 * DAY_MS;
+const SCHEDULE_RETENTION_MS: i64 = 28 * DAY_MS;
+const ZSCORE_DAYS: i64 = 90;
+const FANOUT_ABOVE: usize = 8;
+
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug)]
+enum WKind {
+    RotatedThenNewNetwork,
+    OffSchedule,
+    SecretReadSpike,
+    SessionIpChange,
+    TokenIpFanout,
+}
+
+const WKINDS: [WKind; 5] = [
+    WKind::RotatedThenNewNetwork,
+    WKind::OffSchedule,
+    WKind::SecretReadSpike,
+    WKind::SessionIpChange,
+    WKind::TokenIpFanout,
+];
+
+impl WKind {
+    fn name(self) -> &'static str {
+        match self {
+            WKind::RotatedThenNewNetwork => "rotated_then_new_network",
+            WKind::OffSchedule => "off_schedule",
+            WKind::SecretReadSpike => "secret_read_spike",
+            WKind::SessionIpChange => "session_ip_change",
+            WKind::TokenIpFanout => "token_ip_fanout",
+        }
+    }
+}
+
+/// The UTC offset of America/New_York at `t` (US rules since 2007: daylight
+/// time from the second Sunday of March 07:00 UTC to the first Sunday of
+/// November 06:00 UTC).
+fn ny_offset_ms(t: i64) -> i64 {
+    let (y, _, _) = civil_from_days(t.div_euclid(DAY_MS));
+    let sunday = |m: i64, nth: i64| {
+        let first = days_from_civil(y, m, 1);
+        // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
+        let to_sunday = (7 - (first + 4).rem_euclid(7)) % 7;
+        first + to_sunday + 7 * (nth - 1)
+    };
+    let start = sunday(3, 2) * DAY_MS + 7 * HOUR_MS;
+    let end = sunday(11, 1) * DAY_MS + 6 * HOUR_MS;
+    if t >= start && t < end {
+        -4 * HOUR_MS
+    } else {
+        -5 * HOUR_MS
+    }
+}
+
+/// `hour_of_week("America/New_York")`: 0-167, Monday 00:00 = 0.
+fn how_ny(t: i64) -> usize {
+    let local = t + ny_offset_ms(t);
+    let day = local.div_euclid(DAY_MS);
+    let weekday = (day + 3).rem_euclid(7); // Monday = 0
+    (weekday * 24 + local.rem_euclid(DAY_MS) / HOUR_MS) as usize
+}
+
+/// The New York day of `t` (days since 1970-01-01 there).
+fn ny_day(t: i64) -> i64 {
+    (t + ny_offset_ms(t)).div_euclid(DAY_MS)
+}
+
+/// The hours of the week (New York) an agent works in.
+fn weekly_slots(a: &Agent) -> [bool; 168] {
+    let mut s = [false; 168];
+    let ny_hour = |utc_min: i64| (utc_min.div_euclid(60) - 5).rem_euclid(24) as usize;
+    match a.sched {
+        Sched::Business | Sched::Ci => {
+            let h0 = ny_hour(a.biz_start);
+            for d in 0..5 {
+                for i in 0..9 {
+                    s[(d * 24 + h0 + i) % 168] = true;
+                }
+            }
+        }
+        Sched::Nightly => {
+            let h0 = ny_hour(a.batch_start);
+            let n = ((a.batch_start + a.batch_len + 59) / 60 - a.batch_start / 60) as usize;
+            for d in 0..7 {
+                for i in 0..n {
+                    s[(d * 24 + h0 + i) % 168] = true;
+                }
+            }
+        }
+        Sched::Always => s = [true; 168],
+    }
+    s
+}
+
+fn session_id(seed: u64, ai: usize, day: i64) -> String {
+    let mut r = Rng::stream(seed, S_SESSION, (ai as u64) << 20 ^ day as u64);
+    format!("102{}", r.base62(22))
+}
+
+/// A 10.0.0.0/8 address in no agent's home network and not used before.
+fn fresh_ip(r: &mut Rng, agents: &[Agent], taken: &mut Vec<String>) -> String {
+    loop {
+        let (b, c) = (r.range(100, 199) as u8, r.below(256) as u8);
+        let home = agents.iter().any(|a| {
+            a.homes
+                .iter()
+                .any(|h| matches!(h.net, Net::V4([10, x, y]) if x == b && y == c))
+        });
+        let ip = Ipv4Addr::new(10, b, c, r.range(10, 250) as u8).to_string();
+        if !home && !taken.contains(&ip) {
+            taken.push(ip.clone());
+            return ip;
+        }
+    }
+}
+
+struct WIncident {
+    kind: WKind,
+    agent: usize,
+}
+
+/// What the definitions read of one event of the weeks stream.
+struct Obs {
+    agent: usize,
+    t: i64,
+    grant: bool,
+    ip: String,
+    /// The IP is outside the agent's home networks.
+    away: bool,
+    requested: String,
+    secret_read: bool,
+    session: Option<String>,
+}
+
+struct Weeks {
+    w: World,
+    winc: Vec<WIncident>,
+    /// Each agent's working hours of the week (New York).
+    slots: Vec<[bool; 168]>,
+    /// Each agent's secret rotations (agents with a client secret).
+    rotations: Vec<Vec<i64>>,
+}
+
+impl Weeks {
+    fn agent_index(&self, name: &str) -> usize {
+        self.w
+            .agents
+            .iter()
+            .position(|a| a.name == name)
+            .unwrap_or_else(|| panic!("no agent `{name}` among the first 50"))
+    }
+
+    fn cert_age(&self, ai: usize, t: i64) -> u32 {
+        let a = &self.w.agents[ai];
+        let age = a.cert_age as i64 + (t - self.w.day0) / DAY_MS;
+        (if age > 85 { age - 85 } else { age }) as u32
+    }
+
+    fn secret_age(&self, ai: usize, t: i64) -> Option<u32> {
+        let a = &self.w.agents[ai];
+        a.secret_age?;
+        let last = self.rotations[ai].iter().rev().find(|&&r| r <= t).copied();
+        Some(match last {
+            Some(r) => ((t - r) / DAY_MS) as u32,
+            None => a.secret_age.unwrap_or(0) % 7 + ((t - self.w.day0) / DAY_MS) as u32,
+        })
+    }
+
+    fn grant(&self, ai: usize, t: i64, r: &mut Rng) -> Grant {
+        let a = &self.w.agents[ai];
+        let mut g = normal_grant(a, r);
+        g.cert_age = self.cert_age(ai, t);
+        g.secret_age = self.secret_age(ai, t);
+        if SESSION_AGENTS.contains(&a.name.as_str()) {
+            let day = ny_day(t);
+            let mut sr = Rng::stream(
+                self.w.seed,
+                S_SESSION ^ 0x100,
+                (ai as u64) << 20 ^ day as u64,
+            );
+            g.ip = Ip::Home {
+                home: 0,
+                host: *sr.pick(&a.homes[0].hosts),
+            };
+            g.geo = GeoRef::Home(a.homes[0].geo);
+            g.session = Some(session_id(self.w.seed, ai, day));
+        }
+        g
+    }
+
+    fn hours(&self) -> impl Iterator<Item = i64> + '_ {
+        (0..WEEKS * 168).map(move |k| self.w.day0 + k * HOUR_MS)
+    }
+
+    fn normal_traffic(&mut self) {
+        let agents: Vec<usize> = WEEKS_AGENTS.iter().map(|n| self.agent_index(n)).collect();
+        // Weekly secret rotations first: grants report the secret's age.
+        for &ai in &agents {
+            if self.w.agents[ai].secret_age.is_none() {
+                continue;
+            }
+            let mut r = Rng::stream(self.w.seed, S_WEEKS ^ 0x200, ai as u64);
+            let mut times = Vec::new();
+            for week in 0..WEEKS {
+                let h = (week * 168..(week + 1) * 168)
+                    .map(|k| self.w.day0 + k * HOUR_MS)
+                    .find(|&h| self.slots[ai][how_ny(h)]);
+                if let Some(h) = h {
+                    times.push(h + r.range(0, 29) as i64 * MIN_MS + r.below(MIN_MS as u64) as i64);
+                }
+            }
+            self.rotations[ai] = times;
+        }
+        for &ai in &agents {
+            for &t in &self.rotations[ai].clone() {
+                self.w.push(t, ai, NONE, Body::Rotation);
+            }
+            let mut r = Rng::stream(self.w.seed, S_WEEKS, ai as u64);
+            let always = self.w.agents[ai].sched == Sched::Always;
+            let hours: Vec<i64> = self
+                .hours()
+                .filter(|&h| self.slots[ai][how_ny(h)])
+                .collect();
+            for h in hours {
+                let n = if always {
+                    u32::from(r.chance(0.45))
+                } else {
+                    1 + u32::from(r.chance(0.35))
+                };
+                for _ in 0..n {
+                    let t = h + r.below(HOUR_MS as u64) as i64;
+                    let g = self.grant(ai, t, &mut r);
+                    self.w.push(t, ai, NONE, Body::Grant(Box::new(g)));
+                }
+            }
+        }
+    }
+
+    fn new_incident(&mut self, kind: WKind, ai: usize) -> u32 {
+        self.winc.push(WIncident { kind, agent: ai });
+        (self.winc.len() - 1) as u32
+    }
+
+    /// A random working hour of agent `ai` on days `days` of the stream.
+    fn working_hour(&self, ai: usize, days: (i64, i64), r: &mut Rng) -> i64 {
+        let hours: Vec<i64> = self
+            .hours()
+            .filter(|&h| {
+                let d = (h - self.w.day0) / DAY_MS;
+                d >= days.0 && d <= days.1 && self.slots[ai][how_ny(h)]
+            })
+            .collect();
+        *r.pick(&hours)
+    }
+
+    fn inject(&mut self) {
+        let mut r = Rng::stream(self.w.seed, S_WEEKS_INC, 0);
+        let mut taken: Vec<String> = Vec::new();
+        let full = |a: &Agent| (1u64 << a.scopes.len()) - 1;
+
+        // Secret-read spikes: 30-40 reads in one working hour, days 20-38.
+        for name in ["terraform-cloud-runner", "kubernetes-external-secrets"] {
+            let ai = self.agent_index(name);
+            let id = self.new_incident(WKind::SecretReadSpike, ai);
+            let h = self.working_hour(ai, (20, 38), &mut r);
+            for _ in 0..r.range(30, 40) {
+                let t = h + r.below(HOUR_MS as u64) as i64;
+                let mut g = self.grant(ai, t, &mut r);
+                g.requested = full(&self.w.agents[ai]);
+                g.fail = None;
+                self.w.push(t, ai, id, Body::Grant(Box::new(g)));
+            }
+        }
+
+        // Session hijack: 1-2 grants inside a working session from another address.
+        for name in ["openai-support-agent", "claude-code-review-agent"] {
+            let ai = self.agent_index(name);
+            let id = self.new_incident(WKind::SessionIpChange, ai);
+            let (first, last) = loop {
+                let h = self.working_hour(ai, (3, 40), &mut r);
+                let day = ny_day(h);
+                let times: Vec<i64> = self
+                    .w
+                    .events
+                    .iter()
+                    .filter(|e| e.actor as usize == ai && ny_day(e.t) == day)
+                    .map(|e| e.t)
+                    .collect();
+                if times.len() >= 4 {
+                    let (lo, hi) = (
+                        *times.iter().min().unwrap_or(&0),
+                        *times.iter().max().unwrap_or(&0),
+                    );
+                    break (lo, hi);
+                }
+            };
+            let ip = fresh_ip(&mut r, &self.w.agents, &mut taken);
+            for _ in 0..r.range(1, 2) {
+                let t = first + 1 + r.below((last - first - 1) as u64) as i64;
+                let mut g = self.grant(ai, t, &mut r);
+                g.ip = Ip::Ext(ip.clone());
+                g.fail = None;
+                self.w.push(t, ai, id, Body::Grant(Box::new(g)));
+            }
+        }
+
+        // Off-schedule activity: 1-3 grants in consecutive hours of the week the
+        // agent never works in, after day 15.
+        for name in ["snowflake-etl-nightly", "jira-sprint-bot"] {
+            let ai = self.agent_index(name);
+            let id = self.new_incident(WKind::OffSchedule, ai);
+            let n = r.range(1, 3) as usize;
+            let q = loop {
+                let q = r.below(168) as usize;
+                if (0..n).all(|i| !self.slots[ai][(q + i) % 168]) {
+                    break q;
+                }
+            };
+            let h = self
+                .hours()
+                .find(|&h| {
+                    h >= self.w.day0 + 15 * DAY_MS + r.below(20) as i64 * DAY_MS && how_ny(h) == q
+                })
+                .unwrap_or_else(|| panic!("no hour {q} after day 15"));
+            for i in 0..n as i64 {
+                let t = h + i * HOUR_MS + r.below(HOUR_MS as u64) as i64;
+                let mut g = self.grant(ai, t, &mut r);
+                g.fail = None;
+                self.w.push(t, ai, id, Body::Grant(Box::new(g)));
+            }
+        }
+
+        // Fan-out: the credential requests the full scope set from 9 new addresses
+        // within 25 minutes of a working hour.
+        for name in ["datadog-remediation-prod", "github-actions-deployer"] {
+            let ai = self.agent_index(name);
+            let id = self.new_incident(WKind::TokenIpFanout, ai);
+            let h = self.working_hour(ai, (2, 40), &mut r);
+            let mut t = h + r.range(0, 20) as i64 * MIN_MS;
+            for _ in 0..FANOUT_ABOVE + 1 {
+                let ip = fresh_ip(&mut r, &self.w.agents, &mut taken);
+                let mut g = self.grant(ai, t, &mut r);
+                g.ip = Ip::Ext(ip);
+                g.requested = full(&self.w.agents[ai]);
+                g.fail = None;
+                self.w.push(t, ai, id, Body::Grant(Box::new(g)));
+                t += r.range(30_000, 150_000) as i64;
+            }
+        }
+
+        // A weekly rotation followed, 2-25 minutes later, by the first use of the
+        // new secret from a network the agent never uses.
+        let busy: Vec<usize> = self.winc.iter().map(|i| i.agent).collect();
+        let rotating: Vec<usize> = WEEKS_AGENTS
+            .iter()
+            .map(|n| self.agent_index(n))
+            .filter(|&ai| !busy.contains(&ai) && !self.rotations[ai].is_empty())
+            .take(2)
+            .collect();
+        for ai in rotating {
+            let id = self.new_incident(WKind::RotatedThenNewNetwork, ai);
+            let week = r.range(2, 4) as usize;
+            let Some(&rot) = self.rotations[ai].get(week) else {
+                continue;
+            };
+            let t = rot + r.range(2, 25) as i64 * MIN_MS + r.below(MIN_MS as u64) as i64;
+            let ip = fresh_ip(&mut r, &self.w.agents, &mut taken);
+            let mut g = self.grant(ai, t, &mut r);
+            g.ip = Ip::Ext(ip);
+            g.fail = None;
+            self.w.push(t, ai, id, Body::Grant(Box::new(g)));
+        }
+    }
+
+    fn observe(&self) -> Vec<Obs> {
+        self.w
+            .events
+            .iter()
+            .map(|e| {
+                let a = &self.w.agents[e.actor as usize];
+                match &e.body {
+                    Body::Grant(g) => {
+                        let (ip, away) = match &g.ip {
+                            Ip::Home { home, host } => {
+                                (a.homes[*home as usize].net.host(*host), false)
+                            }
+                            Ip::Ext(s) => (s.clone(), true),
+                        };
+                        let req: Vec<&str> = a
+                            .scopes
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| g.requested >> i & 1 == 1)
+                            .map(|(_, s)| *s)
+                            .collect();
+                        Obs {
+                            agent: e.actor as usize,
+                            t: e.t,
+                            grant: true,
+                            ip,
+                            away,
+                            secret_read: req.iter().any(|s| SECRET_READ_SCOPES.contains(s)),
+                            requested: req.join(" "),
+                            session: g.session.clone(),
+                        }
+                    }
+                    _ => Obs {
+                        agent: e.actor as usize,
+                        t: e.t,
+                        grant: false,
+                        ip: String::new(),
+                        away: false,
+                        requested: String::new(),
+                        secret_read: false,
+                        session: None,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// The events (indexes into the sorted stream) on which each rule's
+    /// definition holds: B1 (sequence), B2 (schedule), B3 (z-score), B4
+    /// (session), B5 (fan-out), as the README of examples/events states them.
+    fn definitions(&self, obs: &[Obs]) -> Vec<(WKind, Vec<usize>)> {
+        use std::collections::HashMap;
+        let mut out: Vec<(WKind, Vec<usize>)> = WKINDS.iter().map(|&k| (k, Vec::new())).collect();
+        let mut push = |k: WKind, i: usize| {
+            if let Some(v) = out.iter_mut().find(|(x, _)| *x == k) {
+                v.1.push(i);
+            }
+        };
+        // B1: a rotation, then a grant from outside the home networks within 30m.
+        let mut rotated: HashMap<usize, i64> = HashMap::new();
+        // B2: per agent, first event and last time each hour of the week was seen.
+        let mut first: HashMap<usize, i64> = HashMap::new();
+        let mut seen: HashMap<(usize, usize), i64> = HashMap::new();
+        // B3: per agent, times of secret reads.
+        let mut reads: HashMap<usize, Vec<i64>> = HashMap::new();
+        // B4: first IP per session.
+        let mut session_ip: HashMap<String, String> = HashMap::new();
+        // B5: per (client, requested scopes), (minute, ip) of earlier grants.
+        let mut fan: HashMap<(usize, String), Vec<(i64, String)>> = HashMap::new();
+        for (i, o) in obs.iter().enumerate() {
+            let a = &self.w.agents[o.agent];
+            if !o.grant {
+                rotated.insert(o.agent, o.t);
+            } else if o.away {
+                if let Some(rt) = rotated.get(&o.agent).copied() {
+                    if o.t - rt <= SEQ_WITHIN_MS {
+                        push(WKind::RotatedThenNewNetwork, i);
+                        rotated.remove(&o.agent);
+                    }
+                }
+            }
+
+            let f = *first.entry(o.agent).or_insert(o.t);
+            let slot = how_ny(o.t);
+            let new = seen
+                .get(&(o.agent, slot))
+                .is_none_or(|&last| o.t - last >= SCHEDULE_RETENTION_MS);
+            if o.grant && a.sched != Sched::Always && o.t - f >= TRACKED_MS && new {
+                push(WKind::OffSchedule, i);
+            }
+            seen.insert((o.agent, slot), o.t);
+            let distinct_slots = seen
+                .iter()
+                .filter(|((ag, _), &last)| *ag == o.agent && o.t - last < SCHEDULE_RETENTION_MS)
+                .count();
+            // An always-on agent works every hour: B2 does not read it.
+            assert!(
+                a.sched == Sched::Always || distinct_slots <= 64,
+                "{} uses more than 64 hours of the week",
+                a.name
+            );
+
+            if o.secret_read {
+                let rs = reads.entry(o.agent).or_default();
+                rs.push(o.t);
+                const B: i64 = DAY_MS / 60;
+                let x = rs.iter().filter(|&&t| t / B >= o.t / B - 59).count() as i128;
+                let m = o.t / DAY_MS;
+                let fday = rs[0] / DAY_MS;
+                if m - fday >= 10 {
+                    let lo = fday.max(m - ZSCORE_DAYS);
+                    let n = (m - lo) as i128;
+                    let totals: Vec<i128> = (lo..m)
+                        .map(|d| rs.iter().filter(|&&t| t / DAY_MS == d).count() as i128)
+                        .collect();
+                    let s: i128 = totals.iter().sum();
+                    let q: i128 = totals.iter().map(|v| v * v).sum();
+                    let var = n * q - s * s;
+                    let d = n * x - s;
+                    if var > 0 && d > 0 && d * d > 9 * var {
+                        push(WKind::SecretReadSpike, i);
+                    }
+                }
+            }
+
+            if let Some(s) = &o.session {
+                let firstip = session_ip.entry(s.clone()).or_insert_with(|| o.ip.clone());
+                if *firstip != o.ip {
+                    push(WKind::SessionIpChange, i);
+                }
+            }
+
+            if o.grant {
+                let v = fan.entry((o.agent, o.requested.clone())).or_default();
+                let minute = o.t / MIN_MS;
+                v.push((minute, o.ip.clone()));
+                let mut ips: Vec<&str> = v
+                    .iter()
+                    .filter(|(m, _)| *m >= minute - 59)
+                    .map(|(_, ip)| ip.as_str())
+                    .collect();
+                ips.sort_unstable();
+                ips.dedup();
+                if ips.len() > FANOUT_ABOVE {
+                    push(WKind::TokenIpFanout, i);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Writes `<stem>.jsonl` and `<stem>.labels.jsonl` for the weeks from `start`.
+type WLabel = (WKind, usize, Vec<usize>, Vec<usize>);
+
+/// One draw of the weeks: the stream and its labels, or why a rule's
+/// definition holds on normal traffic (then the caller draws again).
+fn draw_weeks(seed: u64, draw: u64, start: i64) -> Result<(Weeks, Vec<WLabel>), String> {
+    let agents: Vec<Agent> = (0..TEMPLATES.len()).map(|i| Agent::new(seed, i)).collect();
+    let slots = agents.iter().map(weekly_slots).collect();
+    let n = agents.len();
+    let mut wk = Weeks {
+        w: World {
+            // Other uuids than the day's, and another stream per draw.
+            seed: seed ^ 0x5745_454b ^ mix(draw),
+            day0: start,
+            agents,
+            humans: Vec::new(),
+            events: Vec::new(),
+            incidents: Vec::new(),
+            seq: 0,
+            span: WEEKS * 7 * DAY_MS,
+        },
+        winc: Vec::new(),
+        slots,
+        rotations: vec![Vec::new(); n],
+    };
+    wk.normal_traffic();
+    wk.inject();
+    wk.w.events.sort_by_key(|e| (e.t, e.seq));
+    let obs = wk.observe();
+    let defs = wk.definitions(&obs);
+
+    // Labels: the events each definition holds on, per incident; every one of
+    // them belongs to an incident of its kind on that agent (the generator
+    // checks its own stream).
+    let mut labels = Vec::new();
+    for (id, inc) in wk.winc.iter().enumerate() {
+        let injected: Vec<usize> = (0..wk.w.events.len())
+            .filter(|&i| wk.w.events[i].incident == id as u32)
+            .collect();
+        let fired: Vec<usize> = defs
+            .iter()
+            .find(|(k, _)| *k == inc.kind)
+            .map(|(_, v)| {
+                v.iter()
+                    .copied()
+                    .filter(|&i| obs[i].agent == inc.agent)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if fired.is_empty() {
+            return Err(format!(
+                "{} on {}: its definition never holds",
+                inc.kind.name(),
+                wk.w.agents[inc.agent].name
+            ));
+        }
+        let context: Vec<usize> = match inc.kind {
+            WKind::RotatedThenNewNetwork => {
+                let t = wk.w.events[fired[0]].t;
+                (0..fired[0])
+                    .rev()
+                    .find(|&i| {
+                        obs[i].agent == inc.agent && !obs[i].grant && t - obs[i].t <= SEQ_WITHIN_MS
+                    })
+                    .into_iter()
+                    .collect()
+            }
+            _ => injected
+                .iter()
+                .copied()
+                .filter(|i| !fired.contains(i))
+                .collect(),
+        };
+        match inc.kind {
+            // Exactly the injected events.
+            WKind::RotatedThenNewNetwork | WKind::OffSchedule | WKind::SessionIpChange => {
+                if fired != injected {
+                    return Err(format!(
+                        "{} on {}: the definition holds on lines {:?}, the incident is {:?}",
+                        inc.kind.name(),
+                        wk.w.agents[inc.agent].name,
+                        fired,
+                        injected
+                    ));
+                }
+            }
+            // From the threshold on, and no earlier than the injected events.
+            WKind::SecretReadSpike | WKind::TokenIpFanout => {
+                if fired[0] < injected[0] {
+                    return Err(format!(
+                        "{} on {} holds at {}, before its incident at {}",
+                        inc.kind.name(),
+                        wk.w.agents[inc.agent].name,
+                        fmt_ts(wk.w.events[fired[0]].t),
+                        fmt_ts(wk.w.events[injected[0]].t)
+                    ));
+                }
+            }
+        }
+        labels.push((inc.kind, inc.agent, fired, context));
+    }
+    for (kind, v) in &defs {
+        for &i in v {
+            if !labels
+                .iter()
+                .any(|(k, a, f, _)| k == kind && *a == obs[i].agent && f.contains(&i))
+            {
+                return Err(format!(
+                    "{} holds on line {} of {} outside any incident",
+                    kind.name(),
+                    i + 1,
+                    wk.w.agents[obs[i].agent].name
+                ));
+            }
+        }
+    }
+    Ok((wk, labels))
+}
+
+/// Writes `<stem>.jsonl` and `<stem>.labels.jsonl` for the weeks from
+/// `start`. Normal traffic is drawn again (another stream, up to 100 times)
+/// while a rule's definition holds on it: a z-score over a few weeks of
+/// Poisson-like traffic now and then exceeds 3 by chance.
+fn write_weeks(seed: u64, start: i64, out_dir: &Path, stem: &str) -> Result<(), Box<dyn Error>> {
+    let mut draw = 0;
+    let (wk, mut labels) = loop {
+        match draw_weeks(seed, draw, start) {
+            Ok(x) => break x,
+            Err(e) if draw < 100 => {
+                eprintln!("  weeks draw {draw}: {e}; drawing again");
+                draw += 1;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+
+    let events_path = out_dir.join(format!("{stem}.jsonl"));
+    let labels_path = out_dir.join(format!("{stem}.labels.jsonl"));
+    let mut out = BufWriter::with_capacity(1 << 20, fs::File::create(&events_path)?);
+    let mut line = String::with_capacity(2048);
+    let mut bytes = 0u64;
+    for e in &wk.w.events {
+        line.clear();
+        write_event(&mut line, &wk.w, e);
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        bytes += line.len() as u64;
+    }
+    out.flush()?;
+    labels.sort_by_key(|(k, _, f, _)| (wk.w.events[f[0]].t, *k));
+    let mut lab = BufWriter::new(fs::File::create(&labels_path)?);
+    let nums = |v: &[usize]| {
+        v.iter()
+            .map(|i| (i + 1).to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for (kind, ai, fired, context) in &labels {
+        let mut s = String::new();
+        let mut j = Obj::new(&mut s);
+        j.str("incident", kind.name())
+            .str("agent", &wk.w.agents[*ai].id)
+            .str("start", &fmt_ts(wk.w.events[fired[0]].t))
+            .str("end", &fmt_ts(wk.w.events[fired[fired.len() - 1]].t))
+            .raw("lines", &format!("[{}]", nums(fired)))
+            .raw("context", &format!("[{}]", nums(context)));
+        j.end();
+        writeln!(lab, "{s}")?;
+    }
+    lab.flush()?;
+    eprintln!(
+        "  weeks      {} events ({} bytes), {} agents, {} days from {} -> {}",
+        wk.w.events.len(),
+        bytes,
+        WEEKS_AGENTS.len(),
+        WEEKS * 7,
+        fmt_ts(start),
+        events_path.display()
+    );
+    let parts: Vec<String> = WKINDS
+        .iter()
+        .map(|k| {
+            let l: Vec<_> = labels.iter().filter(|x| x.0 == *k).collect();
+            let ev: usize = l.iter().map(|x| x.2.len()).sum();
+            format!("{} {} ({ev} events)", k.name(), l.len())
+        })
+        .collect();
+    eprintln!("  incidents  {} -> {}", labels.len(), labels_path.display());
     eprintln!("             {}", parts.join(", "));
     Ok(())
 }

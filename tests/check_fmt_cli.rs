@@ -50,7 +50,7 @@ fn check_passes_the_bundled_rules() {
     let err = text(&out.stderr);
     assert_eq!(
         err,
-        "ok: 21 rules in examples/rules/agents.rules\nok: 3 rules in examples/rules/seed.rules\n"
+        "ok: 26 rules in examples/rules/agents.rules\nok: 3 rules in examples/rules/seed.rules\n"
     );
 }
 

@@ -213,7 +213,18 @@ fn named_agents_rules(src: &str) -> (String, Vec<(&'static str, &'static str)>) 
     let mut body = src.to_string();
     for (n, d) in names {
         assert!(body.contains(d), "agents.rules no longer uses `{d}`");
-        body = body.replace(d, n);
+        // Not where a key follows: `distinct(ip) over 1h by (...)` (rule B5)
+        // is another metric than `distinct(ip) over 1h`.
+        let mut out = String::new();
+        let mut rest = body.as_str();
+        while let Some(at) = rest.find(d) {
+            let after = &rest[at + d.len()..];
+            out.push_str(&rest[..at]);
+            out.push_str(if after.starts_with(" by") { d } else { n });
+            rest = after;
+        }
+        out.push_str(rest);
+        body = out;
     }
     out.push('\n');
     out.push_str(&body);
