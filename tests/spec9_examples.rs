@@ -16,6 +16,19 @@ fn every_example_checks() {
     // One cell for each of: first_seen by hour_of_week is a plain first-seen
     // set; since, first by session, tracked_for, keyed distinct by user.
     assert!(program.cells.len() >= 4, "{:?}", program.cells.len());
+    // A learned weekly schedule keeps every hour of the week.
+    let schedule = program
+        .first_seens
+        .iter()
+        .find(|f| f.label.contains("hour_of_week"))
+        .expect("the schedule's first-seen set");
+    assert_eq!(schedule.capacity, 168);
+    let plain = program
+        .first_seens
+        .iter()
+        .find(|f| f.label.starts_with("first_seen(ip"))
+        .expect("a first-seen set of addresses");
+    assert_eq!(plain.capacity, 64);
 }
 
 #[test]

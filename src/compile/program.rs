@@ -790,8 +790,26 @@ pub struct FirstSeenDef {
     pub scope: Option<Cond>,
     /// Retention in ms.
     pub retention_ms: u64,
+    /// Values kept per agent.
+    pub capacity: u16,
     /// Canonical text.
     pub label: Arc<str>,
+}
+
+/// How many values a first-seen set of `field` keeps: every value of a
+/// time field of few values (`hour_of_week`: 168, so a learned weekly
+/// schedule holds every hour), else [`DEFAULT_FIRST_SEEN_CAPACITY`].
+pub fn first_seen_capacity(field: &Val) -> u16 {
+    match field {
+        Val::Clock(c) => match c.field {
+            ClockField::HourOfWeek => 168,
+            ClockField::Hour => 24,
+            ClockField::Weekday => 7,
+            ClockField::Date { .. } => DEFAULT_FIRST_SEEN_CAPACITY,
+        },
+        Val::Named(_, inner) => first_seen_capacity(inner),
+        _ => DEFAULT_FIRST_SEEN_CAPACITY,
+    }
 }
 
 /// Most steps a `sequence` may have.

@@ -3,7 +3,9 @@
 //! statistics of a counter's history (`stddev`, `zscore`, active baselines).
 
 use super::*;
-use crate::compile::program::{CellArg, CellDef, CellKind, StatKind, StatRef, MAX_SEQUENCE_STEPS};
+use crate::compile::program::{
+    first_seen_capacity, CellArg, CellDef, CellKind, StatKind, StatRef, MAX_SEQUENCE_STEPS,
+};
 use crate::lang::ast::ByKey;
 
 /// Most fields in a composite key.
@@ -186,6 +188,7 @@ impl Checker {
         match by {
             None => {
                 let i = self.build.first_seen(FirstSeenDef {
+                    capacity: first_seen_capacity(&v),
                     field: v,
                     scope,
                     retention_ms: retention,
@@ -200,7 +203,7 @@ impl Checker {
                 let i = self.build.cell(CellDef {
                     kind: CellKind::FirstSeen {
                         retention_ms: retention,
-                        capacity: crate::compile::program::DEFAULT_FIRST_SEEN_CAPACITY,
+                        capacity: first_seen_capacity(&v),
                     },
                     by: Some(key),
                     arg: CellArg::Value(v),

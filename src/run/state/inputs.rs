@@ -61,7 +61,10 @@ pub(crate) fn layout_of(p: &Program) -> (Layout, Box<[Option<u32>]>) {
         first_seens: p
             .first_seens
             .iter()
-            .map(|f| FirstSeenSpec::with_retention(f.retention_ms))
+            .map(|f| FirstSeenSpec {
+                retention_ms: f.retention_ms,
+                capacity: f.capacity,
+            })
             .collect(),
         cells: p
             .cells
