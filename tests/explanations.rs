@@ -51,7 +51,25 @@ fn explanations_show_the_values_that_made_each_rule_true() {
                 "{got}"
             );
         }
+        // The metrics that remember earlier events show their values: a
+        // sequence the times of its steps, a z-score what it was computed
+        // from, a named metric its name.
+        if got.contains("rule SQ ") {
+            for want in [
+                "within 10m by user_agent (steps at 2026-11-22T12:14:01.000Z, 2026-11-22T12:14:20.000Z, 2026-11-22T12:14:40.000Z)",
+                "because since(event.type == \"t.a\") by user_agent 19s < 2m",
+                "because ip 10.0.0.2 != first(ip) by user_agent 10.0.0.1",
+                "because previous(ip) 10.0.0.1 != ip 10.0.0.2",
+                "because tracked_for 10m >= 10m",
+                "(zscore(requests_per_minute) 3.429 (current 3, mean 1.357, stddev 0.479 over 14 windows))",
+                "because fails 1 >= 1",
+            ] {
+                assert!(got.contains(want), "missing {want:?} in\n{got}");
+            }
+            // Each instance of a sequence fires once.
+            assert_eq!(got.matches("rule SQ ").count(), 1, "{got}");
+        }
         cases += 1;
     }
-    assert!(cases > 0);
+    assert!(cases > 1);
 }

@@ -711,9 +711,18 @@ impl<'a> Ctx<'a> {
             .counters
             .get(stat.counter as usize)
             .map_or("count", |c| &*c.label);
+        let shown = match value {
+            V::Num(Num::Float(f)) => format!("{f:.3}"),
+            other => other.to_string(),
+        };
+        let windows = if stat.active {
+            "active windows"
+        } else {
+            "windows"
+        };
         match self.stat_parts(stat) {
             Some((n, sum, var, x)) => format!(
-                "{name}({label}) {value} (current {x}, mean {:.3}, stddev {:.3} over {n} windows)",
+                "{name}({label}) {shown} (current {x}, mean {:.3}, stddev {:.3} over {n} {windows})",
                 sum as f64 / n as f64,
                 (var as f64).sqrt() / n as f64
             ),
@@ -994,8 +1003,14 @@ impl<'a> Ctx<'a> {
                 format!("{label} ({})", self.show(v))
             }
             Cond::Cell(i, label) => match self.metrics.cell(*i) {
-                Some(c) if c.read == CellRead::Bool(true) && c.at != i64::MIN && c.at != 0 => {
-                    format!("{label} (first step at {})", show_time(c.at))
+                Some(c) if c.read == CellRead::Bool(true) && c.steps[0] != i64::MIN => {
+                    let times: Vec<String> = c
+                        .steps
+                        .iter()
+                        .take_while(|&&t| t != i64::MIN)
+                        .map(|&t| show_time(t))
+                        .collect();
+                    format!("{label} (steps at {})", times.join(", "))
                 }
                 Some(c) => format!("{label} ({})", show_read(c)),
                 None => label.to_string(),

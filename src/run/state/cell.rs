@@ -168,7 +168,7 @@ fn write_long(buf: &mut String, s: &str) {
 }
 
 /// What a cell read for one event (written into the caller's scratch).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CellOut {
     /// The value read.
     pub read: CellRead,
@@ -177,6 +177,20 @@ pub struct CellOut {
     /// `sequence`: the time of the first step of the instance this event
     /// completed; `first`: when the value was recorded.
     pub at: i64,
+    /// `sequence`: the times of the steps of the instance this event
+    /// completed, in step order ([`i64::MIN`] past the last).
+    pub steps: [i64; MAX_SEQUENCE_STEPS],
+}
+
+impl Default for CellOut {
+    fn default() -> Self {
+        Self {
+            read: CellRead::Unknown,
+            value: Stored::None,
+            at: NONE,
+            steps: [NONE; MAX_SEQUENCE_STEPS],
+        }
+    }
 }
 
 /// The value of a cell metric for one event.
@@ -214,6 +228,40 @@ impl CellOut {
 /// No time recorded.
 const NONE: i64 = i64::MIN;
 
+/// Times a sequence of `steps` steps keeps: `1 + 2 + … + (steps − 1)`.
+fn prefix_times(steps: u8) -> usize {
+    let n = usize::from(steps.saturating_sub(1));
+    n * (n + 1) / 2
+}
+
+/// Where prefix `k` (of `k + 1` steps) lies among a sequence's times.
+fn prefix_range(k: usize) -> std::ops::Range<usize> {
+    let at = k * (k + 1) / 2;
+    at..at + k + 1
+}
+
+/// The times of prefix `k` (empty if out of range).
+fn prefix(times: &[i64], k: usize) -> &[i64] {
+    times.get(prefix_range(k)).unwrap_or(&[])
+}
+
+fn prefix_mut(times: &mut [i64], k: usize) -> Option<&mut [i64]> {
+    times.get_mut(prefix_range(k))
+}
+
+/// Prefixes `k − 1` and `k`, the first to read and the second to write
+/// (they are adjacent: `k − 1` ends where `k` starts).
+fn two_prefixes(times: &mut [i64], k: usize) -> (&[i64], &mut [i64]) {
+    let (lo, hi) = (prefix_range(k.saturating_sub(1)), prefix_range(k));
+    match times.get_mut(lo.start..hi.end) {
+        Some(both) => {
+            let (a, b) = both.split_at_mut(hi.start - lo.start);
+            (&*a, b)
+        }
+        None => (&[], &mut []),
+    }
+}
+
 /// The state of one cell metric, for one agent or key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cell {
@@ -223,8 +271,9 @@ pub enum Cell {
     First(i64, Stored),
     /// `previous`: the latest value.
     Previous(Stored),
-    /// `sequence`: per prefix of `k + 1` steps (`k < n - 1`), the latest
-    /// start time of a completed one ([`i64::MIN`]: none).
+    /// `sequence`: per prefix of `k + 1` steps (`k < n - 1`), the times of
+    /// the steps of the completed one that started latest ([`i64::MIN`]:
+    /// none), prefix `k` at offset `k (k + 1) / 2`.
     Sequence(Box<[i64]>),
     /// `tracked_for`: the earliest counted event.
     Tracked(i64),
@@ -247,7 +296,7 @@ impl Cell {
             CellKind::First { .. } => Cell::First(NONE, Stored::None),
             CellKind::Previous => Cell::Previous(Stored::None),
             CellKind::Sequence { steps, .. } => {
-                Cell::Sequence(vec![NONE; usize::from(steps.saturating_sub(1))].into_boxed_slice())
+                Cell::Sequence(vec![NONE; prefix_times(steps)].into_boxed_slice())
             }
             CellKind::Tracked => Cell::Tracked(time_ms),
             CellKind::Distinct { .. } => Cell::Distinct(DistinctWindow::new()),
@@ -263,9 +312,7 @@ impl Cell {
             | (Cell::First(..), CellKind::First { .. })
             | (Cell::Previous(_), CellKind::Previous)
             | (Cell::Tracked(_), CellKind::Tracked) => true,
-            (Cell::Sequence(s), CellKind::Sequence { steps, .. }) => {
-                s.len() == usize::from(steps.saturating_sub(1))
-            }
+            (Cell::Sequence(s), CellKind::Sequence { steps, .. }) => s.len() == prefix_times(steps),
             (Cell::Distinct(d), CellKind::Distinct { .. }) => d.fits(),
             (Cell::FirstSeen(f), CellKind::FirstSeen { capacity, .. }) => {
                 f.fits(usize::from(capacity))
@@ -348,7 +395,7 @@ impl Cell {
                     grown += value.assign(&input.value);
                 }
             }
-            (Cell::Sequence(starts), CellKind::Sequence { steps, within_ms }) => {
+            (Cell::Sequence(prefixes), CellKind::Sequence { steps, within_ms }) => {
                 let n = usize::from(steps);
                 let mut fired = false;
                 for k in (0..n).rev() {
@@ -356,26 +403,44 @@ impl Cell {
                         continue;
                     }
                     if k == 0 {
-                        if !skewed {
-                            if let Some(s) = starts.first_mut() {
-                                *s = (*s).max(t);
+                        // A newer start replaces the prefix of one step.
+                        if !skewed && prefix(prefixes, 0).first().is_none_or(|&s| t >= s) {
+                            if let Some(p) = prefix_mut(prefixes, 0) {
+                                p.copy_from_slice(&[t]);
                             }
                         }
                         break;
                     }
-                    let start = starts.get(k - 1).copied().unwrap_or(NONE);
+                    let start = prefix(prefixes, k - 1).first().copied().unwrap_or(NONE);
                     if !within(start, t, within_ms) {
                         continue;
                     }
                     if k == n - 1 {
                         fired = true;
                         out.at = start;
+                        out.steps = [NONE; MAX_SEQUENCE_STEPS];
+                        for (o, &s) in out.steps.iter_mut().zip(prefix(prefixes, k - 1)) {
+                            *o = s;
+                        }
+                        if let Some(last) = out.steps.get_mut(k) {
+                            *last = t;
+                        }
                         if !skewed {
-                            starts.iter_mut().for_each(|s| *s = NONE);
+                            prefixes.iter_mut().for_each(|s| *s = NONE);
                         }
                     } else if !skewed {
-                        if let Some(s) = starts.get_mut(k) {
-                            *s = (*s).max(start);
+                        // The prefix of k + 1 steps: the one of k steps and
+                        // this event, if it starts no earlier than the one
+                        // held (the latest start wins).
+                        let held = prefix(prefixes, k).first().copied().unwrap_or(NONE);
+                        if held == NONE || start >= held {
+                            let (shorter, longer) = two_prefixes(prefixes, k);
+                            if longer.len() == shorter.len() + 1 {
+                                if let Some((last, head)) = longer.split_last_mut() {
+                                    head.copy_from_slice(shorter);
+                                    *last = t;
+                                }
+                            }
                         }
                     }
                     break;
