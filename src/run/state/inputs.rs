@@ -216,7 +216,7 @@ pub(crate) fn with_observation<R>(
         let cells = program.cells.len();
         s.cell_keys.resize_with(cells, String::new);
         s.cell_ranges.clear();
-        let mut cell_sources: smallvec::SmallVec<[Option<KeySource<'_>>; 8]> =
+        let mut cell_sources: smallvec::SmallVec<[Option<KeySource<'_>>; 16]> =
             smallvec::SmallVec::new();
         for (c, buf) in program.cells.iter().zip(s.cell_keys.iter_mut()) {
             cell_sources.push(match &c.by {
@@ -231,7 +231,7 @@ pub(crate) fn with_observation<R>(
             };
             s.cell_ranges.push(range);
         }
-        let cell_inputs: smallvec::SmallVec<[CellInput<'_>; 8]> = program
+        let cell_inputs: smallvec::SmallVec<[CellInput<'_>; 16]> = program
             .cells
             .iter()
             .enumerate()
