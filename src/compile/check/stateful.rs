@@ -405,9 +405,7 @@ impl Checker {
         for a in rest {
             match &a.node {
                 Expr::Path(p) if p == "active" && !active => active = true,
-                Expr::Lit(Literal::Duration(..)) if period.is_none() && !active => {
-                    period = Some((self.duration_arg(a)?, a.span))
-                }
+                _ if period.is_none() && !active => period = Some((self.duration_arg(a)?, a)),
                 _ => {
                     self.error(
                         "E0206",
@@ -436,7 +434,14 @@ impl Checker {
                     name.node,
                     expr_text(&metric.node)
                 ),
-                Some("statistics exist for `requests_per_minute` and `count(...) over W`".into()),
+                Some(format!(
+                    "{} exist for `requests_per_minute` and `count(...) over W`",
+                    if kind == StatKind::Mean {
+                        "baselines"
+                    } else {
+                        "statistics"
+                    }
+                )),
             );
             return None;
         };
@@ -448,22 +453,26 @@ impl Checker {
         };
         let windows = match period {
             None => DEFAULT_HISTORY_WINDOWS,
-            Some((p, span)) => {
+            Some((p, arg)) => {
                 if p % width != 0 || p / width == 0 || p / width > u64::from(max) {
+                    let help = (p / width > u64::from(max)).then(|| {
+                        if active {
+                            "with `active`, a period may hold up to 2,160 windows (90 days of hours)"
+                                .to_string()
+                        } else {
+                            "a period may hold up to 1,440 windows (90 days of 1h windows are 2,160: add `active`, or use 1d windows)".to_string()
+                        }
+                    });
                     self.error(
                         "E0303",
-                        span,
+                        arg.span,
                         format!(
-                            "period `{}` is not 1 to {max} whole windows of `{}`",
-                            crate::lang::ast::format_duration(p),
+                            "{} period `{}` is not 1 to {max} whole windows of `{}`",
+                            name.node,
+                            expr_text(&arg.node),
                             crate::lang::ast::format_duration(width)
                         ),
-                        Some(if active {
-                            "with `active`, a period may hold up to 2,160 windows (90 days of hours)"
-                                .into()
-                        } else {
-                            "a period may hold up to 1,440 windows (90 days of 1h windows is 2,160: add `active`, or use 1d windows)".into()
-                        }),
+                        help,
                     );
                     return None;
                 }

@@ -395,60 +395,7 @@ impl Checker {
                 let (l, _) = self.list_ref(a)?;
                 Some((Val::Len(l), Ty::Num))
             }
-            "baseline" => {
-                if self.metric_in_count(whole.span) {
-                    return None;
-                }
-                let (metric, period) = match args {
-                    [m] => (m, None),
-                    [m, p] => (m, Some(self.duration_arg(p)?)),
-                    _ => {
-                        self.arity(name, 1, args.len());
-                        return None;
-                    }
-                };
-                let (v, _) = self.value(metric)?;
-                let Some(counter) = is_count_metric(&v) else {
-                    self.error(
-                        "E0210",
-                        metric.span,
-                        format!(
-                            "`baseline` needs a count metric, found `{}`",
-                            expr_text(&metric.node)
-                        ),
-                        Some(
-                            "baselines exist for `requests_per_minute` and `count(...) over W`"
-                                .into(),
-                        ),
-                    );
-                    return None;
-                };
-                let width = self.build.counter_width_ms(counter).unwrap_or(60_000);
-                let windows = match period {
-                    None => DEFAULT_HISTORY_WINDOWS,
-                    Some(p) => {
-                        if p % width != 0
-                            || p / width == 0
-                            || p / width > u64::from(MAX_PERIOD_WINDOWS)
-                        {
-                            self.error(
-                                "E0303",
-                                args.get(1).map_or(whole.span, |a| a.span),
-                                format!(
-                                    "baseline period `{}` is not 1 to {MAX_PERIOD_WINDOWS} whole windows of `{}`",
-                                    args.get(1).map_or(String::new(), |a| expr_text(&a.node)),
-                                    crate::lang::ast::format_duration(width)
-                                ),
-                                None,
-                            );
-                            return None;
-                        }
-                        u32::try_from(p / width).unwrap_or(MAX_PERIOD_WINDOWS)
-                    }
-                };
-                self.build.need_history(counter, windows);
-                Some((Val::Baseline { counter, windows }, Ty::Num))
-            }
+            "baseline" => self.stat_value(name, args, whole),
             "json" => self.json_value(name, args, &[], whole),
             "similarity" => self.similarity(name, args),
             "hour" | "weekday" | "hour_of_week" | "date" => self.clock_call(name, args, whole),

@@ -2032,40 +2032,21 @@ impl StateStore {
                 continue;
             };
             let hit = obs.counter_hits.get(c).copied().unwrap_or(false);
-            let hash = self.key_hasher.hash_one(key);
-            let insert = hit && !skewed;
-            let mut serial = 0;
-            let found = self.with_slot(
+            let found = self.observe_key(
                 gen,
+                m,
                 map,
-                MapKind::Keys,
-                &hash,
-                || hash,
+                key,
+                hit && !skewed,
                 obs.time_ms,
-                insert,
-                insert,
-                || {
-                    let serial = self.key_serial.fetch_add(1, Ordering::Relaxed);
-                    KeyState::new(info.plan, obs.time_ms, serial)
-                },
-                || 0,
-                |state, _, _| {
-                    serial = state.serial;
-                    state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome)
-                },
+                |serial| KeyState::new(info.plan, obs.time_ms, serial),
+                |state| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome),
+                created,
             );
             match found {
-                Found::Existing => {}
-                Found::Inserted => created.push(OwnedKey {
-                    map: u32::try_from(m).unwrap_or(u32::MAX),
-                    serial,
-                    key: hash,
-                }),
                 Found::Absent => out.write_zero_counter(c),
-                Found::Temporary => {
-                    outcome.untracked_key = true;
-                    self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
-                }
+                Found::Temporary => outcome.untracked_key = true,
+                Found::Existing | Found::Inserted => {}
             }
         }
         for (i, info) in gen.plan.cells.iter().enumerate() {
@@ -2081,42 +2062,72 @@ impl StateStore {
                 o.read = CellRead::Unknown;
                 continue;
             };
-            let hash = self.key_hasher.hash_one(key);
-            let insert = input.update && !skewed;
-            let mut serial = 0;
-            let found = self.with_slot(
+            let found = self.observe_key(
                 gen,
+                m,
                 map,
-                MapKind::Keys,
-                &hash,
-                || hash,
+                key,
+                input.update && !skewed,
                 obs.time_ms,
-                insert,
-                insert,
-                || {
-                    let serial = self.key_serial.fetch_add(1, Ordering::Relaxed);
-                    KeyState::new_cell(info.kind, obs.time_ms, serial)
-                },
-                || 0,
-                |state, _, _| {
-                    serial = state.serial;
-                    state.observe_cell(info.kind, &input, obs.time_ms, skewed, o)
-                },
+                |serial| KeyState::new_cell(info.kind, obs.time_ms, serial),
+                |state| state.observe_cell(info.kind, &input, obs.time_ms, skewed, o),
+                created,
             );
             match found {
-                Found::Existing => {}
-                Found::Inserted => created.push(OwnedKey {
-                    map: u32::try_from(m).unwrap_or(u32::MAX),
-                    serial,
-                    key: hash,
-                }),
                 Found::Absent => o.fresh(info.kind, &input),
-                Found::Temporary => {
-                    outcome.untracked_key = true;
-                    self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
-                }
+                Found::Temporary => outcome.untracked_key = true,
+                Found::Existing | Found::Inserted => {}
             }
         }
+    }
+
+    /// Runs `observe` on the state of `key` in keyed map `m` under its
+    /// lock, making the state with `create` (given its serial number) if
+    /// `insert` and there is room, or on temporary state if not; a key it
+    /// made goes to `created`, an event on temporary state is tallied.
+    #[allow(clippy::too_many_arguments)]
+    fn observe_key(
+        &self,
+        gen: &Generation,
+        m: usize,
+        map: &SlotMap<u64, KeyState>,
+        key: &str,
+        insert: bool,
+        time_ms: i64,
+        create: impl Fn(u32) -> KeyState,
+        observe: impl FnOnce(&mut KeyState) -> usize,
+        created: &mut SmallVec<[OwnedKey; 4]>,
+    ) -> Found {
+        let hash = self.key_hasher.hash_one(key);
+        let mut serial = 0;
+        let found = self.with_slot(
+            gen,
+            map,
+            MapKind::Keys,
+            &hash,
+            || hash,
+            time_ms,
+            insert,
+            insert,
+            || create(self.key_serial.fetch_add(1, Ordering::Relaxed)),
+            || 0,
+            |state, _, _| {
+                serial = state.serial;
+                observe(state)
+            },
+        );
+        match found {
+            Found::Inserted => created.push(OwnedKey {
+                map: u32::try_from(m).unwrap_or(u32::MAX),
+                serial,
+                key: hash,
+            }),
+            Found::Temporary => {
+                self.untracked_key_events.fetch_add(1, Ordering::Relaxed);
+            }
+            Found::Existing | Found::Absent => {}
+        }
+        found
     }
 
     /// The store's tallies of one observed event.

@@ -16,7 +16,7 @@ use smallvec::SmallVec;
 
 use super::{
     entry_bytes, key_hasher, read_agent, stored_key, AgentRecord, AgentState, CellRead, Cooldowns,
-    Generation, KeyRecord, KeyState, Layout, Metrics, MetricsView, ObserveOutcome, OwnedKey,
+    Found, Generation, KeyRecord, KeyState, Layout, Metrics, MetricsView, ObserveOutcome, OwnedKey,
     StateError, StateStore, StoreConfig, StoreStats, Tracking,
 };
 
@@ -252,41 +252,20 @@ impl OwnedStore {
                 continue;
             };
             let hit = obs.counter_hits.get(c).copied().unwrap_or(false);
-            let hash = self.key_hasher.hash_one(key);
-            // A known key (the common case): one lookup.
-            if let Some(state) = self.keyed.get_mut(m).and_then(|map| map.get_mut(&hash)) {
-                self.bytes += state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome);
-                continue;
-            }
-            if !hit || skewed {
+            let found = self.observe_key(
+                m,
+                key,
+                hit && !skewed,
+                obs.time_ms,
+                |serial| KeyState::new(info.plan, obs.time_ms, serial),
+                |state| state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome),
+                created,
+            );
+            match found {
                 // No state yet and none made: the counter reads 0.
-                out.write_zero_counter(c);
-                continue;
-            }
-            if !room(self.keys_len(), self.config.max_keys) {
-                self.make_key_room(obs.time_ms);
-            }
-            let tracked = room(self.keys_len(), self.config.max_keys);
-            let serial = if tracked { self.key_serial } else { 0 };
-            let mut state = KeyState::new(info.plan, obs.time_ms, serial);
-            let entry = entry_bytes(&hash, &state);
-            let grown = state.observe(info.plan, c, obs.time_ms, hit, skewed, out, outcome);
-            match self.keyed.get_mut(m) {
-                Some(map) if tracked => {
-                    self.key_serial = self.key_serial.wrapping_add(1);
-                    self.bytes += entry + grown;
-                    map.insert(hash, state);
-                    created.push(OwnedKey {
-                        map: u32::try_from(m).unwrap_or(u32::MAX),
-                        serial,
-                        key: hash,
-                    });
-                }
-                // At the cap with no room made: counted on fresh state.
-                _ => {
-                    outcome.untracked_key = true;
-                    self.stats.untracked_key_events += 1;
-                }
+                Found::Absent => out.write_zero_counter(c),
+                Found::Temporary => outcome.untracked_key = true,
+                Found::Existing | Found::Inserted => {}
             }
         }
         for i in 0..self.gen.plan.cells.len() {
@@ -304,41 +283,70 @@ impl OwnedStore {
                 o.read = CellRead::Unknown;
                 continue;
             };
-            let hash = self.key_hasher.hash_one(key);
-            if let Some(state) = self.keyed.get_mut(m).and_then(|map| map.get_mut(&hash)) {
-                self.bytes += state.observe_cell(info.kind, &input, obs.time_ms, skewed, o);
-                continue;
+            let found = self.observe_key(
+                m,
+                key,
+                input.update && !skewed,
+                obs.time_ms,
+                |serial| KeyState::new_cell(info.kind, obs.time_ms, serial),
+                |state| state.observe_cell(info.kind, &input, obs.time_ms, skewed, o),
+                created,
+            );
+            match found {
+                Found::Absent => o.fresh(info.kind, &input),
+                Found::Temporary => outcome.untracked_key = true,
+                Found::Existing | Found::Inserted => {}
             }
-            if !input.update || skewed {
-                o.fresh(info.kind, &input);
-                continue;
+        }
+    }
+
+    /// Runs `observe` on the state of `key` in keyed map `m`: the known
+    /// state (the common case: one lookup), or one made with `create`
+    /// (given its serial number) if `insert`, in the map if there is room
+    /// (after making some at the cap), else temporary (tallied).
+    #[allow(clippy::too_many_arguments)]
+    fn observe_key(
+        &mut self,
+        m: usize,
+        key: &str,
+        insert: bool,
+        time_ms: i64,
+        create: impl FnOnce(u32) -> KeyState,
+        observe: impl FnOnce(&mut KeyState) -> usize,
+        created: &mut SmallVec<[OwnedKey; 4]>,
+    ) -> Found {
+        let hash = self.key_hasher.hash_one(key);
+        if let Some(state) = self.keyed.get_mut(m).and_then(|map| map.get_mut(&hash)) {
+            self.bytes += observe(state);
+            return Found::Existing;
+        }
+        if !insert {
+            return Found::Absent;
+        }
+        if !room(self.keys_len(), self.config.max_keys) {
+            self.make_key_room(time_ms);
+        }
+        let tracked = room(self.keys_len(), self.config.max_keys);
+        let serial = if tracked { self.key_serial } else { 0 };
+        let mut state = create(serial);
+        let entry = entry_bytes(&hash, &state);
+        let grown = observe(&mut state);
+        match self.keyed.get_mut(m) {
+            Some(map) if tracked => {
+                self.key_serial = self.key_serial.wrapping_add(1);
+                self.bytes += entry + grown;
+                map.insert(hash, state);
+                created.push(OwnedKey {
+                    map: u32::try_from(m).unwrap_or(u32::MAX),
+                    serial,
+                    key: hash,
+                });
+                Found::Inserted
             }
-            if !room(self.keys_len(), self.config.max_keys) {
-                self.make_key_room(obs.time_ms);
-            }
-            let tracked = room(self.keys_len(), self.config.max_keys);
-            let serial = if tracked { self.key_serial } else { 0 };
-            let mut state = KeyState::new_cell(info.kind, obs.time_ms, serial);
-            let entry = entry_bytes(&hash, &state);
-            let Some(o) = out.cells.get_mut(i) else {
-                continue;
-            };
-            let grown = state.observe_cell(info.kind, &input, obs.time_ms, skewed, o);
-            match self.keyed.get_mut(m) {
-                Some(map) if tracked => {
-                    self.key_serial = self.key_serial.wrapping_add(1);
-                    self.bytes += entry + grown;
-                    map.insert(hash, state);
-                    created.push(OwnedKey {
-                        map: u32::try_from(m).unwrap_or(u32::MAX),
-                        serial,
-                        key: hash,
-                    });
-                }
-                _ => {
-                    outcome.untracked_key = true;
-                    self.stats.untracked_key_events += 1;
-                }
+            // At the cap with no room made: counted on fresh state.
+            _ => {
+                self.stats.untracked_key_events += 1;
+                Found::Temporary
             }
         }
     }
