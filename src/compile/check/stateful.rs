@@ -112,15 +112,7 @@ impl Checker {
                 self.cell_value(name, args, Some(by), whole)
             }
             Expr::Call(name, _) if KEYED_METRICS.contains(&name.node.as_str()) => {
-                self.error(
-                    "E0206",
-                    whole.span,
-                    format!(
-                        "expected a value, found a condition `{}`",
-                        expr_text(&whole.node)
-                    ),
-                    None,
-                );
+                self.condition_not_value(whole);
                 None
             }
             Expr::Call(name, _) => {

@@ -400,15 +400,7 @@ impl Checker {
             "similarity" => self.similarity(name, args),
             "hour" | "weekday" | "hour_of_week" | "date" => self.clock_call(name, args, whole),
             "exists" | "missing" | "first_seen" | "any" => {
-                self.error(
-                    "E0206",
-                    whole.span,
-                    format!(
-                        "expected a value, found a condition `{}`",
-                        expr_text(&whole.node)
-                    ),
-                    None,
-                );
+                self.condition_not_value(whole);
                 None
             }
             other => {
@@ -416,6 +408,21 @@ impl Checker {
                 None
             }
         }
+    }
+}
+
+impl Checker {
+    /// A condition where a value is needed (E0206).
+    pub(super) fn condition_not_value(&mut self, whole: &Spanned<Expr>) {
+        self.error(
+            "E0206",
+            whole.span,
+            format!(
+                "expected a value, found a condition `{}`",
+                expr_text(&whole.node)
+            ),
+            None,
+        );
     }
 }
 
