@@ -14,7 +14,12 @@
 //!   and reference;
 //! * `threads`: 1 and 2 threads (`iter_custom`), distinct agents per thread
 //!   or one hot agent shared; wall time, and the longest on-CPU time of a
-//!   thread (`*_on_cpu`, for a machine that other work shares).
+//!   thread (`*_on_cpu`, for a machine that other work shares);
+//! * `stateful`: one small rule set per construct of the language
+//!   (`benches/support/stateful.rs`: `count` the reference, `since`, `first`,
+//!   `previous`, `sequence`, keyed `distinct`/`first_seen`, `zscore`, ...,
+//!   and one set with every stateful construct), on an agent warmed with 91
+//!   days of traffic that goes on as the benchmark runs; no rule fires.
 //!
 //! `cargo bench --bench engine -- seed` runs one group.
 
@@ -22,6 +27,8 @@
 mod common;
 #[path = "support/reference.rs"]
 mod reference;
+#[path = "support/stateful.rs"]
+mod stateful;
 
 use std::borrow::Cow;
 use std::hint::black_box;
@@ -333,5 +340,34 @@ fn threads(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, compile, seed, rules, agents, threads);
+/// `stateful/evaluate/<set>`: one event of the traffic of
+/// `benches/support/stateful.rs` on its warmed agent, the next one each
+/// iteration (the windows advance as they would live). All sets in one
+/// group, so their ratios to `count` come out of one run.
+fn stateful(c: &mut Criterion) {
+    let mut g = c.benchmark_group("stateful");
+    g.throughput(Throughput::Elements(1));
+    let all = stateful::all_constructs();
+    let sets = stateful::SETS
+        .iter()
+        .copied()
+        .chain([("all_constructs", all.as_str())]);
+    for (name, rules) in sets {
+        let mut state = None;
+        g.bench_function(BenchmarkId::new("evaluate", name), |b| {
+            let (engine, e, t) = state.get_or_insert_with(|| {
+                let (engine, t) = stateful::warmed(rules);
+                (engine, stateful::event(t), t)
+            });
+            b.iter(|| {
+                e.time_ms = *t;
+                *t += stateful::step(*t);
+                black_box(engine.evaluate(black_box(&*e)).decision)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, compile, seed, rules, agents, threads, stateful);
 criterion_main!(benches);

@@ -1,14 +1,20 @@
 //! Footprint figures, printed (no timing): heap allocations per `evaluate`
 //! of the seed rules (counted by a global allocator, on this thread), and
 //! memory per tracked agent (the store's own figure and the resident-set
-//! growth of a million tracked agents, engine and hand-written reference).
+//! growth of a million tracked agents, engine and hand-written reference),
+//! and the bytes per agent and per key of each construct of the language
+//! (`benches/support/stateful.rs`: one rule set per construct, and one with
+//! every stateful construct) on an agent warmed with 91 days of traffic.
 //!
-//! `cargo bench --bench footprint`
+//! `cargo bench --bench footprint` (`-- constructs`: the constructs' table
+//! only)
 
 #[path = "support/common.rs"]
 mod common;
 #[path = "support/reference.rs"]
 mod reference;
+#[path = "support/stateful.rs"]
+mod stateful;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::borrow::Cow;
@@ -68,7 +74,48 @@ fn allocations<T>(f: impl FnOnce() -> T) -> (T, u64, u64) {
     (out, n1 - n0, b1 - b0)
 }
 
+/// Bytes per agent and per key of each construct's rule set, warmed.
+fn constructs() {
+    println!("## memory per construct (warmed agent, 24-byte id)\n");
+    println!(
+        "| set | agent, new | agent, warmed | over an agent of no metric | keys | bytes per key |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let none = stateful::engine(stateful::SETS[1].1);
+    let bare = none.store().new_agent_memory_bytes(stateful::AGENT.len());
+    let all = stateful::all_constructs();
+    let sets = stateful::SETS
+        .iter()
+        .copied()
+        .chain([("all_constructs", all.as_str())]);
+    for (name, rules) in sets {
+        let (engine, _) = stateful::warmed(rules);
+        let store = engine.store();
+        let Some(agent) = store.agent_memory_bytes(stateful::AGENT) else {
+            // No metric: the agent is not tracked.
+            println!("| {name} | – | – | – | – | – |");
+            continue;
+        };
+        let keys = store.keys_len();
+        let per_key = (store.bytes() - agent)
+            .checked_div(keys)
+            .map_or("–".to_string(), |b| b.to_string());
+        println!(
+            "| {name} | {} | {agent} | {} | {keys} | {per_key} |",
+            store.new_agent_memory_bytes(stateful::AGENT.len()),
+            agent - bare,
+        );
+        assert_eq!(store.bytes(), store.bytes_by_scan());
+    }
+    println!();
+}
+
 fn main() {
+    constructs();
+    // `cargo bench --bench footprint -- constructs`: that table only.
+    if std::env::args().any(|a| a == "constructs") {
+        return;
+    }
     println!("## allocations per event (seed rules, warmed agent)\n");
     println!("| case | evaluate | evaluate_explained |");
     println!("|---|---|---|");

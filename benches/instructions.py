@@ -3,6 +3,7 @@
 
     python3 benches/instructions.py [CASE ...]
     python3 benches/instructions.py rules      # the `rules` group
+    python3 benches/instructions.py stateful [SET ...]   # the `stateful` group
 
 Builds `benches/engine.rs`, then for each case (`none_fire`, `one_fires`,
 `all_three_fire`; all by default) runs `seed/<bench>/<case>` under
@@ -81,12 +82,38 @@ def rules(binary):
         print(f"| {n} | " + " | ".join("–" if x is None else f"{x:,.0f}" for x in row) + " |")
 
 
+STATEFUL_SETS = [
+    "count", "no_metric", "count_by_pair", "count_where", "distinct_by", "first_seen_by",
+    "since", "since_by", "first_by", "first_str", "previous", "previous_str_by",
+    "sequence_by", "tracked_for", "zscore_1d_90d", "zscore_1h_90d_active", "stddev_1h_30d",
+    "baseline_active", "named_twice", "hour_of_week", "json_path", "similarity",
+    "all_constructs",
+]
+
+
+def stateful(binary, sets):
+    """Instructions per event of the `stateful` group, and the ratio to `count`."""
+    sets = sets or STATEFUL_SETS
+    counts = {s: per_call(binary, "evaluate", s, FUNCTIONS["evaluate"], group="stateful")
+              for s in dict.fromkeys(["count"] + sets)}
+    reference = counts["count"]
+    print("| set | instructions/event | ÷ count |")
+    print("|---|---|---|")
+    for s in sets:
+        n = counts[s]
+        ratio = "–" if not n or not reference else f"{n / reference:.2f}×"
+        print(f"| {s} | {'–' if n is None else f'{n:,.0f}'} | {ratio} |")
+
+
 def main():
     # RISKGATE_BENCH_BINARY: an engine bench binary built elsewhere (another
     # commit's), to compare counts.
     binary = os.environ.get("RISKGATE_BENCH_BINARY") or bench_binary()
     if sys.argv[1:] == ["rules"]:
         rules(binary)
+        return
+    if sys.argv[1:2] == ["stateful"]:
+        stateful(binary, sys.argv[2:])
         return
     cases = sys.argv[1:] or ["none_fire", "one_fires", "all_three_fire"]
     print("| case | hand-written | evaluate | ÷ hand-written | evaluate_explained | partition | ÷ hand-written |")

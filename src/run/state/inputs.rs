@@ -94,6 +94,25 @@ pub struct Inputs {
     /// Keys of keyed cell metrics, written out.
     cell_keys: Vec<String>,
     cell_ranges: Vec<Option<(u32, u32)>>,
+    /// Room for the per-event views, which borrow the event and the buffers
+    /// above and so are kept here empty, as `'static` ([`recycle`]): a
+    /// program with more than a few metrics of a kind allocates nothing per
+    /// event (inline arrays of 8 did, every event, past 8).
+    key_sources: Vec<Option<KeySource<'static>>>,
+    counter_keys: Vec<Option<&'static str>>,
+    distinct_values: Vec<Option<&'static [u64]>>,
+    first_seen_values: Vec<Option<&'static [u64]>>,
+    cell_sources: Vec<Option<KeySource<'static>>>,
+    cell_inputs: Vec<CellInput<'static>>,
+}
+
+/// An empty vector with `v`'s allocation, for elements of another lifetime
+/// (of the same size and alignment: collecting a `vec::IntoIter` into such
+/// elements reuses its allocation; `tests/alloc.rs` checks that a quiet
+/// evaluation allocates nothing).
+fn recycle<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
 }
 
 /// Where the key of a keyed counter is, for one event.
@@ -173,7 +192,7 @@ pub(crate) fn with_observation<R>(
         // Where each counter's key is: a string of the event (borrowed, never
         // copied, however long) or written into `s.keys` (a number, an
         // address: a few bytes).
-        let mut sources: smallvec::SmallVec<[Option<KeySource<'_>>; 8]> = smallvec::SmallVec::new();
+        let mut sources: Vec<Option<KeySource<'_>>> = recycle(std::mem::take(&mut s.key_sources));
         for (i, c) in program.counters.iter().enumerate() {
             s.hits.push(
                 c.cond
@@ -216,8 +235,8 @@ pub(crate) fn with_observation<R>(
         let cells = program.cells.len();
         s.cell_keys.resize_with(cells, String::new);
         s.cell_ranges.clear();
-        let mut cell_sources: smallvec::SmallVec<[Option<KeySource<'_>>; 16]> =
-            smallvec::SmallVec::new();
+        let mut cell_sources: Vec<Option<KeySource<'_>>> =
+            recycle(std::mem::take(&mut s.cell_sources));
         for (c, buf) in program.cells.iter().zip(s.cell_keys.iter_mut()) {
             cell_sources.push(match &c.by {
                 Some(by) => key_of(&ctx, by, buf),
@@ -231,50 +250,50 @@ pub(crate) fn with_observation<R>(
             };
             s.cell_ranges.push(range);
         }
-        let cell_inputs: smallvec::SmallVec<[CellInput<'_>; 16]> = program
-            .cells
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let key = match cell_sources.get(i).copied().flatten() {
-                    Some(KeySource::Event(x)) => Some(x),
-                    Some(KeySource::Written) => s.cell_keys.get(i).map(String::as_str),
-                    None => None,
-                };
-                let hashes = s
-                    .cell_ranges
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .and_then(|(a, b)| s.hashes.get(a as usize..b as usize));
-                cell_input(&ctx, c, key, hashes)
-            })
-            .collect();
+        let mut cell_inputs: Vec<CellInput<'_>> = recycle(std::mem::take(&mut s.cell_inputs));
+        cell_inputs.extend(program.cells.iter().enumerate().map(|(i, c)| {
+            let key = match cell_sources.get(i).copied().flatten() {
+                Some(KeySource::Event(x)) => Some(x),
+                Some(KeySource::Written) => s.cell_keys.get(i).map(String::as_str),
+                None => None,
+            };
+            let hashes = s
+                .cell_ranges
+                .get(i)
+                .copied()
+                .flatten()
+                .and_then(|(a, b)| s.hashes.get(a as usize..b as usize));
+            cell_input(&ctx, c, key, hashes)
+        }));
         // Only the kinds of metric the program has are handed over: an empty
         // slice reads as "no key" / "no value", and building the per-metric
         // views costs more than the rest of a quiet evaluation.
-        type Keys<'k> = smallvec::SmallVec<[Option<&'k str>; 8]>;
-        type Hashes<'k> = smallvec::SmallVec<[Option<&'k [u64]>; 8]>;
-        let keys: Keys<'_> = sources
-            .iter()
-            .zip(&s.keys)
-            .map(|(source, buf)| match source {
-                Some(KeySource::Event(x)) => Some(*x),
-                Some(KeySource::Written) => Some(buf.as_str()),
-                None => None,
-            })
-            .collect();
-        let slices = |ranges: &[Option<(u32, u32)>]| -> Hashes<'_> {
-            if ranges.is_empty() {
-                return Hashes::new();
-            }
-            ranges
+        let mut keys: Vec<Option<&str>> = recycle(std::mem::take(&mut s.counter_keys));
+        keys.extend(
+            sources
                 .iter()
-                .map(|r| r.and_then(|(a, b)| s.hashes.get(a as usize..b as usize)))
-                .collect()
+                .zip(&s.keys)
+                .map(|(source, buf)| match source {
+                    Some(KeySource::Event(x)) => Some(*x),
+                    Some(KeySource::Written) => Some(buf.as_str()),
+                    None => None,
+                }),
+        );
+        let hashes = &s.hashes;
+        let slices = |room: Vec<Option<&'static [u64]>>, ranges: &[Option<(u32, u32)>]| {
+            let mut out: Vec<Option<&[u64]>> = recycle(room);
+            out.extend(
+                ranges
+                    .iter()
+                    .map(|r| r.and_then(|(a, b)| hashes.get(a as usize..b as usize))),
+            );
+            out
         };
-        let distinct = slices(&s.distinct_ranges);
-        let first_seen = slices(&s.first_seen_ranges);
+        let distinct = slices(std::mem::take(&mut s.distinct_values), &s.distinct_ranges);
+        let first_seen = slices(
+            std::mem::take(&mut s.first_seen_values),
+            &s.first_seen_ranges,
+        );
         let obs = Observation {
             time_ms: event.time_ms,
             now_ms,
@@ -285,7 +304,14 @@ pub(crate) fn with_observation<R>(
             first_seen_updates: &s.first_seen_updates,
             cells: &cell_inputs,
         };
-        f(&obs)
+        let out = f(&obs);
+        s.key_sources = recycle(sources);
+        s.counter_keys = recycle(keys);
+        s.distinct_values = recycle(distinct);
+        s.first_seen_values = recycle(first_seen);
+        s.cell_sources = recycle(cell_sources);
+        s.cell_inputs = recycle(cell_inputs);
+        out
     }
 }
 

@@ -178,6 +178,17 @@
 //! locked state, the table slot) plus its cells: 201 bytes with a ring of 60
 //! `u16` (no history), whatever the key's length.
 //!
+//! A cell metric ([`CellSpec`]: `since`, `first`, `previous`, `sequence`,
+//! `tracked_for`, keyed `distinct` and `first_seen`) takes one 48-byte
+//! [`Cell`] in the agent's second block, plus what it owns: a stored string's
+//! bytes (`first`/`previous`, at most about [`MAX_STORED_BYTES`]), the step
+//! times of each prefix (`sequence` of `n` steps: `4 n (n − 1)` bytes). A keyed one takes, per key, [`KEY_ENTRY_BYTES`] + 48 + what it owns
+//! (a distinct window 256, +472 with a sketch; a first-seen set 16 a value
+//! held, room for 4 first) ([`StateStore::new_cell_key_memory_bytes`]), and
+//! leaves a 48-byte placeholder in an agent that has its second block from
+//! the start (a keyed counter: 32 bytes, always). `tests/footprint_budget.rs`
+//! checks these figures and the README's table "State, windows and memory".
+//!
 //! The test `seed_layout_agent_fits_in_512_bytes` in `tests/state_model.rs`
 //! checks these figures.
 //!
@@ -2598,6 +2609,17 @@ impl StateStore {
         let info = gen.plan.counters.get(counter)?;
         info.keyed_map?;
         Some(KEY_ENTRY_BYTES + KeyState::new(info.plan, 0, 0).heap_bytes())
+    }
+
+    /// Bytes a newly created key of keyed cell metric `cell` (`since(..) by
+    /// K`, `distinct(..) over W by K`, ...) takes: its map entry
+    /// ([`KEY_ENTRY_BYTES`]), the boxed cell and what the cell owns when
+    /// new. `None` if the cell is not keyed.
+    pub fn new_cell_key_memory_bytes(&self, cell: usize) -> Option<usize> {
+        let gen = self.gen.load();
+        let info = gen.plan.cells.get(cell)?;
+        info.keyed_map?;
+        Some(KEY_ENTRY_BYTES + Held::heap_bytes(&KeyState::new_cell(info.kind, 0, 0)))
     }
 
     /// A copy of `agent`'s state (for snapshots and tests).
