@@ -112,8 +112,8 @@ fn each_cell_kind_adds_its_documented_bytes() {
         }
         // Keyed: each key takes its map entry, the boxed cell and what the
         // cell owns. An agent whose metrics are all keyed allocates nothing
-        // for it (its block comes with its first created key); an agent that
-        // has a block from the start keeps a 48-byte placeholder in it.
+        // for it (its block comes with its first created key), and an agent
+        // that has a block from the start keeps nothing for it there.
         let keyed = store(vec![CellSpec { kind, keyed: true }]);
         assert_eq!(keyed.new_agent_memory_bytes(24), empty, "{kind:?}");
         let since = CellKind::Since {
@@ -128,7 +128,7 @@ fn each_cell_kind_adds_its_documented_bytes() {
         ]);
         assert_eq!(
             beside.new_agent_memory_bytes(24) - empty,
-            104 + 48 + 48,
+            104 + 48,
             "{kind:?}"
         );
         assert_eq!(
@@ -216,12 +216,12 @@ fn each_construct_takes_its_documented_bytes_per_agent_and_key() {
 fn one_of_each_construct_fits_the_budget() {
     let (agent, keys, key_bytes) = measured(&stateful::all_constructs());
     // The counters (10 min × 2, 1 d with 90 d, 1 h with 90 d), the block,
-    // 4 per-agent cells, a string of 13, 6 keyed cells' and 2 keyed
-    // counters' placeholders, 8 created keys.
+    // 4 per-agent cells, a string of 13, 2 keyed counters' placeholders
+    // (keyed cells leave none), 8 created keys.
     let counters = 2 * 152 + (152 + 2 * 91) + (152 + 2 * 2161);
-    let expected = 97 + counters + 104 + 4 * 48 + 13 + 6 * 48 + 2 * 32 + 8 * OWNED_KEY_BYTES;
+    let expected = 97 + counters + 104 + 4 * 48 + 13 + 2 * 32 + 8 * OWNED_KEY_BYTES;
     assert_eq!(agent, Some(expected));
-    assert_eq!(expected, 5_998);
+    assert_eq!(expected, 5_710);
     assert_eq!(keys, 8);
     assert_eq!(key_bytes, 2 * 201 + 385 + 193 + 129 + 129 + 142 + 153);
     assert!(expected <= 6_144);

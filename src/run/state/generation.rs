@@ -430,22 +430,19 @@ impl AgentState {
             .collect();
         let mut old_cells: Vec<Option<Cell>> =
             old_more.cells.into_vec().into_iter().map(Some).collect();
-        let agent_cells = plan.has_agent_cells();
         let cells: Box<[Cell]> = plan
             .cells
             .iter()
             .enumerate()
-            .filter(|_| agent_cells)
+            .filter(|(_, c)| c.agent_slot.is_some())
             .map(|(i, c)| {
-                if c.keyed_map.is_some() {
-                    return Cell::Since(i64::MIN);
-                }
                 remap
                     .cells
                     .get(i)
                     .copied()
                     .flatten()
-                    .and_then(|o| old_cells.get_mut(o)?.take())
+                    .and_then(|o| remap.old_plan.cells.get(o)?.agent_slot)
+                    .and_then(|s| old_cells.get_mut(s)?.take())
                     .unwrap_or_else(|| Cell::new(c.kind, newest))
             })
             .collect();

@@ -182,11 +182,11 @@
 //! `tracked_for`, keyed `distinct` and `first_seen`) takes one 48-byte
 //! [`Cell`] in the agent's second block, plus what it owns: a stored string's
 //! bytes (`first`/`previous`, at most about [`MAX_STORED_BYTES`]), the step
-//! times of each prefix (`sequence` of `n` steps: `4 n (n − 1)` bytes). A keyed one takes, per key, [`KEY_ENTRY_BYTES`] + 48 + what it owns
+//! times of each prefix (`sequence` of `n` steps: `4 n (n − 1)` bytes). A
+//! keyed one takes, per key, [`KEY_ENTRY_BYTES`] + 48 + what it owns
 //! (a distinct window 256, +472 with a sketch; a first-seen set 16 a value
-//! held, room for 4 first) ([`StateStore::new_cell_key_memory_bytes`]), and
-//! leaves a 48-byte placeholder in an agent that has its second block from
-//! the start (a keyed counter: 32 bytes, always). `tests/footprint_budget.rs`
+//! held, room for 4 first) ([`StateStore::new_cell_key_memory_bytes`]) and
+//! nothing in the agent (a keyed counter leaves a 32-byte placeholder). `tests/footprint_budget.rs`
 //! checks these figures and the README's table "State, windows and memory".
 //!
 //! The test `seed_layout_agent_fits_in_512_bytes` in `tests/state_model.rs`
@@ -1127,11 +1127,13 @@ struct Plan {
     keyed_maps: usize,
 }
 
-/// A cell metric's kind and, for a keyed one, its map.
+/// A cell metric's kind and, for a keyed one, its map; for one per agent,
+/// its place among the agent's cells (which hold no keyed one).
 #[derive(Clone, Copy, Debug)]
 struct CellInfo {
     kind: CellKind,
     keyed_map: Option<usize>,
+    agent_slot: Option<usize>,
 }
 
 impl Plan {
@@ -1154,22 +1156,21 @@ impl Plan {
 
     /// `true` when some cell metric is per agent (not keyed).
     fn has_agent_cells(&self) -> bool {
-        self.cells.iter().any(|c| c.keyed_map.is_none())
+        self.agent_cells_len() > 0
     }
 
-    /// The agent's own cells, fresh: one per cell metric (a placeholder for
-    /// a keyed one), or none at all when every cell metric is keyed.
+    /// How many cell metrics are per agent.
+    fn agent_cells_len(&self) -> usize {
+        self.cells.iter().filter(|c| c.agent_slot.is_some()).count()
+    }
+
+    /// The agent's own cells, fresh: one per cell metric kept per agent
+    /// (a keyed one's state is in its map), in their slot order.
     fn agent_cells(&self, time_ms: i64) -> Box<[Cell]> {
-        if !self.has_agent_cells() {
-            return Box::new([]);
-        }
         self.cells
             .iter()
-            .map(|c| match c.keyed_map {
-                None => Cell::new(c.kind, time_ms),
-                // A keyed cell's state is in its map: a placeholder.
-                Some(_) => Cell::Since(i64::MIN),
-            })
+            .filter(|c| c.agent_slot.is_some())
+            .map(|c| Cell::new(c.kind, time_ms))
             .collect()
     }
 
@@ -1211,6 +1212,7 @@ impl Plan {
                 capacity: usize::from(f.capacity),
             })
             .collect();
+        let mut agent_slots = 0;
         let cells = layout
             .cells
             .iter()
@@ -1219,6 +1221,10 @@ impl Plan {
                 keyed_map: c.keyed.then(|| {
                     keyed_maps += 1;
                     keyed_maps - 1
+                }),
+                agent_slot: (!c.keyed).then(|| {
+                    agent_slots += 1;
+                    agent_slots - 1
                 }),
             })
             .collect();
@@ -1265,7 +1271,8 @@ pub struct AgentState {
 pub struct AgentMore {
     distincts: Box<[DistinctWindow]>,
     first_seens: Box<[FirstSeenSet]>,
-    /// The agent's cell metrics (a placeholder for a keyed one).
+    /// The agent's cell metrics kept per agent, in slot order (a keyed
+    /// one's state is in its map).
     cells: Box<[Cell]>,
     /// Per cooldown slot that alerted: the last alert not suppressed, sorted
     /// by slot. At most one entry per slot of the layout.
@@ -1450,10 +1457,10 @@ impl AgentState {
                 *slot = value;
             }
         }
-        for (i, (cell, c)) in cells.iter_mut().zip(&plan.cells).enumerate() {
-            if c.keyed_map.is_some() {
+        for (i, c) in plan.cells.iter().enumerate() {
+            let Some(cell) = c.agent_slot.and_then(|s| cells.get_mut(s)) else {
                 continue;
-            }
+            };
             let input = obs.cells.get(i).copied().unwrap_or_default();
             if let Some(o) = out.cells.get_mut(i) {
                 grown += cell.observe(c.kind, &input, t, newest, skewed, o);

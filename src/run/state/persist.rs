@@ -92,13 +92,13 @@ impl AgentState {
                 .iter_mut()
                 .zip(&plan.first_seens)
                 .all(|(s, f)| s.fits(f.capacity))
-            && (more.cells.len() == plan.cells.len()
+            && (more.cells.len() == plan.agent_cells_len()
                 || (more.cells.is_empty() && !plan.has_agent_cells()))
             && more
                 .cells
                 .iter_mut()
-                .zip(&plan.cells)
-                .all(|(c, info)| info.keyed_map.is_some() || c.fits(info.kind))
+                .zip(plan.cells.iter().filter(|c| c.agent_slot.is_some()))
+                .all(|(c, info)| c.fits(info.kind))
             && cooldowns_sorted
             && more
                 .cooldowns
