@@ -12,7 +12,7 @@ const EXAMPLES: &str = include_str!("fixtures/spec9.rules");
 fn every_example_checks() {
     let set = RuleSet::from_source("spec9.rules", EXAMPLES).unwrap_or_else(|d| panic!("{d}"));
     let program = set.compile();
-    assert_eq!(program.rules.len(), 7);
+    assert_eq!(program.rules.len(), 8);
     // One cell for each of: first_seen by hour_of_week is a plain first-seen
     // set; since, first by session, tracked_for, keyed distinct by user.
     assert!(program.cells.len() >= 4, "{:?}", program.cells.len());

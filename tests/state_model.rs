@@ -1281,6 +1281,13 @@ fn each_metric_kind_adds_its_documented_bytes() {
     };
     assert_eq!(bytes(distinct(1)) - empty, 104 + 296);
     assert_eq!(bytes(distinct(2)) - empty, 104 + 2 * 296);
+    // A distinct metric that a statistic reads keeps its windows' totals:
+    // one more block (48 bytes, shared with a sketch) and 4 bytes a total.
+    let with_history = Layout {
+        distincts: vec![DistinctSpec::over(60_000).with_history(90)],
+        ..Layout::default()
+    };
+    assert_eq!(bytes(with_history) - empty, 104 + 296 + 48 + 4 * 91);
     let first_seen = Layout {
         first_seens: vec![FirstSeenSpec::default()],
         ..Layout::default()

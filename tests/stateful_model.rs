@@ -163,6 +163,11 @@ fn rules_text(p: &Params) -> String {
         format!("{} < zscore(count over 1m, 60m, active)", p.z_active),
     );
     out += &rule("SD", format!("stddev(count over 1m, 60m) > {}", p.sd));
+    out += &rule("ZD", format!("zscore(distinct(ip) over 1m, 30m) > {}", p.z));
+    out += &rule(
+        "BD",
+        "distinct(ip) over 1m > baseline(distinct(ip) over 1m, 30m) * 2".to_string(),
+    );
     out
 }
 
@@ -444,6 +449,49 @@ fn minute_stats(
     Some((n, s, n * q - s * s, x))
 }
 
+/// `(n, S, n·Q − S², x)` of `distinct(ip) over 1m` with 30 minutes of
+/// history: each complete minute's total is the number of addresses of the
+/// events of that minute that came while it was the agent's newest minute
+/// (a late event reaches the window, not a total already taken).
+fn distinct_minute_stats(
+    history: &[Ev],
+    same: &dyn Fn(&Ev) -> bool,
+) -> Option<(i128, i128, i128, i128)> {
+    let newest = newest_from(history, same, 0);
+    let m = newest.div_euclid(MINUTE);
+    // (minute, address) of the events that count in a minute's total.
+    let counted: Vec<(i64, u8)> = history
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| same(e))
+        .filter_map(|(j, e)| {
+            let newest_j = newest_from(&history[..=j], same, 0);
+            let w = e.t.div_euclid(MINUTE);
+            (w == newest_j.div_euclid(MINUTE)).then_some((w, e.ip?))
+        })
+        .collect();
+    let f = counted.iter().map(|&(w, _)| w).min()?;
+    if m - f < 10 {
+        return None;
+    }
+    let lo = f.max(m - 30);
+    let totals: Vec<i128> = (lo..m)
+        .map(|w| {
+            let set: HashSet<u8> = counted
+                .iter()
+                .filter(|&&(cw, _)| cw == w)
+                .map(|&(_, ip)| ip)
+                .collect();
+            set.len() as i128
+        })
+        .collect();
+    let n = totals.len() as i128;
+    let s: i128 = totals.iter().sum();
+    let q: i128 = totals.iter().map(|x| x * x).sum();
+    let x = distinct(history, same, 0, &|e: &Ev| e.ip, &|_| true, MINUTE) as i128;
+    Some((n, s, n * q - s * s, x))
+}
+
 /// `p/q` of a decimal literal.
 fn ratio(text: &str) -> (i128, i128) {
     match text.split_once('.') {
@@ -561,6 +609,9 @@ impl Model {
             v * b * b > a * a * n * n
         });
         fire("SD", sd);
+        let dstats = distinct_minute_stats(h, &same_agent);
+        fire("ZD", z_above(dstats, p.z));
+        fire("BD", dstats.is_some_and(|(n, s, _, x)| x * n > 2 * s));
         Seen { rules, values }
     }
 }
@@ -756,7 +807,7 @@ fn a_steady_hour_then_a_burst_fires_the_statistics() {
             events.push(Ev {
                 agent: 0,
                 t: BASE + m * MINUTE + i * SECOND,
-                ip: Some(1),
+                ip: Some(1 + (i as u8) * (m % 2) as u8),
                 failure: false,
                 kind: 2,
                 session: Some(0),
@@ -768,7 +819,7 @@ fn a_steady_hour_then_a_burst_fires_the_statistics() {
         events.push(Ev {
             agent: 0,
             t: BASE + 40 * MINUTE + i * SECOND,
-            ip: Some(1),
+            ip: Some((i % 6) as u8),
             failure: false,
             kind: 2,
             session: Some(0),
@@ -787,7 +838,7 @@ fn a_steady_hour_then_a_burst_fires_the_statistics() {
     for ev in &events {
         fired.extend(engine.evaluate(&event(ev)).rule_ids().map(str::to_string));
     }
-    for id in ["Z", "ZA", "SD", "TR", "PTR"] {
+    for id in ["Z", "ZA", "SD", "TR", "PTR", "ZD", "BD"] {
         assert!(fired.contains(id), "{id} never fired: {fired:?}");
     }
 }

@@ -777,6 +777,8 @@ pub struct DistinctDef {
     pub scope: Option<Cond>,
     /// Window width in ms.
     pub width_ms: u64,
+    /// Complete windows whose totals are kept for statistics.
+    pub history_windows: u32,
     /// Canonical text.
     pub label: Arc<str>,
 }
@@ -873,8 +875,10 @@ pub enum StatKind {
 pub struct StatRef {
     /// What it computes.
     pub kind: StatKind,
-    /// Counter index.
+    /// Counter index, or distinct metric index with `of_distinct`.
     pub counter: u32,
+    /// The metric is a `distinct(F) over W` (per agent), not a counter.
+    pub of_distinct: bool,
     /// History windows it reads.
     pub windows: u32,
     /// Only windows with a total above 0 count (`active`).

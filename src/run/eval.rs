@@ -42,6 +42,10 @@ pub trait MetricSource {
     fn stats(&self, _i: u32, _windows: u32) -> Option<HistoryStats> {
         None
     }
+    /// History statistics of distinct metric `i` over `windows` windows.
+    fn distinct_stats(&self, _i: u32, _windows: u32) -> Option<HistoryStats> {
+        None
+    }
 }
 
 /// No state: every metric is unknown.
@@ -603,7 +607,11 @@ impl<'a> Ctx<'a> {
     /// and sum of squares of their totals and `x` the current value; `None`
     /// during warm-up.
     fn stat_parts(&self, stat: &StatRef) -> Option<(u64, u64, u128, u64)> {
-        let h = self.metrics.stats(stat.counter, stat.windows)?;
+        let h = if stat.of_distinct {
+            self.metrics.distinct_stats(stat.counter, stat.windows)?
+        } else {
+            self.metrics.stats(stat.counter, stat.windows)?
+        };
         let n = if stat.active {
             h.active
         } else {
@@ -618,7 +626,11 @@ impl<'a> Ctx<'a> {
         let var = u128::from(n)
             .checked_mul(h.sum_sq)?
             .checked_sub(u128::from(h.sum).checked_mul(u128::from(h.sum))?)?;
-        let x = self.metrics.count(stat.counter)?;
+        let x = if stat.of_distinct {
+            self.metrics.distinct(stat.counter)?
+        } else {
+            self.metrics.count(stat.counter)?
+        };
         Some((n, h.sum, var, x))
     }
 
@@ -706,11 +718,17 @@ impl<'a> Ctx<'a> {
             StatKind::Stddev => "stddev",
             StatKind::Zscore => "zscore",
         };
-        let label = self
-            .program
-            .counters
-            .get(stat.counter as usize)
-            .map_or("count", |c| &*c.label);
+        let label = if stat.of_distinct {
+            self.program
+                .distincts
+                .get(stat.counter as usize)
+                .map_or("distinct", |d| &*d.label)
+        } else {
+            self.program
+                .counters
+                .get(stat.counter as usize)
+                .map_or("count", |c| &*c.label)
+        };
         let shown = match value {
             V::Num(Num::Float(f)) => format!("{f:.3}"),
             other => other.to_string(),

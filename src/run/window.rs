@@ -866,7 +866,26 @@ pub struct DistinctWindow {
     /// Latest bucket in which a value pushed out of `exact` was seen;
     /// `i64::MIN` when none was. Exact while this is before the window.
     overflow_until: i64,
-    sketch: Option<Box<DistinctSketch>>,
+    /// The sketch and the history, allocated when first needed.
+    extra: Option<Box<DistinctExtra>>,
+}
+
+/// What a [`DistinctWindow`] keeps besides its exact set, in one block: the
+/// sketch (past [`DISTINCT_EXACT_MAX`] values) and the history of its
+/// complete windows' totals (when a statistic reads it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistinctExtra {
+    sketch: Option<DistinctSketch>,
+    history: Option<DistinctHistory>,
+}
+
+/// The distinct totals of a window's complete `W`-aligned windows: `H + 1`
+/// slots by window number (the current window's slot is written when it
+/// completes), and the first window an event was recorded in (`f`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistinctHistory {
+    first_window: i64,
+    totals: Box<[u32]>,
 }
 
 impl Default for DistinctWindow {
@@ -881,21 +900,94 @@ impl DistinctWindow {
         Self {
             exact: Vec::with_capacity(DISTINCT_EXACT_MAX),
             overflow_until: i64::MIN,
-            sketch: None,
+            extra: None,
         }
     }
 
+    /// An empty window that keeps the totals of `windows` complete windows
+    /// for `baseline`, `stddev` and `zscore` (none when 0).
+    pub fn with_history(windows: u32) -> Self {
+        let mut w = Self::new();
+        if windows > 0 {
+            w.extra = Some(Box::new(DistinctExtra {
+                sketch: None,
+                history: Some(DistinctHistory {
+                    first_window: i64::MAX,
+                    totals: vec![0; windows as usize + 1].into_boxed_slice(),
+                }),
+            }));
+        }
+        w
+    }
+
+    /// Windows of history kept (0 for none).
+    pub fn history_windows(&self) -> usize {
+        self.history()
+            .map_or(0, |h| h.totals.len().saturating_sub(1))
+    }
+
+    fn sketch(&self) -> Option<&DistinctSketch> {
+        self.extra.as_ref().and_then(|e| e.sketch.as_ref())
+    }
+
+    fn sketch_mut(&mut self) -> Option<&mut DistinctSketch> {
+        self.extra.as_mut().and_then(|e| e.sketch.as_mut())
+    }
+
+    fn history(&self) -> Option<&DistinctHistory> {
+        self.extra.as_ref().and_then(|e| e.history.as_ref())
+    }
+
+    /// Copies the history's `H + 1` totals into `out` (which should hold
+    /// as many) and says where window `m` (of `newest`) is and how many
+    /// windows have passed since `f`; `None` without history or before the
+    /// first recorded event. Sum them with [`history_stats`].
+    pub fn history_into(&self, grid: Grid, newest: i64, out: &mut [u32]) -> Option<HistoryRead> {
+        let h = self.history()?;
+        if h.first_window == i64::MAX {
+            return None;
+        }
+        let m = grid.window(newest);
+        let age = u64::try_from(i128::from(m) - i128::from(h.first_window)).ok()?;
+        let n = h.totals.len().min(out.len());
+        if let (Some(src), Some(dst)) = (h.totals.get(..n), out.get_mut(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Some(HistoryRead {
+            age,
+            newest: ring_pos(m, h.totals.len()),
+        })
+    }
+
+    /// `(m − f, statistics of the complete windows m − k ..= m − 1)`, `m`
+    /// the window of `newest`: each window's total is the distinct count
+    /// of its values, taken when it completed. `None` without history or
+    /// before the first recorded event.
+    pub fn stats(&self, grid: Grid, newest: i64, k: usize) -> Option<(u64, HistoryStats)> {
+        let h = self.history()?;
+        if h.first_window == i64::MAX {
+            return None;
+        }
+        let m = grid.window(newest);
+        let age = u64::try_from(i128::from(m) - i128::from(h.first_window)).ok()?;
+        let pos = ring_pos(m, h.totals.len());
+        Some((age, history_stats(&h.totals, pos, k)))
+    }
+
     /// `true` when the window could have been built by recording (for
-    /// state read from a snapshot): at most [`DISTINCT_EXACT_MAX`] exact
-    /// values and a sketch of the right size. Gives the exact set the room
-    /// a fresh window has, so a restored window allocates as a fresh one
-    /// does.
-    pub fn fits(&mut self) -> bool {
+    /// state read from a snapshot) with a history of `history` windows: at
+    /// most [`DISTINCT_EXACT_MAX`] exact values, a sketch of the right
+    /// size. Gives the exact set the room a fresh window has, so a restored
+    /// window allocates as a fresh one does.
+    pub fn fits(&mut self, history: u32) -> bool {
         let sketch_ok = self
-            .sketch
-            .as_ref()
+            .sketch()
             .is_none_or(|s| s.registers.len() == SKETCH_SLOTS * SKETCH_REGISTERS);
-        if self.exact.len() > DISTINCT_EXACT_MAX || !sketch_ok {
+        let history_ok = match self.history() {
+            Some(h) => h.totals.len() == history as usize + 1,
+            None => history == 0,
+        };
+        if self.exact.len() > DISTINCT_EXACT_MAX || !sketch_ok || !history_ok {
             return false;
         }
         self.exact
@@ -905,7 +997,7 @@ impl DistinctWindow {
 
     /// `true` while a sketch is allocated.
     pub fn has_sketch(&self) -> bool {
-        self.sketch.is_some()
+        self.sketch().is_some()
     }
 
     /// Heap bytes of this window.
@@ -913,31 +1005,66 @@ impl DistinctWindow {
         self.exact
             .capacity()
             .saturating_mul(std::mem::size_of::<DistinctEntry>())
-            + self.sketch.as_ref().map_or(0, |s| {
-                std::mem::size_of::<DistinctSketch>() + s.heap_bytes()
+            + self.extra.as_ref().map_or(0, |e| {
+                std::mem::size_of::<DistinctExtra>()
+                    + e.sketch.as_ref().map_or(0, DistinctSketch::heap_bytes)
+                    + e.history
+                        .as_ref()
+                        .map_or(0, |h| std::mem::size_of_val::<[u32]>(&h.totals))
             })
     }
 
-    /// Moves the window from newest time `old` to `new`, if later.
+    /// Moves the window from newest time `old` to `new`, if later. With a
+    /// history, each `W`-aligned window left behind gets its total: the
+    /// distinct count of its 60 buckets (windows with no event, 0).
     pub fn advance(&mut self, grid: Grid, old: i64, new: i64) {
         let (ob, nb) = (grid.bucket(old), grid.bucket(new));
         if nb <= ob {
             return;
         }
+        let (ow, nw) = (grid.window(old), grid.window(new));
+        if nw > ow && self.history().is_some_and(|h| h.first_window != i64::MAX) {
+            // The total of window `ow`, read at its last bucket.
+            let last = ow
+                .saturating_add(1)
+                .saturating_mul(BUCKETS_I64)
+                .saturating_sub(1);
+            if let Some(sk) = self.sketch_mut() {
+                sk.advance(last);
+            }
+            let total = u32::try_from(self.count_at(last)).unwrap_or(u32::MAX);
+            if let Some(h) = self.extra.as_mut().and_then(|e| e.history.as_mut()) {
+                let len = h.totals.len();
+                if let Some(slot) = h.totals.get_mut(ring_pos(ow, len)) {
+                    *slot = total;
+                }
+                // The windows between saw no event.
+                let gap = steps(ow, nw).saturating_sub(1).min(len as u64);
+                let mut w = ow;
+                for _ in 0..gap {
+                    w = w.saturating_add(1);
+                    if let Some(slot) = h.totals.get_mut(ring_pos(w, len)) {
+                        *slot = 0;
+                    }
+                }
+            }
+        }
         if steps(ob, nb) >= BUCKETS as u64 {
             self.exact.clear();
             self.overflow_until = i64::MIN;
-            if let Some(s) = self.sketch.as_mut() {
+            if let Some(s) = self.sketch_mut() {
                 s.reset(nb);
             }
-        } else if let Some(s) = self.sketch.as_mut() {
+        } else if let Some(s) = self.sketch_mut() {
             s.advance(nb);
         }
     }
 
     /// Records the values `hashes` of an event at `t` (not after `newest`).
     /// Returns `false`, recording nothing, when the event's bucket has left
-    /// the window.
+    /// the window. An event of the current `W`-aligned window starts the
+    /// history (an earlier one is counted in the window, not in a total
+    /// already taken).
     pub fn record(&mut self, grid: Grid, newest: i64, t: i64, hashes: &[u64]) -> bool {
         let (b, nb) = (grid.bucket(t), grid.bucket(newest));
         if !in_ring(b, nb) {
@@ -946,6 +1073,12 @@ impl DistinctWindow {
         let start = nb.saturating_sub(BUCKETS_I64 - 1);
         for &h in hashes {
             self.record_one(h, b, nb, start);
+        }
+        let (w, nw) = (grid.window(t), grid.window(newest));
+        if w == nw {
+            if let Some(h) = self.extra.as_mut().and_then(|e| e.history.as_mut()) {
+                h.first_window = h.first_window.min(w);
+            }
         }
         true
     }
@@ -983,31 +1116,35 @@ impl DistinctWindow {
                     },
                 };
                 self.overflow_until = self.overflow_until.max(pushed.last_bucket);
-                if self.sketch.is_none() {
+                if self.sketch().is_none() {
                     let mut sketch = DistinctSketch::new(nb);
                     for e in &self.exact {
                         sketch.insert(e.last_bucket, e.hash);
                     }
                     sketch.insert(pushed.last_bucket, pushed.hash);
-                    self.sketch = Some(Box::new(sketch));
+                    self.extra.get_or_insert_with(Box::default).sketch = Some(sketch);
                 }
             }
         }
-        if let Some(s) = self.sketch.as_mut() {
+        if let Some(s) = self.sketch_mut() {
             s.insert(b, hash);
         }
     }
 
     /// Distinct values in the 60 buckets ending at the bucket of `newest`.
     pub fn count(&self, grid: Grid, newest: i64) -> u64 {
-        let nb = grid.bucket(newest);
+        self.count_at(grid.bucket(newest))
+    }
+
+    /// Distinct values in the 60 buckets ending at bucket `nb`.
+    fn count_at(&self, nb: i64) -> u64 {
         let start = nb.saturating_sub(BUCKETS_I64 - 1);
         let live = self
             .exact
             .iter()
             .filter(|e| e.last_bucket >= start && e.last_bucket <= nb)
             .count() as u64;
-        match &self.sketch {
+        match self.sketch() {
             Some(s) if self.overflow_until >= start => s.estimate(nb).max(live),
             _ => live,
         }

@@ -149,7 +149,7 @@ pub const POOL: &[PoolRule] = &[
         needs_any_of: &["R17"],
         cooldown: false,
         baseline: false,
-        text: "Trigger: zscore(count(outcome == \"SUCCESS\") over 2m, 1h) > 1 OR stddev(count(outcome == \"SUCCESS\") over 2m, 1h, active) > 2.5\nAction: suspend_token\nSeverity: MEDIUM",
+        text: "Trigger: zscore(count(outcome == \"SUCCESS\") over 2m, 1h) > 1 OR stddev(count(outcome == \"SUCCESS\") over 2m, 1h, active) > 2.5 OR zscore(distinct(ip) over 2m, 1h) > 1\nAction: suspend_token\nSeverity: MEDIUM",
     },
     PoolRule {
         id: "R18",

@@ -359,7 +359,7 @@ impl Checker {
     ) -> Option<(Val, Ty)> {
         let stat = self.stat_ref(name, args, whole)?;
         Some(match stat.kind {
-            StatKind::Mean if !stat.active => (
+            StatKind::Mean if !stat.active && !stat.of_distinct => (
                 Val::Baseline {
                     counter: stat.counter,
                     windows: stat.windows,
@@ -417,7 +417,11 @@ impl Checker {
             }
         }
         let (v, _) = self.value(metric)?;
-        let Some(counter) = is_count_metric(&v) else {
+        let source = match is_count_metric(&v) {
+            Some(c) => Some((c, false)),
+            None => distinct_metric(&v).map(|d| (d, true)),
+        };
+        let Some((counter, of_distinct)) = source else {
             self.error(
                 "E0210",
                 metric.span,
@@ -427,7 +431,7 @@ impl Checker {
                     expr_text(&metric.node)
                 ),
                 Some(format!(
-                    "{} exist for `requests_per_minute` and `count(...) over W`",
+                    "{} exist for `requests_per_minute`, `count(...) over W` and `distinct(F) over W` (not keyed)",
                     if kind == StatKind::Mean {
                         "baselines"
                     } else {
@@ -437,7 +441,12 @@ impl Checker {
             );
             return None;
         };
-        let width = self.build.counter_width_ms(counter).unwrap_or(60_000);
+        let width = if of_distinct {
+            self.build.distinct_width_ms(counter)
+        } else {
+            self.build.counter_width_ms(counter)
+        }
+        .unwrap_or(60_000);
         let max = if active {
             MAX_ACTIVE_WINDOWS
         } else {
@@ -471,8 +480,13 @@ impl Checker {
                 u32::try_from(p / width).unwrap_or(max)
             }
         };
-        self.build.need_history(counter, windows);
+        if of_distinct {
+            self.build.need_distinct_history(counter, windows);
+        } else {
+            self.build.need_history(counter, windows);
+        }
         Some(StatRef {
+            of_distinct,
             kind,
             counter,
             windows,
@@ -484,4 +498,13 @@ impl Checker {
 /// Where to point a diagnostic about a `by`: its first field.
 fn by_span(by: &ByKey, whole: &Spanned<Expr>) -> Span {
     by.fields.first().map_or(whole.span, |f| f.span)
+}
+
+/// The index of a per-agent `distinct` metric (read directly or by name).
+fn distinct_metric(v: &Val) -> Option<u32> {
+    match v {
+        Val::Distinct(i) => Some(*i),
+        Val::Named(_, inner) => distinct_metric(inner),
+        _ => None,
+    }
 }

@@ -128,6 +128,7 @@ impl Checker {
                             field: v,
                             scope,
                             width_ms: width,
+                            history_windows: 0,
                             label,
                         });
                         Some((Val::Distinct(i), Ty::Num))

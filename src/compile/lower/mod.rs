@@ -218,6 +218,18 @@ impl Builder {
         }
     }
 
+    /// The window width of distinct metric `i`.
+    pub(crate) fn distinct_width_ms(&self, i: u32) -> Option<u64> {
+        self.distincts.get(i as usize).map(|d| d.width_ms)
+    }
+
+    /// Distinct metric `i` keeps at least `windows` window totals.
+    pub(crate) fn need_distinct_history(&mut self, i: u32, windows: u32) {
+        if let Some(d) = self.distincts.get_mut(i as usize) {
+            d.history_windows = d.history_windows.max(windows);
+        }
+    }
+
     /// The `distinct` metric `def`, interned by its label.
     pub(crate) fn distinct(&mut self, def: DistinctDef) -> u32 {
         let i = match self.distincts.iter().position(|d| d.label == def.label) {

@@ -313,7 +313,7 @@ impl Cell {
             | (Cell::Previous(_), CellKind::Previous)
             | (Cell::Tracked(_), CellKind::Tracked) => true,
             (Cell::Sequence(s), CellKind::Sequence { steps, .. }) => s.len() == prefix_times(steps),
-            (Cell::Distinct(d), CellKind::Distinct { .. }) => d.fits(),
+            (Cell::Distinct(d), CellKind::Distinct { .. }) => d.fits(0),
             (Cell::FirstSeen(f), CellKind::FirstSeen { capacity, .. }) => {
                 f.fits(usize::from(capacity))
             }

@@ -67,8 +67,12 @@ pub(crate) enum MetricKey {
         width_ms: u64,
         history: u32,
     },
-    /// A distinct metric.
-    Distinct { name: String, width_ms: u64 },
+    /// A distinct metric (its history is part of its shape).
+    Distinct {
+        name: String,
+        width_ms: u64,
+        history: u32,
+    },
     /// A first-seen set.
     FirstSeen {
         name: String,
@@ -115,6 +119,7 @@ fn distinct_key(d: &DistinctSpec, name: String) -> MetricKey {
     MetricKey::Distinct {
         name,
         width_ms: d.width_ms,
+        history: d.history_windows,
     }
 }
 
@@ -414,7 +419,11 @@ impl AgentState {
                     .copied()
                     .flatten()
                     .and_then(|o| old_distincts.get_mut(o)?.take())
-                    .unwrap_or_default()
+                    .unwrap_or_else(|| {
+                        DistinctWindow::with_history(
+                            plan.distinct_history.get(i).copied().unwrap_or(0),
+                        )
+                    })
             })
             .collect();
         let first_seens: Box<[FirstSeenSet]> = (0..plan.first_seens.len())

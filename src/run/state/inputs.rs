@@ -56,6 +56,7 @@ pub(crate) fn layout_of(p: &Program) -> (Layout, Box<[Option<u32>]>) {
             .iter()
             .map(|d| DistinctSpec {
                 width_ms: d.width_ms,
+                history_windows: d.history_windows,
             })
             .collect(),
         first_seens: p
@@ -431,6 +432,9 @@ impl MetricSource for MetricsView<'_> {
     fn stats(&self, i: u32, windows: u32) -> Option<super::HistoryStats> {
         MetricsView::history_stats(self, i as usize, windows)
     }
+    fn distinct_stats(&self, i: u32, windows: u32) -> Option<super::HistoryStats> {
+        MetricsView::distinct_history_stats(self, i as usize, windows)
+    }
 }
 
 impl MetricSource for Metrics {
@@ -451,5 +455,8 @@ impl MetricSource for Metrics {
     }
     fn stats(&self, i: u32, windows: u32) -> Option<super::HistoryStats> {
         Metrics::history_stats(self, i as usize, windows)
+    }
+    fn distinct_stats(&self, i: u32, windows: u32) -> Option<super::HistoryStats> {
+        Metrics::distinct_history_stats(self, i as usize, windows)
     }
 }

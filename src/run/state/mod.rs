@@ -169,7 +169,8 @@
 //! of a one-minute counter: 2,882 bytes). The first distinct, first-seen,
 //! cooldown or created key allocates the agent's second block,
 //! [`AGENT_MORE_BYTES`] (104), once; then each distinct window adds 296 bytes
-//! (+ 472 with a sketch), each first-seen set 24 bytes plus 16 a value held,
+//! (+ 496 with a sketch; + 48 + 4 (H + 1) with a history of `H` windows, the
+//! 48 shared with a sketch), each first-seen set 24 bytes plus 16 a value held,
 //! each (cooldown, agent) that alerted 16 ([`COOLDOWN_ENTRY_BYTES`]), each
 //! key the agent created 16 ([`OWNED_KEY_BYTES`]) while in its quota (both
 //! lists start with room for 4 and double).
@@ -184,7 +185,7 @@
 //! bytes (`first`/`previous`, at most about [`MAX_STORED_BYTES`]), the step
 //! times of each prefix (`sequence` of `n` steps: `4 n (n − 1)` bytes). A
 //! keyed one takes, per key, [`KEY_ENTRY_BYTES`] + 48 + what it owns
-//! (a distinct window 256, +472 with a sketch; a first-seen set 16 a value
+//! (a distinct window 256, +496 with a sketch; a first-seen set 16 a value
 //! held, room for 4 first) ([`StateStore::new_cell_key_memory_bytes`]) and
 //! nothing in the agent (a keyed counter leaves a 32-byte placeholder). `tests/footprint_budget.rs`
 //! checks these figures and the README's table "State, windows and memory".
@@ -394,6 +395,13 @@ impl Layout {
                     width_ms: d.width_ms,
                 });
             }
+            if d.history_windows > MAX_HISTORY_WINDOWS {
+                return Err(StateError::HistoryTooLong {
+                    index,
+                    windows: d.history_windows,
+                    max: MAX_HISTORY_WINDOWS,
+                });
+            }
         }
         for (index, f) in self.first_seens.iter().enumerate() {
             if f.capacity == 0 || f.capacity > MAX_FIRST_SEEN_CAPACITY {
@@ -474,12 +482,27 @@ impl CounterSpec {
 pub struct DistinctSpec {
     /// Window width `W` in ms, a multiple of 60.
     pub width_ms: u64,
+    /// Complete windows whose totals are kept for `baseline`, `stddev` and
+    /// `zscore` (0: none), at most [`MAX_HISTORY_WINDOWS`].
+    #[serde(default)]
+    pub history_windows: u32,
 }
 
 impl DistinctSpec {
     /// Distinct values over `width_ms`.
     pub const fn over(width_ms: u64) -> Self {
-        Self { width_ms }
+        Self {
+            width_ms,
+            history_windows: 0,
+        }
+    }
+
+    /// The same metric, keeping the totals of `windows` complete windows.
+    pub const fn with_history(self, windows: u32) -> Self {
+        Self {
+            history_windows: windows,
+            ..self
+        }
     }
 }
 
@@ -653,6 +676,10 @@ pub struct Metrics {
     narrow: Vec<u16>,
     wide: Vec<bool>,
     distinct: Vec<u64>,
+    /// Per distinct metric: where its `H + 1` window totals start in
+    /// `distinct_rings` and how many, and what the copy read.
+    distinct_hist: Vec<(usize, usize, Option<HistoryRead>)>,
+    distinct_rings: Vec<u32>,
     first_seen: Vec<Option<bool>>,
     cells: Vec<CellOut>,
 }
@@ -682,6 +709,34 @@ impl Metrics {
             narrow: vec![0; total],
             wide: vec![false; layout.counters.len()],
             distinct: vec![0; layout.distincts.len()],
+            distinct_hist: {
+                let mut at = 0usize;
+                layout
+                    .distincts
+                    .iter()
+                    .map(|d| {
+                        let h = d.history_windows.min(MAX_HISTORY_WINDOWS) as usize;
+                        let len = if h == 0 { 0 } else { h + 1 };
+                        at += len;
+                        (at - len, len, None)
+                    })
+                    .collect()
+            },
+            distinct_rings: vec![
+                0;
+                layout
+                    .distincts
+                    .iter()
+                    .map(|d| {
+                        let h = d.history_windows.min(MAX_HISTORY_WINDOWS) as usize;
+                        if h == 0 {
+                            0
+                        } else {
+                            h + 1
+                        }
+                    })
+                    .sum()
+            ],
             first_seen: vec![None; layout.first_seens.len()],
             cells: vec![CellOut::default(); layout.cells.len()],
         }
@@ -695,6 +750,11 @@ impl Metrics {
                 .copied()
                 .eq(plan.counters.iter().map(|c| c.plan.history))
             && self.distinct.len() == plan.distincts.len()
+            && self
+                .distinct_hist
+                .iter()
+                .map(|&(_, len, _)| len.saturating_sub(1))
+                .eq(plan.distinct_history.iter().map(|&h| h as usize))
             && self.first_seen.len() == plan.first_seens.len()
             && self.cells.len() == plan.cells.len()
     }
@@ -755,6 +815,23 @@ impl Metrics {
     /// What cell metric `i` read for this event.
     pub fn cell(&self, i: usize) -> Option<&CellOut> {
         self.cells.get(i)
+    }
+
+    /// History statistics of distinct metric `i` over `windows` windows
+    /// (as [`history_stats`](Self::history_stats) for a counter).
+    pub fn distinct_history_stats(&self, i: usize, windows: u32) -> Option<HistoryStats> {
+        let &(at, len, read) = self.distinct_hist.get(i)?;
+        let read = read?;
+        if windows == 0 || windows as usize >= len {
+            return None;
+        }
+        let ring = self.distinct_rings.get(at..at.checked_add(len)?)?;
+        let stats = history_stats(ring, read.newest, windows as usize);
+        Some(HistoryStats {
+            age: read.age,
+            windows: read.age.min(u64::from(windows)),
+            ..stats
+        })
     }
 
     /// History statistics of counter `counter` over `windows` windows (see
@@ -902,6 +979,11 @@ impl MetricsView<'_> {
     /// As [`Metrics::cell`].
     pub fn cell(&self, i: usize) -> Option<&CellOut> {
         self.out.cell(i)
+    }
+
+    /// As [`Metrics::distinct_history_stats`].
+    pub fn distinct_history_stats(&self, i: usize, windows: u32) -> Option<HistoryStats> {
+        self.out.distinct_history_stats(i, windows)
     }
 
     /// As [`Metrics::history_stats`].
@@ -1121,6 +1203,8 @@ struct FirstSeenInfo {
 struct Plan {
     counters: Vec<CounterInfo>,
     distincts: Vec<Grid>,
+    /// Per distinct metric: the complete windows whose totals it keeps.
+    distinct_history: Vec<u32>,
     first_seens: Vec<FirstSeenInfo>,
     cells: Vec<CellInfo>,
     cooldowns_ms: Vec<u64>,
@@ -1231,6 +1315,11 @@ impl Plan {
         Ok(Self {
             counters,
             distincts,
+            distinct_history: layout
+                .distincts
+                .iter()
+                .map(|d| d.history_windows.min(MAX_HISTORY_WINDOWS))
+                .collect(),
             first_seens,
             cells,
             cooldowns_ms: layout.cooldowns_ms.clone(),
@@ -1305,9 +1394,9 @@ impl AgentState {
         let more = plan.agent_more().then(|| {
             Box::new(AgentMore {
                 distincts: plan
-                    .distincts
+                    .distinct_history
                     .iter()
-                    .map(|_| DistinctWindow::new())
+                    .map(|&h| DistinctWindow::with_history(h))
                     .collect(),
                 first_seens: plan
                     .first_seens
@@ -1431,6 +1520,15 @@ impl AgentState {
             }
             if let Some(slot) = out.distinct.get_mut(i) {
                 *slot = d.count(g, newest);
+            }
+            if let Some(&(at, len, _)) = out.distinct_hist.get(i).filter(|h| h.1 > 0) {
+                let read = match out.distinct_rings.get_mut(at..at.saturating_add(len)) {
+                    Some(ring) => d.history_into(g, newest, ring),
+                    None => None,
+                };
+                if let Some(h) = out.distinct_hist.get_mut(i) {
+                    h.2 = read;
+                }
             }
         }
         for (i, (set, f)) in first_seens.iter_mut().zip(&plan.first_seens).enumerate() {

@@ -86,7 +86,11 @@ impl AgentState {
             .all(|w| matches!(w, [a, b] if a.slot < b.slot));
         more.distincts.len() == plan.distincts.len()
             && more.first_seens.len() == plan.first_seens.len()
-            && more.distincts.iter_mut().all(|d| d.fits())
+            && more
+                .distincts
+                .iter_mut()
+                .zip(&plan.distinct_history)
+                .all(|(d, &h)| d.fits(h))
             && more
                 .first_seens
                 .iter_mut()
