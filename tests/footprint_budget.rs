@@ -76,6 +76,7 @@ fn each_cell_kind_adds_its_documented_bytes() {
         (
             CellKind::Distinct {
                 width_ms: 3_600_000,
+                history_windows: 0,
             },
             256,
         ),

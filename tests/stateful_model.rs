@@ -165,6 +165,13 @@ fn rules_text(p: &Params) -> String {
     out += &rule("SD", format!("stddev(count over 1m, 60m) > {}", p.sd));
     out += &rule("ZD", format!("zscore(distinct(ip) over 1m, 30m) > {}", p.z));
     out += &rule(
+        "ZK",
+        format!(
+            "zscore(distinct(ip) over 1m by user_agent, 30m) > {}",
+            p.z_active
+        ),
+    );
+    out += &rule(
         "BD",
         "distinct(ip) over 1m > baseline(distinct(ip) over 1m, 30m) * 2".to_string(),
     );
@@ -456,16 +463,17 @@ fn minute_stats(
 fn distinct_minute_stats(
     history: &[Ev],
     same: &dyn Fn(&Ev) -> bool,
+    from: usize,
 ) -> Option<(i128, i128, i128, i128)> {
-    let newest = newest_from(history, same, 0);
+    let newest = newest_from(history, same, from);
     let m = newest.div_euclid(MINUTE);
     // (minute, address) of the events that count in a minute's total.
     let counted: Vec<(i64, u8)> = history
         .iter()
         .enumerate()
-        .filter(|(_, e)| same(e))
+        .filter(|(j, e)| *j >= from && same(e))
         .filter_map(|(j, e)| {
-            let newest_j = newest_from(&history[..=j], same, 0);
+            let newest_j = newest_from(&history[..=j], same, from);
             let w = e.t.div_euclid(MINUTE);
             (w == newest_j.div_euclid(MINUTE)).then_some((w, e.ip?))
         })
@@ -488,7 +496,7 @@ fn distinct_minute_stats(
     let n = totals.len() as i128;
     let s: i128 = totals.iter().sum();
     let q: i128 = totals.iter().map(|x| x * x).sum();
-    let x = distinct(history, same, 0, &|e: &Ev| e.ip, &|_| true, MINUTE) as i128;
+    let x = distinct(history, same, from, &|e: &Ev| e.ip, &|_| true, MINUTE) as i128;
     Some((n, s, n * q - s * s, x))
 }
 
@@ -609,7 +617,12 @@ impl Model {
             v * b * b > a * a * n * n
         });
         fire("SD", sd);
-        let dstats = distinct_minute_stats(h, &same_agent);
+        let dstats = distinct_minute_stats(h, &same_agent, 0);
+        // Per session: the key's state is made by its first event.
+        let kstats = session
+            .and_then(|_| created(h, &same_session, &|_| true))
+            .and_then(|c| distinct_minute_stats(h, &same_session, c));
+        fire("ZK", z_above(kstats, p.z_active));
         fire("ZD", z_above(dstats, p.z));
         fire("BD", dstats.is_some_and(|(n, s, _, x)| x * n > 2 * s));
         Seen { rules, values }
@@ -838,7 +851,7 @@ fn a_steady_hour_then_a_burst_fires_the_statistics() {
     for ev in &events {
         fired.extend(engine.evaluate(&event(ev)).rule_ids().map(str::to_string));
     }
-    for id in ["Z", "ZA", "SD", "TR", "PTR", "ZD", "BD"] {
+    for id in ["Z", "ZA", "SD", "TR", "PTR", "ZD", "BD", "ZK"] {
         assert!(fired.contains(id), "{id} never fired: {fired:?}");
     }
 }

@@ -849,6 +849,8 @@ pub enum CellKind {
     Distinct {
         /// Window width, a multiple of 60 ms.
         width_ms: u64,
+        /// Complete windows whose totals a statistic reads (0: none).
+        history_windows: u32,
     },
     /// `first_seen(F, R) by K`: a set per key.
     FirstSeen {
@@ -870,15 +872,26 @@ pub enum StatKind {
     Zscore,
 }
 
+/// The kind of metric a statistic reads the history of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StatOf {
+    /// A counter (`count`, `requests_per_minute`).
+    Counter,
+    /// A per-agent `distinct(F) over W`.
+    Distinct,
+    /// A keyed `distinct(F) over W by K` (a cell metric).
+    KeyedDistinct,
+}
+
 /// A statistic of a counter's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StatRef {
     /// What it computes.
     pub kind: StatKind,
-    /// Counter index, or distinct metric index with `of_distinct`.
+    /// The index of the metric among those of its kind (`of`).
     pub counter: u32,
-    /// The metric is a `distinct(F) over W` (per agent), not a counter.
-    pub of_distinct: bool,
+    /// Which kind of metric it is.
+    pub of: StatOf,
     /// History windows it reads.
     pub windows: u32,
     /// Only windows with a total above 0 count (`active`).

@@ -607,10 +607,13 @@ impl<'a> Ctx<'a> {
     /// and sum of squares of their totals and `x` the current value; `None`
     /// during warm-up.
     fn stat_parts(&self, stat: &StatRef) -> Option<(u64, u64, u128, u64)> {
-        let h = if stat.of_distinct {
-            self.metrics.distinct_stats(stat.counter, stat.windows)?
-        } else {
-            self.metrics.stats(stat.counter, stat.windows)?
+        let h = match stat.of {
+            StatOf::Counter => self.metrics.stats(stat.counter, stat.windows)?,
+            StatOf::Distinct => self.metrics.distinct_stats(stat.counter, stat.windows)?,
+            StatOf::KeyedDistinct => self
+                .metrics
+                .cell(stat.counter)?
+                .history_stats(stat.windows)?,
         };
         let n = if stat.active {
             h.active
@@ -626,10 +629,13 @@ impl<'a> Ctx<'a> {
         let var = u128::from(n)
             .checked_mul(h.sum_sq)?
             .checked_sub(u128::from(h.sum).checked_mul(u128::from(h.sum))?)?;
-        let x = if stat.of_distinct {
-            self.metrics.distinct(stat.counter)?
-        } else {
-            self.metrics.count(stat.counter)?
+        let x = match stat.of {
+            StatOf::Counter => self.metrics.count(stat.counter)?,
+            StatOf::Distinct => self.metrics.distinct(stat.counter)?,
+            StatOf::KeyedDistinct => match self.metrics.cell(stat.counter)?.read {
+                CellRead::Count(n) => n,
+                _ => return None,
+            },
         };
         Some((n, h.sum, var, x))
     }
@@ -718,16 +724,15 @@ impl<'a> Ctx<'a> {
             StatKind::Stddev => "stddev",
             StatKind::Zscore => "zscore",
         };
-        let label = if stat.of_distinct {
-            self.program
+        let i = stat.counter as usize;
+        let label = match stat.of {
+            StatOf::Counter => self.program.counters.get(i).map_or("count", |c| &*c.label),
+            StatOf::Distinct => self
+                .program
                 .distincts
-                .get(stat.counter as usize)
-                .map_or("distinct", |d| &*d.label)
-        } else {
-            self.program
-                .counters
-                .get(stat.counter as usize)
-                .map_or("count", |c| &*c.label)
+                .get(i)
+                .map_or("distinct", |d| &*d.label),
+            StatOf::KeyedDistinct => self.program.cells.get(i).map_or("distinct", |c| &*c.label),
         };
         let shown = match value {
             V::Num(Num::Float(f)) => format!("{f:.3}"),

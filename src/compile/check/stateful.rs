@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::compile::program::{
-    first_seen_capacity, CellArg, CellDef, CellKind, StatKind, StatRef, MAX_SEQUENCE_STEPS,
+    first_seen_capacity, CellArg, CellDef, CellKind, StatKind, StatOf, StatRef, MAX_SEQUENCE_STEPS,
 };
 use crate::lang::ast::ByKey;
 
@@ -359,7 +359,7 @@ impl Checker {
     ) -> Option<(Val, Ty)> {
         let stat = self.stat_ref(name, args, whole)?;
         Some(match stat.kind {
-            StatKind::Mean if !stat.active && !stat.of_distinct => (
+            StatKind::Mean if !stat.active && stat.of == StatOf::Counter => (
                 Val::Baseline {
                     counter: stat.counter,
                     windows: stat.windows,
@@ -418,10 +418,17 @@ impl Checker {
         }
         let (v, _) = self.value(metric)?;
         let source = match is_count_metric(&v) {
-            Some(c) => Some((c, false)),
-            None => distinct_metric(&v).map(|d| (d, true)),
+            Some(c) => Some((c, StatOf::Counter)),
+            None => distinct_metric(&v).and_then(|(d, keyed)| {
+                if !keyed {
+                    return Some((d, StatOf::Distinct));
+                }
+                self.build
+                    .keyed_distinct_width_ms(d)
+                    .map(|_| (d, StatOf::KeyedDistinct))
+            }),
         };
-        let Some((counter, of_distinct)) = source else {
+        let Some((counter, of)) = source else {
             self.error(
                 "E0210",
                 metric.span,
@@ -431,7 +438,7 @@ impl Checker {
                     expr_text(&metric.node)
                 ),
                 Some(format!(
-                    "{} exist for `requests_per_minute`, `count(...) over W` and `distinct(F) over W` (not keyed)",
+                    "{} exist for `requests_per_minute`, `count(...) over W` and `distinct(F) over W`",
                     if kind == StatKind::Mean {
                         "baselines"
                     } else {
@@ -441,10 +448,10 @@ impl Checker {
             );
             return None;
         };
-        let width = if of_distinct {
-            self.build.distinct_width_ms(counter)
-        } else {
-            self.build.counter_width_ms(counter)
+        let width = match of {
+            StatOf::Counter => self.build.counter_width_ms(counter),
+            StatOf::Distinct => self.build.distinct_width_ms(counter),
+            StatOf::KeyedDistinct => self.build.keyed_distinct_width_ms(counter),
         }
         .unwrap_or(60_000);
         let max = if active {
@@ -480,13 +487,13 @@ impl Checker {
                 u32::try_from(p / width).unwrap_or(max)
             }
         };
-        if of_distinct {
-            self.build.need_distinct_history(counter, windows);
-        } else {
-            self.build.need_history(counter, windows);
+        match of {
+            StatOf::Counter => self.build.need_history(counter, windows),
+            StatOf::Distinct => self.build.need_distinct_history(counter, windows),
+            StatOf::KeyedDistinct => self.build.need_keyed_distinct_history(counter, windows),
         }
         Some(StatRef {
-            of_distinct,
+            of,
             kind,
             counter,
             windows,
@@ -500,10 +507,12 @@ fn by_span(by: &ByKey, whole: &Spanned<Expr>) -> Span {
     by.fields.first().map_or(whole.span, |f| f.span)
 }
 
-/// The index of a per-agent `distinct` metric (read directly or by name).
-fn distinct_metric(v: &Val) -> Option<u32> {
+/// The index of a `distinct` metric (read directly or by name), and
+/// whether it is keyed (a cell metric: the caller checks its kind).
+fn distinct_metric(v: &Val) -> Option<(u32, bool)> {
     match v {
-        Val::Distinct(i) => Some(*i),
+        Val::Distinct(i) => Some((*i, false)),
+        Val::Cell(i) => Some((*i, true)),
         Val::Named(_, inner) => distinct_metric(inner),
         _ => None,
     }

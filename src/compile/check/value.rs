@@ -136,7 +136,10 @@ impl Checker {
                     Some(by) => {
                         let key = self.by_key(by)?;
                         let i = self.build.cell(CellDef {
-                            kind: CellKind::Distinct { width_ms: width },
+                            kind: CellKind::Distinct {
+                                width_ms: width,
+                                history_windows: 0,
+                            },
                             by: Some(key),
                             arg: CellArg::Value(v),
                             scope,

@@ -230,6 +230,26 @@ impl Builder {
         }
     }
 
+    /// The window width of a keyed distinct cell metric `i`.
+    pub(crate) fn keyed_distinct_width_ms(&self, i: u32) -> Option<u64> {
+        match self.cells.get(i as usize)?.kind {
+            crate::compile::program::CellKind::Distinct { width_ms, .. } => Some(width_ms),
+            _ => None,
+        }
+    }
+
+    /// Keyed distinct cell metric `i` keeps at least `windows` totals.
+    pub(crate) fn need_keyed_distinct_history(&mut self, i: u32, windows: u32) {
+        if let Some(c) = self.cells.get_mut(i as usize) {
+            if let crate::compile::program::CellKind::Distinct {
+                history_windows, ..
+            } = &mut c.kind
+            {
+                *history_windows = (*history_windows).max(windows);
+            }
+        }
+    }
+
     /// The `distinct` metric `def`, interned by its label.
     pub(crate) fn distinct(&mut self, def: DistinctDef) -> u32 {
         let i = match self.distincts.iter().position(|d| d.label == def.label) {

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 pub use crate::compile::program::{CellKind, MAX_SEQUENCE_STEPS};
 use crate::compile::value::V;
 use crate::num::Num;
-use crate::run::window::{DistinctWindow, FirstSeenSet, Grid};
+use crate::run::window::{
+    history_stats, DistinctWindow, FirstSeenSet, Grid, HistoryRead, HistoryStats,
+};
 
 /// Longest string `first`/`previous` keep as it is. A longer value is kept
 /// as its first 200 bytes, `…#` and a 64-bit hash of the whole: it never
@@ -180,6 +182,27 @@ pub struct CellOut {
     /// `sequence`: the times of the steps of the instance this event
     /// completed, in step order ([`i64::MIN`] past the last).
     pub steps: [i64; MAX_SEQUENCE_STEPS],
+    /// A keyed `distinct` a statistic reads: its window totals, copied,
+    /// and where they stand (`None`: none yet).
+    pub ring: Vec<u32>,
+    /// Where `ring` stands.
+    pub history: Option<HistoryRead>,
+}
+
+impl CellOut {
+    /// History statistics of a keyed `distinct` over `windows` windows.
+    pub fn history_stats(&self, windows: u32) -> Option<HistoryStats> {
+        let read = self.history?;
+        if windows == 0 || windows as usize >= self.ring.len() {
+            return None;
+        }
+        let stats = history_stats(&self.ring, read.newest, windows as usize);
+        Some(HistoryStats {
+            age: read.age,
+            windows: read.age.min(u64::from(windows)),
+            ..stats
+        })
+    }
 }
 
 impl Default for CellOut {
@@ -189,6 +212,8 @@ impl Default for CellOut {
             value: Stored::None,
             at: NONE,
             steps: [NONE; MAX_SEQUENCE_STEPS],
+            ring: Vec::new(),
+            history: None,
         }
     }
 }
@@ -213,6 +238,7 @@ impl CellOut {
     /// What a key with no state reads: 0 distinct values, a new value
     /// (`first_seen` TRUE), a sequence not completed, UNKNOWN otherwise.
     pub fn fresh(&mut self, kind: CellKind, input: &CellInput<'_>) {
+        self.history = None;
         self.read = match kind {
             CellKind::Distinct { .. } => CellRead::Count(0),
             CellKind::FirstSeen { .. } => match input.hashes {
@@ -299,7 +325,9 @@ impl Cell {
                 Cell::Sequence(vec![NONE; prefix_times(steps)].into_boxed_slice())
             }
             CellKind::Tracked => Cell::Tracked(time_ms),
-            CellKind::Distinct { .. } => Cell::Distinct(DistinctWindow::new()),
+            CellKind::Distinct {
+                history_windows, ..
+            } => Cell::Distinct(DistinctWindow::with_history(history_windows)),
             CellKind::FirstSeen { .. } => Cell::FirstSeen(FirstSeenSet::new()),
         }
     }
@@ -313,7 +341,12 @@ impl Cell {
             | (Cell::Previous(_), CellKind::Previous)
             | (Cell::Tracked(_), CellKind::Tracked) => true,
             (Cell::Sequence(s), CellKind::Sequence { steps, .. }) => s.len() == prefix_times(steps),
-            (Cell::Distinct(d), CellKind::Distinct { .. }) => d.fits(0),
+            (
+                Cell::Distinct(d),
+                CellKind::Distinct {
+                    history_windows, ..
+                },
+            ) => d.fits(history_windows),
             (Cell::FirstSeen(f), CellKind::FirstSeen { capacity, .. }) => {
                 f.fits(usize::from(capacity))
             }
@@ -335,7 +368,7 @@ impl Cell {
     /// Moves a keyed window to `newest` (from `old`).
     pub fn advance(&mut self, kind: CellKind, old: i64, newest: i64) {
         let grid = match kind {
-            CellKind::Distinct { width_ms } => Grid::new(width_ms),
+            CellKind::Distinct { width_ms, .. } => Grid::new(width_ms),
             _ => None,
         };
         if let (Cell::Distinct(d), Some(g)) = (self, grid) {
@@ -453,7 +486,13 @@ impl Cell {
                 }
                 out.read = CellRead::Dur(u64::try_from(t.saturating_sub(*first)).unwrap_or(0));
             }
-            (Cell::Distinct(d), CellKind::Distinct { width_ms }) => {
+            (
+                Cell::Distinct(d),
+                CellKind::Distinct {
+                    width_ms,
+                    history_windows,
+                },
+            ) => {
                 if let Some(g) = Grid::new(width_ms) {
                     if update {
                         if let Some(values) = input.hashes.filter(|v| !v.is_empty()) {
@@ -463,6 +502,13 @@ impl Cell {
                         }
                     }
                     out.read = CellRead::Count(d.count(g, newest));
+                    out.history = None;
+                    if history_windows > 0 {
+                        // A copy for the statistics, read after the key's
+                        // lock is let go (the buffer is reused).
+                        out.ring.resize(history_windows as usize + 1, 0);
+                        out.history = d.history_into(g, newest, &mut out.ring);
+                    }
                 }
             }
             (

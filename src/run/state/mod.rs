@@ -417,7 +417,10 @@ impl Layout {
                 CellKind::Sequence { steps, .. } => {
                     (2..=MAX_SEQUENCE_STEPS).contains(&usize::from(steps))
                 }
-                CellKind::Distinct { width_ms } => Grid::new(width_ms).is_some(),
+                CellKind::Distinct {
+                    width_ms,
+                    history_windows,
+                } => Grid::new(width_ms).is_some() && history_windows <= MAX_HISTORY_WINDOWS,
                 CellKind::FirstSeen { capacity, .. } => {
                     capacity > 0 && capacity <= MAX_FIRST_SEEN_CAPACITY
                 }
