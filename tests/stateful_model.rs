@@ -5,7 +5,9 @@
 //! a key (`by user_agent`, `by (user_agent, event.type)`, `by (ip,
 //! event.type)`), with `where` scopes, composite keys whose components may be
 //! absent, late and out-of-order events, idle gaps of days and a midnight
-//! crossing. It follows the documented definitions literally:
+//! crossing and, from a second start, the end of daylight saving time in
+//! New York (for `first_seen(hour_of_week("America/New_York"), R)`). It
+//! follows the documented definitions literally:
 //!
 //! * `since(c, R)`: `t − L`, `L` the latest time of an *earlier* event of the
 //!   owner on which `c` held; UNKNOWN if there is none, if `L > t` (a late
@@ -43,6 +45,20 @@ const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 /// 2026-11-21T23:00:00Z: the streams cross midnight UTC within the hour.
 const BASE: i64 = 1_795_734_000_000;
+/// 2026-11-01T05:00:00Z, 01:00 in New York an hour before daylight saving
+/// time ends: the streams that start here cross it (and local midnight).
+const DST_BASE: i64 = 1_793_509_200_000;
+
+/// The hour of the week (Monday 00:00 = 0) of `t` in New York, computed
+/// with chrono-tz directly.
+fn new_york_hour_of_week(t: i64) -> u8 {
+    use chrono::{Datelike, TimeZone, Timelike};
+    let local = chrono_tz::America::New_York
+        .timestamp_millis_opt(t)
+        .single()
+        .expect("a valid time");
+    (local.weekday().num_days_from_monday() * 24 + local.hour()) as u8
+}
 
 /// The random parts of the rule file.
 #[derive(Clone, Debug)]
@@ -125,6 +141,13 @@ fn rules_text(p: &Params) -> String {
         ),
     );
     out += &probe("PTR", "tracked_for >= 0ms".to_string());
+    out += &rule(
+        "FW",
+        format!(
+            "first_seen(hour_of_week(\"America/New_York\"), {}m)",
+            p.first_seen
+        ),
+    );
     out += &rule("TR", format!("tracked_for >= {}m", p.tracked));
     out += &probe(
         "PDK",
@@ -607,6 +630,9 @@ impl Model {
         fire("FK", fk == Some(true));
         let fa = first_seen(h, &same_agent, 0, &ip_of, &is_a, min(p.first_seen));
         fire("FA", fa == Some(true));
+        let how = |e: &Ev| Some(new_york_hour_of_week(e.t));
+        let fw = first_seen(h, &same_agent, 0, &how, &|_| true, min(p.first_seen));
+        fire("FW", fw == Some(true));
         fire("Z", z_above(minute_stats(h, &same_agent, false), p.z));
         fire(
             "ZA",
@@ -711,8 +737,8 @@ fn raw() -> impl Strategy<Value = Raw> {
     )
 }
 
-fn stream(raw: Vec<Raw>) -> Vec<Ev> {
-    let mut now = BASE;
+fn stream(base: i64, raw: Vec<Raw>) -> Vec<Ev> {
+    let mut now = base;
     raw.into_iter()
         .map(|(step, agent, ip, failure, kind, session)| {
             let t = match step {
@@ -790,9 +816,10 @@ proptest! {
     #[test]
     fn stateful_metrics_agree_with_the_naive_model(
         p in params(),
+        base in prop::sample::select(vec![BASE, DST_BASE]),
         raw in prop::collection::vec(raw(), 300..=300),
     ) {
-        check(&p, &stream(raw))?;
+        check(&p, &stream(base, raw))?;
     }
 }
 
