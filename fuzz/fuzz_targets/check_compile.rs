@@ -5,7 +5,8 @@
 //! Properties:
 //! - nothing panics, and rendering the diagnostics does not either;
 //! - a rejected text has at least one error, and every diagnostic points
-//!   inside the text, on character boundaries;
+//!   inside the text (as loaded: without a leading byte-order mark), on
+//!   character boundaries;
 //! - an accepted text has no errors among its warnings, its program builds an
 //!   engine (the checker rules out layouts the store cannot keep), and its
 //!   canonical form (`fmt`) is accepted too, with the same rules;
@@ -29,16 +30,22 @@ use riskgate::lang::format::format_file;
 use riskgate::run::verdict::Verdict;
 use riskgate::{ActorKind, Categories, Engine, Event, Limits, RuleSet};
 
-/// Metric declarations put before the text, chosen by its first byte.
+/// Metric declarations put before the text, chosen by its first byte: the
+/// kinds of stateful metric a name can stand for (counts, distinct sets,
+/// first-seen sets, rates, `tracked_for`, `since`, `first`, `previous`,
+/// `sequence`, with keys, composite keys and `where` scopes), and, in the
+/// last three, misdeclared ones (a name declared twice or also a list, a
+/// statistic or a condition as a definition, a metric read by a metric, a
+/// metric in a sequence step, a key of nine fields).
 const PRELUDES: [&str; 8] = [
     "metric m = count over 1m\n",
-    "metric m = count(outcome == \"FAILURE\") over 10m by ip\nmetric d = distinct(ip) over 1h\n",
-    "metric f = first_seen(ip)\nmetric m = requests_per_minute\n",
-    "metric m = count(event.type == \"x\") over 1d by attr.actor.alternateId\nmetric f = first_seen(asn, 7d)\nmetric d = distinct(country) over 1h\n",
-    "metric m = count over 1h by m\n",
-    "metric m = count over 1m\nmetric m = count over 1h\n",
-    "list m = [\"x\"]\nmetric m = count over 1m\nmetric ip = count over 1m\n",
-    "metric m = ip == \"x\"\nmetric n = m\n",
+    "metric m = count(outcome == \"FAILURE\") over 10m by ip\nmetric d = distinct(ip where outcome == \"FAILURE\") over 1h by (user_agent, country)\n",
+    "metric f = first_seen(ip)\nmetric m = requests_per_minute\nmetric z = tracked_for\n",
+    "metric m = count(event.type == \"x\" where outcome == \"SUCCESS\") over 1d by attr.actor.alternateId\nmetric f = first_seen(asn, 7d)\nmetric k = first_seen(ip where outcome == \"SUCCESS\") by (asn, country)\nmetric d = distinct(country) over 1h\n",
+    "metric s = sequence(outcome == \"FAILURE\", outcome == \"SUCCESS\") within 10m by ip\nmetric p = previous(ip) by user_agent\nmetric t = since(outcome == \"FAILURE\", 1h)\nmetric f = first(ip where outcome == \"SUCCESS\", 1d) by attr.authenticationContext.externalSessionId\n",
+    "metric m = count over 1m\nmetric m = count over 1h\nmetric z = zscore(m, 1h)\n",
+    "list m = [\"x\"]\nmetric m = count over 1m\nmetric ip = count over 1m\nmetric s = sequence(first_seen(ip), ip == \"x\") within 1h by (a, b, c, d, e, f, g, h, i)\n",
+    "metric m = ip == \"x\"\nmetric n = m\nmetric c = count over 1h by m\n",
 ];
 
 /// The text of `data`, after the prelude its first byte chooses, if any.
@@ -59,7 +66,18 @@ fn load(text: &str) -> Result<RuleSet, Diagnostics> {
     )
 }
 
+/// The text the loader reads: without the byte-order mark it may start
+/// with. Spans are offsets into it (documented on
+/// `RuleSet::from_sources`), and it is the text the diagnostics carry.
+fn loaded(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
 fn check_diagnostics(text: &str, d: &Diagnostics) {
+    let text = loaded(text);
+    if let Some(source) = d.sources.iter().find(|s| &*s.name == "fuzz.rules") {
+        assert_eq!(&*source.text, text, "the diagnostics carry another text");
+    }
     for item in &d.items {
         let s = item.span;
         // Diagnostics about a list file carry the list's span in this text;

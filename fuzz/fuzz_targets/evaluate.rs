@@ -32,7 +32,11 @@
 //!   decreases for events within the window;
 //! - keyed counter (`count(outcome == "FAILURE") over 1m by ip`): a key
 //!   without state gets some only from a counted failure (then it reads 1)
-//!   and otherwise reads 0; a key never vanishes without an eviction.
+//!   and otherwise reads 0; a key never vanishes without an eviction;
+//! - `tracked_for` (probe P5) always reads a value, and on the same agent
+//!   state grows at least as fast as event time (`v >= v0 + (t - t0)` for
+//!   `t >= t0`); a keyed `since` (probe P6, by user agent, retention 1h)
+//!   reads a value only when the event has the key, and under 1h.
 
 #![no_main]
 
@@ -535,6 +539,36 @@ fn probe(v: &Verdict<'_>, rule: &str, label: &str) -> Option<u64> {
     }
 }
 
+/// The duration a `<metric> >= 0ms` probe read (the word before the
+/// comparison: `tracked_for 5m >= 0ms`), in ms, if the probe fired.
+fn duration_probe(v: &Verdict<'_>, rule: &str) -> Option<u64> {
+    let m = v.matches().find(|m| m.rule() == rule)?;
+    let lines = m.explanation()?;
+    let line = lines.first()?;
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let word = words.len().checked_sub(3).and_then(|i| words.get(i));
+    match word.and_then(|w| parse_duration(w)) {
+        Some(ms) => Some(ms),
+        None => panic!("probe {rule}: unexpected explanation {lines:?}"),
+    }
+}
+
+/// `5m`, `1500ms`, `0s` (as explanations print durations), in ms.
+fn parse_duration(w: &str) -> Option<u64> {
+    let digits = w.find(|c: char| !c.is_ascii_digit())?;
+    let n: u64 = w.get(..digits)?.parse().ok()?;
+    let unit = match w.get(digits..)? {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => return None,
+    };
+    n.checked_mul(unit)
+}
+
 /// `true` when the bucket of `t` is one of the 60 ending at the bucket of `newest`.
 fn in_ring(t: i64, newest: i64, bucket_ms: i64) -> bool {
     let b = i128::from(t.div_euclid(bucket_ms));
@@ -551,6 +585,10 @@ struct Model {
     keys: HashMap<IpAddr, (i64, u64)>,
     /// Per (rule, agent): the time of the last alert not suppressed.
     cooldowns: HashMap<(usize, &'static str), i64>,
+    /// Per agent: the time of its last explained event that was neither
+    /// skewed nor on a replaced state, and what `tracked_for` (probe P5)
+    /// read then.
+    tracked: HashMap<&'static str, (i64, u64)>,
     /// Agents whose state may have been replaced during an event (an idle
     /// sweep for a new key evicted agents): their cooldowns are unknown
     /// until they are no longer tracked.
@@ -875,6 +913,47 @@ fn step(
         }
     } else {
         model.counts.remove(agent);
+    }
+
+    // `tracked_for` (P5): the time from the agent's earliest counted event
+    // to this one. On the same state, for an event at `t` no earlier than
+    // the last one recorded (`t0`, reading `v0`), it reads at least
+    // `v0 + (t - t0)`: the earliest time only moves back (saturating at
+    // `i64::MAX` ms).
+    let previous = model.tracked.remove(agent);
+    if explain {
+        let Some(d) = duration_probe(&v, "P5") else {
+            panic!("probe P5 (tracked_for >= 0ms) did not fire: {v:?}");
+        };
+        if let (Some(_), Some((t0, v0))) = (newest_before, previous) {
+            if !replaced && !skewed && on_map && t >= t0 {
+                let floor =
+                    (i128::from(v0) + i128::from(t) - i128::from(t0)).min(i128::from(i64::MAX));
+                assert!(
+                    i128::from(d) >= floor,
+                    "tracked_for {d} ms at {t}, {v0} ms at {t0}"
+                );
+            }
+        }
+        if tracked && !replaced && !skewed && on_map {
+            model.tracked.insert(agent, (t, d));
+        }
+    }
+
+    // A keyed `since` (P6, `since(outcome == "FAILURE", 1h) by
+    // user_agent`): known only for an event with a user agent, and then
+    // under its retention.
+    if explain {
+        if let Some(d) = duration_probe(&v, "P6") {
+            assert!(
+                event.user_agent.is_some(),
+                "keyed since read {d} ms without a key"
+            );
+            assert!(
+                d < 3_600_000,
+                "keyed since read {d} ms, past its 1h retention"
+            );
+        }
     }
 
     // The failures-by-address counter (P3), keyed by IP across agents.

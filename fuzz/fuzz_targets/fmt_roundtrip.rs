@@ -12,7 +12,11 @@
 //! n-ary operators never directly holding their own kind, only phrases
 //! juxtaposed, no unary minus on a number literal, comments only where the
 //! parser attaches them, bare list strings only when they read back as
-//! strings).
+//! strings). It reaches every form of the language: composite keys
+//! `by (a, b)`, `where` scopes in `count`, `distinct`, `first_seen`,
+//! `first`, `previous` and `since`, `sequence(...) within W by K`, stateful
+//! calls followed by `by`, `zscore`/`stddev` calls, paths with indexes and
+//! quoted keys, `json(...)` with a path after it.
 
 #![no_main]
 
@@ -265,10 +269,17 @@ fn segments(u: U) -> Result<Vec<Segment>> {
     let n = u.int_in_range(1..=3usize)?;
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        out.push(match u.int_in_range(0..=3u8)? {
+        out.push(match u.int_in_range(0..=4u8)? {
             0 => Segment::Key(word(u, &[], &[UPPER, LOWER, DIGIT, UNDERSCORE], 1, 6)?),
             1 => Segment::Key(u.arbitrary::<String>()?),
             2 => Segment::Index(u.int_in_range(-3..=20i64)?),
+            3 => Segment::Key(
+                select(
+                    u,
+                    &["client.ipAddress", "New Device", " New Geo-Location", ""],
+                )?
+                .to_string(),
+            ),
             _ => Segment::Index(u.arbitrary::<i64>()?),
         });
     }
@@ -584,16 +595,24 @@ fn juxt_operand(u: U) -> Result<Expr> {
 // Expressions
 // ---------------------------------------------------------------------------
 
-fn count(cond: Option<Expr>, window: Literal, by: Option<String>, words: [String; 3]) -> Expr {
+fn count(
+    cond: Option<Expr>,
+    scope: Option<Expr>,
+    window: Literal,
+    by: Option<ByKey>,
+    words: [String; 3],
+) -> Expr {
     let [c, o, b] = words;
     let mut words = vec![c, o];
     if by.is_some() {
         words.push(b);
     }
     Expr::Count {
+        // `where` only inside the parentheses of a condition.
+        scope: scope.filter(|_| cond.is_some()).map(boxed),
         cond: cond.map(boxed),
         window: boxed(Expr::Lit(window)),
-        by: by.map(sp),
+        by,
         layout: layout(words),
     }
 }
@@ -602,9 +621,29 @@ fn count_words(u: U) -> Result<[String; 3]> {
     Ok([cased(u, "count")?, cased(u, "over")?, cased(u, "by")?])
 }
 
-fn opt_path(u: U) -> Result<Option<String>> {
+/// `by f` or `by (f, g, ...)`.
+fn by_key(u: U) -> Result<ByKey> {
+    let n = u.int_in_range(1..=3usize)?;
+    let mut fields = Vec::with_capacity(n);
+    for _ in 0..n {
+        fields.push(sp(path(u)?));
+    }
+    let paren = u.arbitrary::<bool>()? || n > 1;
+    Ok(ByKey { fields, paren })
+}
+
+fn opt_by_key(u: U) -> Result<Option<ByKey>> {
     Ok(if u.arbitrary::<bool>()? {
-        Some(path(u)?)
+        Some(by_key(u)?)
+    } else {
+        None
+    })
+}
+
+/// An optional expression (a `where` scope), `depth` levels deep at most.
+fn opt_expr(u: U, depth: u32) -> Result<Option<Expr>> {
+    Ok(if u.arbitrary::<bool>()? {
+        Some(expr_tree(u, depth)?)
     } else {
         None
     })
@@ -622,15 +661,17 @@ fn leaf(u: U) -> Result<Expr> {
             let d = cased(u, "distinct")?;
             let o = cased(u, "over")?;
             Expr::Distinct {
-                field: sp(f),
+                field: boxed(Expr::Path(f)),
+                scope: None,
                 window: boxed(Expr::Lit(w)),
+                by: None,
                 layout: layout(vec![d, o]),
             }
         }
         _ => {
             let w = duration(u)?;
-            let by = opt_path(u)?;
-            count(None, w, by, count_words(u)?)
+            let by = opt_by_key(u)?;
+            count(None, None, w, by, count_words(u)?)
         }
     })
 }
@@ -680,111 +721,175 @@ fn expr_tree(u: U, depth: u32) -> Result<Expr> {
     }
     let d = depth - 1;
     // Index 0 (a leaf) is what an exhausted input gives: the tree ends.
-    Ok(match pick(u, &[8, 2, 2, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1])? {
-        0 => leaf(u)?,
-        1 => Expr::Or(operands(u, d, "OR", false)?),
-        2 => Expr::And(operands(u, d, "AND", false)?),
-        3 => Expr::Juxt(operands(u, d, "", true)?),
-        4 => {
-            let e = expr_tree(u, d)?;
-            Expr::Not(boxed(e), layout(vec![cased(u, "NOT")?]))
-        }
-        5 => {
-            let op = select(
-                u,
-                &[
-                    CmpOp::Eq,
-                    CmpOp::Ne,
-                    CmpOp::Lt,
-                    CmpOp::Le,
-                    CmpOp::Gt,
-                    CmpOp::Ge,
-                ],
-            )?;
-            let a = expr_tree(u, d)?;
-            let b = expr_tree(u, d)?;
-            Expr::Cmp(op, boxed(a), boxed(b))
-        }
-        6 => {
-            let negated = u.arbitrary::<bool>()?;
-            let a = expr_tree(u, d)?;
-            let b = expr_tree(u, d)?;
-            let not = cased(u, "not")?;
-            let inn = cased(u, "in")?;
-            Expr::In {
-                negated,
-                item: boxed(a),
-                list: boxed(b),
-                layout: layout(if negated { vec![not, inn] } else { vec![inn] }),
+    Ok(
+        match pick(u, &[8, 2, 2, 2, 1, 2, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1])? {
+            0 => leaf(u)?,
+            1 => Expr::Or(operands(u, d, "OR", false)?),
+            2 => Expr::And(operands(u, d, "AND", false)?),
+            3 => Expr::Juxt(operands(u, d, "", true)?),
+            4 => {
+                let e = expr_tree(u, d)?;
+                Expr::Not(boxed(e), layout(vec![cased(u, "NOT")?]))
             }
-        }
-        7 => {
-            let op = select(
-                u,
-                &[
-                    StrOp::Matches,
-                    StrOp::StartsWith,
-                    StrOp::EndsWith,
-                    StrOp::Contains,
-                ],
-            )?;
-            let a = expr_tree(u, d)?;
-            let b = expr_tree(u, d)?;
-            let w = match u.int_in_range(0..=2u8)? {
-                0 => op.as_str().to_uppercase(),
-                _ => op.as_str().to_string(),
-            };
-            Expr::Str(op, boxed(a), boxed(b), layout(vec![w]))
-        }
-        8 => {
-            let op = select(u, &[ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div])?;
-            let a = expr_tree(u, d)?;
-            let b = expr_tree(u, d)?;
-            Expr::Arith(op, boxed(a), boxed(b))
-        }
-        9 => Expr::Neg(boxed(expr_tree(u, d)?)),
-        10 => Expr::Paren(boxed(expr_tree(u, d)?)),
-        11 => {
-            let n = select(
-                u,
-                &[
-                    "min",
-                    "max",
-                    "abs",
-                    "len",
-                    "exists",
-                    "missing",
-                    "first_seen",
-                    "baseline",
-                    "any",
-                    "json",
-                    "similarity",
-                    "hour",
-                    "weekday",
-                    "hour_of_week",
-                    "date",
-                ],
-            )?;
-            let k = u.int_in_range(0..=2usize)?;
-            let mut args = Vec::with_capacity(k);
-            for _ in 0..k {
-                args.push(sp(expr_tree(u, d)?));
+            5 => {
+                let op = select(
+                    u,
+                    &[
+                        CmpOp::Eq,
+                        CmpOp::Ne,
+                        CmpOp::Lt,
+                        CmpOp::Le,
+                        CmpOp::Gt,
+                        CmpOp::Ge,
+                    ],
+                )?;
+                let a = expr_tree(u, d)?;
+                let b = expr_tree(u, d)?;
+                Expr::Cmp(op, boxed(a), boxed(b))
             }
-            let call = Expr::Call(sp(n.to_string()), args);
-            // A path after a call (`json(x)."New Device"[0]`).
-            if u.arbitrary::<bool>()? {
-                Expr::Access(boxed(call), segments(u)?)
-            } else {
-                call
+            6 => {
+                let negated = u.arbitrary::<bool>()?;
+                let a = expr_tree(u, d)?;
+                let b = expr_tree(u, d)?;
+                let not = cased(u, "not")?;
+                let inn = cased(u, "in")?;
+                Expr::In {
+                    negated,
+                    item: boxed(a),
+                    list: boxed(b),
+                    layout: layout(if negated { vec![not, inn] } else { vec![inn] }),
+                }
             }
-        }
-        _ => {
-            let cond = expr_tree(u, d)?;
-            let w = duration(u)?;
-            let by = opt_path(u)?;
-            count(Some(cond), w, by, count_words(u)?)
-        }
-    })
+            7 => {
+                let op = select(
+                    u,
+                    &[
+                        StrOp::Matches,
+                        StrOp::StartsWith,
+                        StrOp::EndsWith,
+                        StrOp::Contains,
+                    ],
+                )?;
+                let a = expr_tree(u, d)?;
+                let b = expr_tree(u, d)?;
+                let w = match u.int_in_range(0..=2u8)? {
+                    0 => op.as_str().to_uppercase(),
+                    _ => op.as_str().to_string(),
+                };
+                Expr::Str(op, boxed(a), boxed(b), layout(vec![w]))
+            }
+            8 => {
+                let op = select(u, &[ArithOp::Add, ArithOp::Sub, ArithOp::Mul, ArithOp::Div])?;
+                let a = expr_tree(u, d)?;
+                let b = expr_tree(u, d)?;
+                Expr::Arith(op, boxed(a), boxed(b))
+            }
+            9 => Expr::Neg(boxed(expr_tree(u, d)?)),
+            10 => Expr::Paren(boxed(expr_tree(u, d)?)),
+            11 => {
+                let n = select(
+                    u,
+                    &[
+                        "min",
+                        "max",
+                        "abs",
+                        "len",
+                        "exists",
+                        "missing",
+                        "first_seen",
+                        "baseline",
+                        "any",
+                        "since",
+                        "first",
+                        "previous",
+                        "zscore",
+                        "stddev",
+                        "json",
+                        "similarity",
+                        "hour",
+                        "weekday",
+                        "hour_of_week",
+                        "date",
+                    ],
+                )?;
+                let k = u.int_in_range(0..=2usize)?;
+                let mut args = Vec::with_capacity(k);
+                for _ in 0..k {
+                    args.push(sp(expr_tree(u, d)?));
+                }
+                let call = Expr::Call(sp(n.to_string()), args);
+                // A path after a call (`json(x)."New Device"[0]`).
+                if u.arbitrary::<bool>()? {
+                    Expr::Access(boxed(call), segments(u)?)
+                } else {
+                    call
+                }
+            }
+            12 => {
+                let cond = expr_tree(u, d)?;
+                let scope = opt_expr(u, d)?;
+                let w = duration(u)?;
+                let by = opt_by_key(u)?;
+                count(Some(cond), scope, w, by, count_words(u)?)
+            }
+            13 => {
+                // `distinct(F [where cond]) over W [by K]`
+                let f = path(u)?;
+                let scope = opt_expr(u, d)?;
+                let w = duration(u)?;
+                let by = opt_by_key(u)?;
+                let dw = cased(u, "distinct")?;
+                let wh = cased(u, "where")?;
+                Expr::Distinct {
+                    field: boxed(Expr::Path(f)),
+                    scope: scope.map(boxed),
+                    window: boxed(Expr::Lit(w)),
+                    by,
+                    layout: layout(vec![dw, wh]),
+                }
+            }
+            14 => {
+                // `sequence(c1, ..., cn) within W [by K]`
+                let n = u.int_in_range(1..=3usize)?;
+                let mut steps = Vec::with_capacity(n);
+                for _ in 0..n {
+                    steps.push(sp(expr_tree(u, d)?));
+                }
+                let w = duration(u)?;
+                let by = opt_by_key(u)?;
+                let sq = cased(u, "sequence")?;
+                let wi = cased(u, "within")?;
+                Expr::Sequence {
+                    steps,
+                    within: boxed(Expr::Lit(w)),
+                    by,
+                    layout: layout(vec![sq, wi]),
+                }
+            }
+            _ => {
+                // A stateful call: `first_seen(v where c, R) by K`, `since(c) by K`,
+                // `first(v where c)`, `previous(v) by (K1, K2)`.
+                let n = select(u, &["first_seen", "since", "first", "previous"])?;
+                let first = expr_tree(u, d)?;
+                let first = match opt_expr(u, d)? {
+                    Some(c) => {
+                        Expr::Scoped(boxed(first), boxed(c), layout(vec![cased(u, "where")?]))
+                    }
+                    None => first,
+                };
+                let k = u.int_in_range(0..=1usize)?;
+                let mut args = vec![sp(first)];
+                for _ in 0..k {
+                    args.push(sp(expr_tree(u, d)?));
+                }
+                let call = Expr::Call(sp(n.to_string()), args);
+                match opt_by_key(u)? {
+                    Some(by) => Expr::By(boxed(call), by, layout(vec![cased(u, "by")?])),
+                    None => call,
+                }
+            }
+        },
+    )
 }
 
 fn expr(u: U) -> Result<Expr> {
@@ -896,15 +1001,68 @@ fn fix(e: Expr) -> Expr {
         Expr::Access(base, segs) => Expr::Access(boxed(fix(base.node)), segs),
         Expr::Count {
             cond,
+            scope,
             window,
             by,
             layout,
         } => Expr::Count {
             cond: cond.map(|c| boxed(fix(c.node))),
+            scope: scope.map(|c| boxed(fix(c.node))),
             window,
             by,
             layout,
         },
+        Expr::Distinct {
+            field,
+            scope,
+            window,
+            by,
+            layout,
+        } => Expr::Distinct {
+            field,
+            scope: scope.map(|c| boxed(fix(c.node))),
+            window,
+            by,
+            layout,
+        },
+        Expr::Sequence {
+            steps,
+            within,
+            by,
+            layout,
+        } => {
+            let n = steps.len();
+            let steps = steps
+                .into_iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let a = sp(fix(a.node));
+                    if i + 1 < n && ends_with_days(&a.node) {
+                        sp(Expr::Paren(Box::new(a)))
+                    } else {
+                        a
+                    }
+                })
+                .collect();
+            Expr::Sequence {
+                steps,
+                within,
+                by,
+                layout,
+            }
+        }
+        Expr::Scoped(value, cond, layout) => {
+            // The value ends before `where` (a reserved word); a trailing day
+            // list in the scope would run on into a following argument.
+            let cond = sp(fix(cond.node));
+            let cond = if ends_with_days(&cond.node) {
+                sp(Expr::Paren(Box::new(cond)))
+            } else {
+                cond
+            };
+            Expr::Scoped(boxed(fix(value.node)), Box::new(cond), layout)
+        }
+        Expr::By(call, by, layout) => Expr::By(boxed(fix(call.node)), by, layout),
         other => other,
     }
 }
@@ -1210,7 +1368,11 @@ fn list_decl(u: U) -> Result<ListDecl> {
 /// which are metrics), with line breaks and comments as in triggers.
 fn metric_decl(u: U) -> Result<MetricDecl> {
     let name = name(u)?;
-    let value = if pick(u, &[2, 1])? == 0 { leaf(u)? } else { expr(u)? };
+    let value = if pick(u, &[2, 1])? == 0 {
+        leaf(u)?
+    } else {
+        expr(u)?
+    };
     let words = vec![cased(u, "metric")?];
     let leading = comments(u, 2)?;
     let trailing = opt_comment(u)?;
