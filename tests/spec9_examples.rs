@@ -36,3 +36,17 @@ fn the_examples_are_canonical() {
     let formatted = format_source("spec9.rules", EXAMPLES).unwrap_or_else(|d| panic!("{d:?}"));
     assert_eq!(formatted, EXAMPLES);
 }
+
+/// `zscore(M, P) by K` is the statistic of `M` keyed by `K`: one counter,
+/// the one `M by K` names.
+#[test]
+fn a_key_after_a_statistic_keys_its_metric() {
+    let text = "Rule A — keyed after\nTrigger: zscore(count over 1h, 24h) by ip > 3\nAction: flag\nSeverity: LOW\n\nRule B — keyed inside\nTrigger: zscore(count over 1h by ip, 24h) > 2\nAction: flag\nSeverity: LOW\n";
+    let program = RuleSet::from_source("k.rules", text)
+        .unwrap_or_else(|d| panic!("{d}"))
+        .compile();
+    let labels: Vec<&str> = program.counters.iter().map(|c| &*c.label).collect();
+    assert_eq!(labels, ["count over 1h by ip"]);
+    assert_eq!(program.counters[0].history_windows, 24);
+    assert!(program.counters[0].by.is_some());
+}

@@ -20,7 +20,8 @@ pub(super) const MAX_ACTIVE_WINDOWS: u32 = 2160;
 /// Help of E0224.
 const WHERE_BY_HELP: &str = "`where` and `by` belong to the stateful metrics: \
      `count`, `distinct`, `first_seen`, `since`, `first`, `previous` and `sequence` \
-     (`where` only inside their parentheses)";
+     (`where` only inside their parentheses); `zscore`, `stddev` and `baseline` take a `by` \
+     for the metric they read";
 
 /// What a `where` scope is called in E0215.
 pub(super) const WHERE: &str = "a `where` scope";
@@ -114,6 +115,28 @@ impl Checker {
             Expr::Call(name, _) if KEYED_METRICS.contains(&name.node.as_str()) => {
                 self.condition_not_value(whole);
                 None
+            }
+            // `zscore(count over 1d, 90d) by user`: the statistic of the
+            // metric keyed so (`count over 1d by user`).
+            Expr::Call(name, args)
+                if matches!(name.node.as_str(), "zscore" | "stddev" | "baseline") =>
+            {
+                let keyed = args.first().and_then(|m| with_key(m, by));
+                let Some(keyed) = keyed else {
+                    self.no_where_by(
+                        by_span(by, whole),
+                        &format!(
+                            "`{} ... by` keys the metric it reads, which must be a `count` or `distinct` without a key of its own",
+                            name.node
+                        ),
+                    );
+                    return None;
+                };
+                let mut args = args.clone();
+                if let Some(first) = args.first_mut() {
+                    *first = keyed;
+                }
+                self.stat_value(name, &args, whole)
             }
             Expr::Call(name, _) => {
                 self.no_where_by(
@@ -516,4 +539,39 @@ fn distinct_metric(v: &Val) -> Option<(u32, bool)> {
         Val::Named(_, inner) => distinct_metric(inner),
         _ => None,
     }
+}
+
+/// `m` (a `count` or `distinct` written out, without a key) keyed by `by`.
+fn with_key(m: &Spanned<Expr>, by: &ByKey) -> Option<Spanned<Expr>> {
+    let node = match &m.node {
+        Expr::Count {
+            cond,
+            scope,
+            window,
+            by: None,
+            layout,
+        } => Expr::Count {
+            cond: cond.clone(),
+            scope: scope.clone(),
+            window: window.clone(),
+            by: Some(by.clone()),
+            layout: layout.clone(),
+        },
+        Expr::Distinct {
+            field,
+            scope,
+            window,
+            by: None,
+            layout,
+        } => Expr::Distinct {
+            field: field.clone(),
+            scope: scope.clone(),
+            window: window.clone(),
+            by: Some(by.clone()),
+            layout: layout.clone(),
+        },
+        Expr::Paren(inner) => return with_key(inner, by),
+        _ => return None,
+    };
+    Some(Spanned::new(node, m.span))
 }
