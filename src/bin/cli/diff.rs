@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::output::errln;
-use super::replay::{profiles_fit, Output, Skew};
+use super::replay::{profiles_fit, Skew};
 use riskgate::input::okta::{parse_event_with, AttrFilter, Format};
 use riskgate::input::profile::Profiles;
 use riskgate::lang::diagnostic::printable;
@@ -34,7 +34,7 @@ pub struct DiffArgs {
     pub format: Format,
     /// `text` (a table) or `json` (one object).
     #[arg(long, value_enum, default_value = "text")]
-    pub output: Output,
+    pub output: DiffOutput,
     /// Example lines shown per rule and kind of change.
     #[arg(long, default_value_t = 3)]
     pub examples: usize,
@@ -242,8 +242,8 @@ pub fn run(args: &DiffArgs, color: bool) -> ExitCode {
         .filter_map(|id| rules.remove(&id))
         .collect();
     let printed = match args.output {
-        Output::Json => print_json(&report),
-        Output::Text => print_text(&report),
+        DiffOutput::Json => print_json(&report),
+        DiffOutput::Text => print_text(&report),
     };
     if let Err(e) = printed {
         super::output::stdout_failed(&e);
@@ -359,4 +359,13 @@ fn print_text(report: &Report) -> std::io::Result<()> {
         }
     }
     out.flush()
+}
+
+/// How `diff` writes its report.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffOutput {
+    /// Readable text.
+    Text,
+    /// One JSON object.
+    Json,
 }

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod fmt;
 pub mod junit;
 pub mod lines;
+pub mod ocsf;
 pub mod output;
 pub mod record;
 pub mod replay;

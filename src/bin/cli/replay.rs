@@ -37,7 +37,8 @@ pub struct ReplayArgs {
     /// Explain each match: the sub-conditions and values that made it true.
     #[arg(long)]
     pub explain: bool,
-    /// `text` (one line per verdict) or `json` (one verdict object per line).
+    /// `text` (one line per verdict), `json` (one verdict object per line)
+    /// or `ocsf` (an OCSF Detection Finding, class 2004, per rule that fired).
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
     /// Print only verdicts with an enforced match or an alert: leave out
@@ -193,6 +194,9 @@ pub enum Output {
     Text,
     /// JSON lines.
     Json,
+    /// OCSF Detection Findings (class 2004), one a line for each rule that
+    /// fired.
+    Ocsf,
 }
 
 /// Loads rules and profiles into an engine, printing errors.
@@ -552,6 +556,7 @@ fn print_verdict(
             serde_json::to_writer(&mut *out, &Record::of(Line { line }, text, event, v))?;
             writeln!(out)
         }
+        Output::Ocsf => super::ocsf::write_findings(out, (line, text, event), v),
         Output::Text => {
             let sev = v.severity.map_or("-", |s| s.as_str());
             let rules: Vec<String> = v
