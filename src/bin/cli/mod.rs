@@ -6,6 +6,7 @@ use riskgate::RuleSet;
 
 use output::err;
 
+pub mod caep;
 pub mod check;
 pub mod diff;
 pub mod fmt;

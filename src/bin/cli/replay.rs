@@ -37,10 +37,16 @@ pub struct ReplayArgs {
     /// Explain each match: the sub-conditions and values that made it true.
     #[arg(long)]
     pub explain: bool,
-    /// `text` (one line per verdict), `json` (one verdict object per line)
-    /// or `ocsf` (an OCSF Detection Finding, class 2004, per rule that fired).
+    /// `text` (one line per verdict), `json` (one verdict object per line),
+    /// `ocsf` (an OCSF Detection Finding, class 2004, per rule that fired)
+    /// or `caep` (a Security Event Token payload with a CAEP event per
+    /// enforced verdict: `session-revoked` for suspend and deny,
+    /// `risk-level-change` for flag).
     #[arg(long, value_enum, default_value = "text")]
     pub output: Output,
+    /// The issuer (`iss`) of the `caep` output's tokens.
+    #[arg(long, default_value = "urn:riskgate")]
+    pub issuer: String,
     /// Print only verdicts with an enforced match or an alert: leave out
     /// those whose only matches are shadow rules (counted in the summary all
     /// the same).
@@ -197,6 +203,9 @@ pub enum Output {
     /// OCSF Detection Findings (class 2004), one a line for each rule that
     /// fired.
     Ocsf,
+    /// Security Event Token payloads with a CAEP event, one a line for each
+    /// enforced verdict.
+    Caep,
 }
 
 /// Loads rules and profiles into an engine, printing errors.
@@ -527,9 +536,7 @@ fn sequential(
         let verdict = evaluator.evaluate(&event, ctx.args.explain);
         summary.count(&verdict);
         if ctx.shown(&verdict) {
-            if let Err(e) =
-                print_verdict(&mut out, (line_no, text, &event), &verdict, ctx.args.output)
-            {
+            if let Err(e) = print_verdict(&mut out, (line_no, text, &event), &verdict, ctx.args) {
                 super::output::stdout_failed(&e);
             }
         }
@@ -549,9 +556,10 @@ fn print_verdict(
     out: &mut impl Write,
     (line, text, event): (u64, &str, &riskgate::Event<'_>),
     v: &Verdict<'_>,
-    output: Output,
+    args: &ReplayArgs,
 ) -> std::io::Result<()> {
-    match output {
+    match args.output {
+        Output::Caep => super::caep::write_set(out, &args.issuer, text, v),
         Output::Json => {
             serde_json::to_writer(&mut *out, &Record::of(Line { line }, text, event, v))?;
             writeln!(out)

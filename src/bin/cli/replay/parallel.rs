@@ -440,7 +440,7 @@ impl<'b> Shared<'_, '_, 'b> {
                     &mut done.text,
                     (*line, text, event),
                     &verdict,
-                    self.ctx.args.output,
+                    self.ctx.args,
                 )
                 .is_ok()
             {
