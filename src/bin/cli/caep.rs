@@ -78,10 +78,50 @@ pub fn set_payload(issuer: &str, uuid: Option<&str>, v: &Verdict<'_>) -> Option<
     }))
 }
 
-/// Writes the SET payload of `v`, if it enforces something.
+/// How the tokens are written: as JSON payloads, or signed.
+pub enum Signer {
+    /// Unsigned payloads, as JSON.
+    None,
+    /// Compact JWS (ES256, `typ: secevent+jwt`), with the key's id if given.
+    #[cfg(feature = "caep-sign")]
+    Es256(Box<jsonwebtoken::EncodingKey>, Option<String>),
+}
+
+impl Signer {
+    /// The signer of the PEM (PKCS#8) P-256 private key at `path`, or
+    /// unsigned without one.
+    ///
+    /// # Errors
+    /// The key cannot be read or is not an EC private key, or this build
+    /// has no signing (`caep-sign` feature).
+    pub fn from_key(path: Option<&std::path::Path>, kid: Option<String>) -> Result<Self, String> {
+        let Some(path) = path else {
+            return Ok(Signer::None);
+        };
+        #[cfg(feature = "caep-sign")]
+        {
+            let pem = std::fs::read(path).map_err(|e| format!("`{}`: {e}", path.display()))?;
+            let key = jsonwebtoken::EncodingKey::from_ec_pem(&pem)
+                .map_err(|e| format!("`{}`: not an EC private key: {e}", path.display()))?;
+            Ok(Signer::Es256(Box::new(key), kid))
+        }
+        #[cfg(not(feature = "caep-sign"))]
+        {
+            let _ = kid;
+            Err(format!(
+                "`{}`: this riskgate was built without signing (the `caep-sign` feature)",
+                path.display()
+            ))
+        }
+    }
+}
+
+/// Writes the SET of `v`, if it enforces something: its payload as JSON,
+/// or signed by `signer`.
 pub fn write_set(
     out: &mut impl Write,
     issuer: &str,
+    signer: &Signer,
     text: &str,
     v: &Verdict<'_>,
 ) -> std::io::Result<()> {
@@ -89,9 +129,19 @@ pub fn write_set(
         return Ok(());
     }
     let uuid = super::record::uuid_of(text);
-    if let Some(p) = set_payload(issuer, uuid.as_deref(), v) {
-        serde_json::to_writer(&mut *out, &p)?;
-        writeln!(out)?;
+    let Some(p) = set_payload(issuer, uuid.as_deref(), v) else {
+        return Ok(());
+    };
+    match signer {
+        Signer::None => serde_json::to_writer(&mut *out, &p)?,
+        #[cfg(feature = "caep-sign")]
+        Signer::Es256(key, kid) => {
+            let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+            header.typ = Some("secevent+jwt".to_string());
+            header.kid = kid.clone();
+            let token = jsonwebtoken::encode(&header, &p, key).map_err(std::io::Error::other)?;
+            out.write_all(token.as_bytes())?;
+        }
     }
-    Ok(())
+    writeln!(out)
 }

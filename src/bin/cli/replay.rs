@@ -47,6 +47,13 @@ pub struct ReplayArgs {
     /// The issuer (`iss`) of the `caep` output's tokens.
     #[arg(long, default_value = "urn:riskgate")]
     pub issuer: String,
+    /// Sign the `caep` output's tokens with this PEM (PKCS#8) P-256 private
+    /// key (ES256): one compact JWS a line (needs the `caep-sign` feature).
+    #[arg(long)]
+    pub signing_key: Option<PathBuf>,
+    /// The key id (`kid`) put in the signed tokens' header.
+    #[arg(long)]
+    pub key_id: Option<String>,
     /// Print only verdicts with an enforced match or an alert: leave out
     /// those whose only matches are shadow rules (counted in the summary all
     /// the same).
@@ -394,6 +401,8 @@ struct Context<'a> {
     /// the same verdicts, without building JSON values for the rest.
     attrs: AttrFilter,
     progress: Option<indicatif::ProgressBar>,
+    /// How `caep` tokens are written.
+    signer: super::caep::Signer,
 }
 
 impl Context<'_> {
@@ -458,11 +467,24 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
             );
             bar
         });
+    let signer = match (args.output, args.signing_key.as_deref()) {
+        (Output::Caep, key) => super::caep::Signer::from_key(key, args.key_id.clone()),
+        (_, None) => Ok(super::caep::Signer::None),
+        (_, Some(_)) => Err("--signing-key signs the tokens of --output caep".to_string()),
+    };
+    let signer = match signer {
+        Ok(s) => s,
+        Err(e) => {
+            errln!("error: {}", printable(&e));
+            return ExitCode::FAILURE;
+        }
+    };
     let ctx = Context {
         decider: &decider,
         args,
         attrs: AttrFilter::for_program(&decider.program()),
         progress,
+        signer,
     };
     let mut summary = Summary::default();
     let started = Instant::now();
@@ -536,7 +558,7 @@ fn sequential(
         let verdict = evaluator.evaluate(&event, ctx.args.explain);
         summary.count(&verdict);
         if ctx.shown(&verdict) {
-            if let Err(e) = print_verdict(&mut out, (line_no, text, &event), &verdict, ctx.args) {
+            if let Err(e) = print_verdict(&mut out, (line_no, text, &event), &verdict, ctx) {
                 super::output::stdout_failed(&e);
             }
         }
@@ -556,10 +578,10 @@ fn print_verdict(
     out: &mut impl Write,
     (line, text, event): (u64, &str, &riskgate::Event<'_>),
     v: &Verdict<'_>,
-    args: &ReplayArgs,
+    ctx: &Context<'_>,
 ) -> std::io::Result<()> {
-    match args.output {
-        Output::Caep => super::caep::write_set(out, &args.issuer, text, v),
+    match ctx.args.output {
+        Output::Caep => super::caep::write_set(out, &ctx.args.issuer, &ctx.signer, text, v),
         Output::Json => {
             serde_json::to_writer(&mut *out, &Record::of(Line { line }, text, event, v))?;
             writeln!(out)

@@ -436,13 +436,7 @@ impl<'b> Shared<'_, '_, 'b> {
             let verdict = evaluator.evaluate(event, self.ctx.args.explain);
             done.summary.count(&verdict);
             if self.ctx.shown(&verdict)
-                && print_verdict(
-                    &mut done.text,
-                    (*line, text, event),
-                    &verdict,
-                    self.ctx.args,
-                )
-                .is_ok()
+                && print_verdict(&mut done.text, (*line, text, event), &verdict, self.ctx).is_ok()
             {
                 done.shown.push((*line, done.text.len()));
             }
