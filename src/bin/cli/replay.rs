@@ -54,6 +54,11 @@ pub struct ReplayArgs {
     /// The key id (`kid`) put in the signed tokens' header.
     #[arg(long)]
     pub key_id: Option<String>,
+    /// Also write the summary as one JSON object to this file: the counts,
+    /// the state, the rules fired and the bad lines (up to 1,000, each with
+    /// its line number and error).
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
     /// Print only verdicts with an enforced match or an alert: leave out
     /// those whose only matches are shadow rules (counted in the summary all
     /// the same).
@@ -403,13 +408,27 @@ struct Context<'a> {
     progress: Option<indicatif::ProgressBar>,
     /// How `caep` tokens are written.
     signer: super::caep::Signer,
+    /// The first bad lines and their errors, for `--summary-json`.
+    bad_lines: std::sync::Mutex<Vec<(u64, String)>>,
 }
+
+/// Most bad lines `--summary-json` lists.
+const SUMMARY_BAD_LINES: usize = 1_000;
 
 impl Context<'_> {
     /// Reports bad line `line_no` on stderr. Error messages quote the
     /// input: escaped like every value printed.
     fn report(&self, line_no: u64, what: &dyn std::fmt::Display) {
         let what = what.to_string();
+        if self.args.summary_json.is_some() {
+            let mut bad = self
+                .bad_lines
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if bad.len() < SUMMARY_BAD_LINES {
+                bad.push((line_no, what.clone()));
+            }
+        }
         let what = printable(&what);
         if let Some(bar) = &self.progress {
             bar.suspend(|| errln!("line {line_no}: {what}"));
@@ -485,6 +504,7 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
         attrs: AttrFilter::for_program(&decider.program()),
         progress,
         signer,
+        bad_lines: std::sync::Mutex::new(Vec::new()),
     };
     let mut summary = Summary::default();
     let started = Instant::now();
@@ -496,11 +516,25 @@ pub fn run(args: &ReplayArgs, color: bool) -> ExitCode {
     if let Some(bar) = &ctx.progress {
         bar.finish_and_clear();
     }
-    summary.print(
-        &decider.stats(),
-        &decider.program(),
-        started.elapsed().as_secs_f64(),
-    );
+    let secs = started.elapsed().as_secs_f64();
+    summary.print(&decider.stats(), &decider.program(), secs);
+    if let Some(path) = &args.summary_json {
+        let bad = ctx
+            .bad_lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let json = summary.to_json(&decider.stats(), secs, &bad);
+        let written = std::fs::File::create(path).and_then(|f| {
+            let mut w = std::io::BufWriter::new(f);
+            serde_json::to_writer_pretty(&mut w, &json)?;
+            writeln!(w)?;
+            w.flush()
+        });
+        if let Err(e) = written {
+            errln!("error: `{}`: {e}", printable(&path.display().to_string()));
+            return ExitCode::FAILURE;
+        }
+    }
     if let Some(path) = &args.state_out {
         if !write_state(&decider, path, ended.line_no) {
             return ExitCode::FAILURE;
@@ -676,6 +710,53 @@ impl Summary {
         if v.decision == Decision::Allow && v.is_notable() {
             self.alerts_only += 1;
         }
+    }
+
+    /// The summary as one JSON object (`--summary-json`).
+    fn to_json(
+        &self,
+        stats: &riskgate::run::engine::Stats,
+        secs: f64,
+        bad: &[(u64, String)],
+    ) -> serde_json::Value {
+        let [allow, flag, suspend, deny] = self.decisions;
+        let fired: serde_json::Map<String, serde_json::Value> = stats
+            .fired
+            .iter()
+            .map(|(id, n)| (id.to_string(), serde_json::json!(n)))
+            .collect();
+        serde_json::json!({
+            "events": self.events,
+            "bad_lines": self.bad,
+            "seconds": secs,
+            "decisions": {
+                "allow": allow,
+                "allow_with_alerts": self.alerts_only,
+                "flag": flag,
+                "suspend": suspend,
+                "deny": deny,
+            },
+            "agents": {
+                "tracked": stats.tracked_agents,
+                "untracked_evaluations": stats.untracked,
+                "evicted": stats.evicted_agents,
+                "late_dropped": stats.late_dropped,
+                "late_partly_counted": stats.late_partial,
+                "past_forward_skew": stats.skewed,
+            },
+            "keys": {
+                "tracked": stats.tracked_keys,
+                "untracked_updates": stats.untracked_keys,
+                "evicted": stats.evicted_keys,
+                "evicted_over_quota": stats.quota_evicted_keys,
+            },
+            "state_bytes": stats.state_bytes,
+            "fired": fired,
+            "errors": bad
+                .iter()
+                .map(|(line, error)| serde_json::json!({ "line": line, "error": error }))
+                .collect::<Vec<_>>(),
+        })
     }
 
     fn print(&self, stats: &riskgate::run::engine::Stats, program: &riskgate::Program, secs: f64) {
