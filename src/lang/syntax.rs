@@ -1204,26 +1204,20 @@ impl<'a> Lower<'a> {
                         _ => window = Some(Box::new(self.primary(c).0)),
                     }
                 }
-                let d = [&cond, &scope]
-                    .iter()
-                    .filter_map(|c| c.as_ref().map(|c| expr_depth_hint(c)))
-                    .max()
-                    .unwrap_or(0)
-                    + 1;
                 let window = window.unwrap_or_else(|| zero_window(span));
-                (
-                    Spanned::new(
-                        Expr::Count {
-                            cond,
-                            scope,
-                            window,
-                            by,
-                            layout,
-                        },
-                        span,
-                    ),
-                    d,
-                )
+                let e = Spanned::new(
+                    Expr::Count {
+                        cond,
+                        scope,
+                        window,
+                        by,
+                        layout,
+                    },
+                    span,
+                );
+                // One more than its deepest part.
+                let d = expr_depth_hint(&e);
+                (e, d)
             }
             Rule::distinct => {
                 let mut layout = Layout::default();
@@ -1239,28 +1233,22 @@ impl<'a> Lower<'a> {
                         _ => window = Some(Box::new(self.primary(c).0)),
                     }
                 }
-                let d = [&field, &scope]
-                    .iter()
-                    .filter_map(|c| c.as_ref().map(|c| expr_depth_hint(c)))
-                    .max()
-                    .unwrap_or(0)
-                    + 1;
                 let field = field
                     .unwrap_or_else(|| Box::new(Spanned::new(Expr::Path(String::new()), span)));
                 let window = window.unwrap_or_else(|| zero_window(span));
-                (
-                    Spanned::new(
-                        Expr::Distinct {
-                            field,
-                            scope,
-                            window,
-                            by,
-                            layout,
-                        },
-                        span,
-                    ),
-                    d,
-                )
+                let e = Spanned::new(
+                    Expr::Distinct {
+                        field,
+                        scope,
+                        window,
+                        by,
+                        layout,
+                    },
+                    span,
+                );
+                // One more than its deepest part.
+                let d = expr_depth_hint(&e);
+                (e, d)
             }
             Rule::sequence => {
                 let mut layout = Layout::default();
@@ -1275,20 +1263,19 @@ impl<'a> Lower<'a> {
                         _ => within = Some(Box::new(self.primary(c).0)),
                     }
                 }
-                let d = steps.iter().map(expr_depth_hint).max().unwrap_or(0) + 1;
                 let within = within.unwrap_or_else(|| zero_window(span));
-                (
-                    Spanned::new(
-                        Expr::Sequence {
-                            steps,
-                            within,
-                            by,
-                            layout,
-                        },
-                        span,
-                    ),
-                    d,
-                )
+                let e = Spanned::new(
+                    Expr::Sequence {
+                        steps,
+                        within,
+                        by,
+                        layout,
+                    },
+                    span,
+                );
+                // One more than its deepest part.
+                let d = expr_depth_hint(&e);
+                (e, d)
             }
             Rule::call => {
                 let mut inner = p.into_inner();

@@ -25,6 +25,19 @@ use crate::compile::program::{
 };
 use lists::split_path;
 
+/// The index of the item of `items` whose label is `def`'s, `def` added
+/// if none is: metrics are interned by their canonical text.
+fn intern<T>(items: &mut Vec<T>, def: T, label: impl Fn(&T) -> &Arc<str>) -> u32 {
+    let i = match items.iter().position(|d| label(d) == label(&def)) {
+        Some(i) => i,
+        None => {
+            items.push(def);
+            items.len() - 1
+        }
+    };
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
 /// Largest compiled regex (1 MiB).
 const MAX_REGEX_BYTES: usize = 1 << 20;
 
@@ -252,38 +265,17 @@ impl Builder {
 
     /// The `distinct` metric `def`, interned by its label.
     pub(crate) fn distinct(&mut self, def: DistinctDef) -> u32 {
-        let i = match self.distincts.iter().position(|d| d.label == def.label) {
-            Some(i) => i,
-            None => {
-                self.distincts.push(def);
-                self.distincts.len() - 1
-            }
-        };
-        u32::try_from(i).unwrap_or(u32::MAX)
+        intern(&mut self.distincts, def, |d| &d.label)
     }
 
     /// The `first_seen` metric `def`, interned by its label.
     pub(crate) fn first_seen(&mut self, def: FirstSeenDef) -> u32 {
-        let i = match self.first_seens.iter().position(|f| f.label == def.label) {
-            Some(i) => i,
-            None => {
-                self.first_seens.push(def);
-                self.first_seens.len() - 1
-            }
-        };
-        u32::try_from(i).unwrap_or(u32::MAX)
+        intern(&mut self.first_seens, def, |d| &d.label)
     }
 
     /// The cell metric `def`, interned by its label.
     pub(crate) fn cell(&mut self, def: CellDef) -> u32 {
-        let i = match self.cells.iter().position(|c| c.label == def.label) {
-            Some(i) => i,
-            None => {
-                self.cells.push(def);
-                self.cells.len() - 1
-            }
-        };
-        u32::try_from(i).unwrap_or(u32::MAX)
+        intern(&mut self.cells, def, |d| &d.label)
     }
 
     /// The program: `rules` with everything interned for them, and the rule

@@ -289,36 +289,34 @@ impl Generation {
             .collect();
         let mut keyed = Vec::with_capacity(plan.keyed_maps);
         let mut keyed_maps = vec![None; old.plan.keyed_maps];
-        for (i, info) in plan.counters.iter().enumerate() {
-            if info.keyed_map.is_none() {
-                continue;
-            }
+        // Per keyed map of the new plan (counters' first, then cells', as
+        // `Plan::new` numbers them): the old map it continues, if any.
+        let counter_maps = plan
+            .counters
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.keyed_map.is_some())
+            .map(|(i, _)| {
+                counters
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|o| old.plan.counters.get(o)?.keyed_map)
+            });
+        let cell_maps = plan
+            .cells
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.keyed_map.is_some())
+            .map(|(i, _)| {
+                cells
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .and_then(|o| old.plan.cells.get(o)?.keyed_map)
+            });
+        for old_map in counter_maps.chain(cell_maps) {
             let new_map = u32::try_from(keyed.len()).unwrap_or(u32::MAX);
-            let old_map = counters
-                .get(i)
-                .copied()
-                .flatten()
-                .and_then(|o| old.plan.counters.get(o)?.keyed_map);
-            match old_map.and_then(|m| Some((m, old.keyed.get(m)?))) {
-                Some((m, map)) => {
-                    keyed.push(Arc::clone(map));
-                    if let Some(slot) = keyed_maps.get_mut(m) {
-                        *slot = Some(new_map);
-                    }
-                }
-                None => keyed.push(Arc::new(slot_map())),
-            }
-        }
-        for (i, info) in plan.cells.iter().enumerate() {
-            if info.keyed_map.is_none() {
-                continue;
-            }
-            let new_map = u32::try_from(keyed.len()).unwrap_or(u32::MAX);
-            let old_map = cells
-                .get(i)
-                .copied()
-                .flatten()
-                .and_then(|o| old.plan.cells.get(o)?.keyed_map);
             match old_map.and_then(|m| Some((m, old.keyed.get(m)?))) {
                 Some((m, map)) => {
                     keyed.push(Arc::clone(map));

@@ -703,6 +703,19 @@ impl Metrics {
                 total = total.saturating_add(h as usize + 1);
             }
         }
+        // Each distinct metric's `H + 1` window totals (none without a
+        // history), one after the other.
+        let mut distinct_total = 0usize;
+        let distinct_hist = layout
+            .distincts
+            .iter()
+            .map(|d| {
+                let h = d.history_windows.min(MAX_HISTORY_WINDOWS) as usize;
+                let len = if h == 0 { 0 } else { h + 1 };
+                distinct_total += len;
+                (distinct_total - len, len, None)
+            })
+            .collect();
         Self {
             counts: vec![None; layout.counters.len()],
             reads: vec![None; layout.counters.len()],
@@ -712,34 +725,8 @@ impl Metrics {
             narrow: vec![0; total],
             wide: vec![false; layout.counters.len()],
             distinct: vec![0; layout.distincts.len()],
-            distinct_hist: {
-                let mut at = 0usize;
-                layout
-                    .distincts
-                    .iter()
-                    .map(|d| {
-                        let h = d.history_windows.min(MAX_HISTORY_WINDOWS) as usize;
-                        let len = if h == 0 { 0 } else { h + 1 };
-                        at += len;
-                        (at - len, len, None)
-                    })
-                    .collect()
-            },
-            distinct_rings: vec![
-                0;
-                layout
-                    .distincts
-                    .iter()
-                    .map(|d| {
-                        let h = d.history_windows.min(MAX_HISTORY_WINDOWS) as usize;
-                        if h == 0 {
-                            0
-                        } else {
-                            h + 1
-                        }
-                    })
-                    .sum()
-            ],
+            distinct_hist,
+            distinct_rings: vec![0; distinct_total],
             first_seen: vec![None; layout.first_seens.len()],
             cells: vec![CellOut::default(); layout.cells.len()],
         }
